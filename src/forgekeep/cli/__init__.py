@@ -1,0 +1,1 @@
+"""Forgekeep cli package."""

@@ -1,0 +1,1 @@
+"""Forgekeep db package."""

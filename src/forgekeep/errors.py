@@ -1,0 +1,228 @@
+"""One error root for all of Forgekeep, with stable codes.
+
+Every error Forgekeep raises on purpose is a :class:`ForgekeepError`. Each class
+carries a stable ``code`` (``FK-<AREA>-<NNN>``) that never changes meaning, a
+default ``hint`` naming the next thing to try, and the CLI exit code it maps to.
+Domain errors carry no HTTP status: a later API maps codes to statuses in one
+table. Codes are documented in ``docs/errors.md``; the anchor is the code in
+lower case.
+
+Security rule: error messages never contain key material, plaintext, or the
+personal attributes of a principal. A denial names its reason code and its
+request id, nothing more.
+
+The tree::
+
+    ForgekeepError                      FK-GEN-000   exit 1
+    ├── UsageError                      FK-USAGE-001 exit 2
+    │   ├── InvalidNameError            FK-USAGE-002 exit 2
+    │   └── InputMissingError           FK-USAGE-003 exit 2
+    ├── ConfigError                     FK-CONFIG-001
+    │   └── WorkspaceError              FK-CONFIG-002
+    ├── NotFoundError                   FK-NOTFOUND-001
+    ├── ConflictError                   FK-CONFLICT-001
+    ├── LimitExceededError              FK-LIMIT-001
+    ├── FormatError                     FK-FORMAT-001
+    │   ├── UnknownVersionError         FK-FORMAT-002
+    │   └── HeaderLimitError            FK-FORMAT-003
+    ├── IntegrityError                  FK-INTEGRITY-001
+    │   ├── TruncatedError              FK-INTEGRITY-002
+    │   ├── CommitmentMismatchError     FK-INTEGRITY-003
+    │   └── DigestMismatchError         FK-INTEGRITY-004
+    ├── KeyManagerError                 FK-KEY-001
+    │   ├── WrongPassphraseError        FK-KEY-002
+    │   ├── KeyringLockedError          FK-KEY-003
+    │   ├── KeyUnavailableError         FK-KEY-004   (disabled or destroyed)
+    │   ├── UnwrapError                 FK-KEY-005
+    │   └── AgentError                  FK-KEY-006
+    ├── StorageError                    FK-STORE-001
+    │   ├── DiskFullError               FK-STORE-002
+    │   └── BlobNotFoundError           FK-STORE-003
+    ├── JournalError                    FK-JOURNAL-001
+    ├── DatabaseError                   FK-DB-001
+    └── AccessDeniedError               FK-DENIED-001 exit 3
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_DENIED = 3
+EXIT_FINDINGS = 4
+
+
+class ForgekeepError(Exception):
+    """Root of every error Forgekeep raises on purpose."""
+
+    code: ClassVar[str] = "FK-GEN-000"
+    exit_code: ClassVar[int] = EXIT_ERROR
+    default_hint: ClassVar[str] = "run `forgekeep doctor` to check the workspace"
+
+    def __init__(self, message: str, *, hint: str | None = None, request_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+        self.request_id = request_id
+
+    @property
+    def docs_anchor(self) -> str:
+        """Anchor of this code in ``docs/errors.md``."""
+        return f"docs/errors.md#{self.code.lower()}"
+
+    def diagnostics(self) -> str:
+        """The two lines the CLI prints: ``error[CODE]: message`` and ``hint: …``."""
+        lines = [f"error[{self.code}]: {self.message}"]
+        if self.request_id:
+            lines[0] += f" (request {self.request_id})"
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+
+class UsageError(ForgekeepError):
+    code = "FK-USAGE-001"
+    exit_code = EXIT_USAGE
+    default_hint = "run the command with --help"
+
+
+class InvalidNameError(UsageError):
+    code = "FK-USAGE-002"
+    default_hint = "names are 1-255 bytes of UTF-8 without '/', NUL or a leading '.'"
+
+
+class InputMissingError(UsageError):
+    code = "FK-USAGE-003"
+    default_hint = "check the path; nothing was changed"
+
+
+class ConfigError(ForgekeepError):
+    code = "FK-CONFIG-001"
+    default_hint = "check forgekeep.toml against docs/operations.md"
+
+
+class WorkspaceError(ConfigError):
+    code = "FK-CONFIG-002"
+    default_hint = "run `forgekeep init --workspace DIR` or set FORGEKEEP_HOME"
+
+
+class NotFoundError(ForgekeepError):
+    code = "FK-NOTFOUND-001"
+    default_hint = "run `forgekeep ls` to see what exists"
+
+
+class ConflictError(ForgekeepError):
+    code = "FK-CONFLICT-001"
+    default_hint = "choose another name, or inspect the existing object"
+
+
+class LimitExceededError(ForgekeepError):
+    code = "FK-LIMIT-001"
+    default_hint = "see docs/limits.md for the documented maximum sizes"
+
+
+class FormatError(ForgekeepError):
+    code = "FK-FORMAT-001"
+    default_hint = "the object is not a Forgekeep stream v1 object; run `forgekeep fsck`"
+
+
+class UnknownVersionError(FormatError):
+    code = "FK-FORMAT-002"
+    default_hint = "this object was written by a newer Forgekeep; upgrade to read it"
+
+
+class HeaderLimitError(FormatError):
+    code = "FK-FORMAT-003"
+    default_hint = "the header is malformed or hostile; run `forgekeep fsck`"
+
+
+class IntegrityError(ForgekeepError):
+    code = "FK-INTEGRITY-001"
+    default_hint = "the stored ciphertext was altered; run `forgekeep fsck` and restore from a replica"
+
+
+class TruncatedError(IntegrityError):
+    code = "FK-INTEGRITY-002"
+
+
+class CommitmentMismatchError(IntegrityError):
+    code = "FK-INTEGRITY-003"
+    default_hint = "wrong key or wrong context for this object; run `forgekeep fsck`"
+
+
+class DigestMismatchError(IntegrityError):
+    code = "FK-INTEGRITY-004"
+
+
+class KeyManagerError(ForgekeepError):
+    code = "FK-KEY-001"
+    default_hint = "run `forgekeep doctor` to check the key manager"
+
+
+class WrongPassphraseError(KeyManagerError):
+    code = "FK-KEY-002"
+    default_hint = "check FORGEKEEP_PASSPHRASE or --passphrase-file; nothing was changed"
+
+
+class KeyringLockedError(KeyManagerError):
+    code = "FK-KEY-003"
+    default_hint = "run `forgekeep unlock`, or set FORGEKEEP_PASSPHRASE(_FILE)"
+
+
+class KeyUnavailableError(KeyManagerError):
+    code = "FK-KEY-004"
+    default_hint = "the key is disabled or destroyed; ask the key custodian"
+
+
+class UnwrapError(KeyManagerError):
+    code = "FK-KEY-005"
+    default_hint = "the wrapped key or its context was altered; run `forgekeep fsck`"
+
+
+class AgentError(KeyManagerError):
+    code = "FK-KEY-006"
+    default_hint = "run `forgekeep lock` and `forgekeep unlock` again"
+
+
+class StorageError(ForgekeepError):
+    code = "FK-STORE-001"
+    default_hint = "check the site's path and permissions; run `forgekeep fsck`"
+
+
+class DiskFullError(StorageError):
+    code = "FK-STORE-002"
+    default_hint = "free space on the site's volume and retry; nothing was committed"
+
+
+class BlobNotFoundError(StorageError):
+    code = "FK-STORE-003"
+    default_hint = "the blob is missing from its site; run `forgekeep fsck`"
+
+
+class JournalError(ForgekeepError):
+    code = "FK-JOURNAL-001"
+    default_hint = "the event journal could not be written, so the operation was refused"
+
+
+class DatabaseError(ForgekeepError):
+    code = "FK-DB-001"
+    default_hint = "check the metadata database; run `forgekeep fsck`"
+
+
+class AccessDeniedError(ForgekeepError):
+    code = "FK-DENIED-001"
+    exit_code = EXIT_DENIED
+    default_hint = "run `forgekeep access explain --request R` with the request id"
+
+
+def all_error_classes() -> list[type[ForgekeepError]]:
+    """Every error class in the tree, root first (for docs and the code table)."""
+    found: list[type[ForgekeepError]] = []
+    pending: list[type[ForgekeepError]] = [ForgekeepError]
+    while pending:
+        cls = pending.pop(0)
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return found

@@ -1,0 +1,1 @@
+"""Forgekeep ledger package."""

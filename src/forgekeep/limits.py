@@ -1,0 +1,39 @@
+"""Every maximum size Forgekeep accepts from untrusted input, in one place.
+
+Security rule: a parser of untrusted bytes (stream headers, keyring files, agent
+messages, config files, names) checks its input against a limit from this module
+before it allocates or loops. Documented in ``docs/limits.md``; a test keeps the
+two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Asset, project and tag names: bytes of UTF-8.
+MAX_NAME_BYTES: Final = 255
+#: Tag keys and values, bytes of UTF-8.
+MAX_TAG_BYTES: Final = 255
+#: Tags on one asset version.
+MAX_TAGS: Final = 64
+#: Identifiers inside a stream header (key ring, domain, DEK id), bytes.
+MAX_HEADER_ID_BYTES: Final = 64
+#: Whole stream header, bytes.
+MAX_STREAM_HEADER_BYTES: Final = 512
+#: Stream v1 context passed to HKDF (tenant, asset, version, header hash), bytes.
+MAX_CONTEXT_BYTES: Final = 1024
+#: Largest plaintext one asset version may hold: 2**38 chunks of 16 KiB is the
+#: format's bound; we stop far earlier, at 1 TiB.
+MAX_ASSET_BYTES: Final = 1 << 40
+#: A wrapped key (AES-GCM wrap, HPKE wraps with ML-KEM run to ~1.2 KB).
+MAX_WRAPPED_KEY_BYTES: Final = 2048
+#: The local keyring file, bytes.
+MAX_KEYRING_FILE_BYTES: Final = 16 << 20
+#: One request or reply on the unlock agent's socket, bytes.
+MAX_AGENT_MESSAGE_BYTES: Final = 64 << 10
+#: Workspace configuration file, bytes.
+MAX_CONFIG_BYTES: Final = 1 << 20
+#: Passphrase, bytes (Argon2id accepts more; nobody types more).
+MAX_PASSPHRASE_BYTES: Final = 1024
+#: Signed vetting records and other signed JSON documents, bytes.
+MAX_SIGNED_DOCUMENT_BYTES: Final = 256 << 10

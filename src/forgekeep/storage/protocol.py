@@ -1,0 +1,65 @@
+"""The BlobStore protocol: the one small interface every blob backend implements.
+
+Blob stores are *untrusted* for confidentiality: they only ever hold stream v1
+ciphertext. Their job is availability and placement.
+
+Security and durability rules every backend keeps (checked by
+``forgekeep.testing.conformance.exercise_blob_store``):
+
+* Keys are validated: ``[A-Za-z0-9._-]`` segments joined by ``/``, no empty
+  segment, no ``.`` or ``..``, at most ``MAX_BLOB_KEY_BYTES``; anything else is
+  :class:`~forgekeep.errors.InvalidNameError` (no path tricks reach the backend).
+* ``put`` is all-or-nothing: when it returns the blob is durable under its key;
+  when it raises, nothing under that key changed and no partial object is
+  listed. A full disk raises :class:`~forgekeep.errors.DiskFullError`.
+* ``get`` of a missing key raises :class:`~forgekeep.errors.BlobNotFoundError`.
+* ``list`` reports what really sits in the store, including orphans, never
+  in-progress temporary objects.
+* Only Forgekeep errors escape a backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol, runtime_checkable
+
+MAX_BLOB_KEY_BYTES = 512
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    key: str
+    size: int
+    modified_at: dt.datetime
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    """Stores opaque ciphertext blobs under validated keys."""
+
+    @property
+    def uri(self) -> str:
+        """The backend URI this store was opened from (no credentials in it)."""
+        ...
+
+    def put(self, key: str, chunks: Iterable[bytes | memoryview]) -> BlobInfo:
+        """Store the concatenated chunks durably and atomically under ``key``."""
+        ...
+
+    def get(self, key: str) -> BinaryIO:
+        """Open a blob for streaming, seekable reads (the caller closes it)."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove a blob; missing is not an error (idempotent)."""
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[BlobInfo]:
+        """Every blob whose key starts with ``prefix``, in key order."""
+        ...
+
+    def stat(self, key: str) -> BlobInfo:
+        """Size and modification time of one blob."""
+        ...
