@@ -1,0 +1,141 @@
+"""Shared CLI plumbing: global options, opening the vault, output and progress.
+
+Rules the CLI keeps (CLI.md): data goes to stdout, progress bars, hints and
+warnings to stderr; ``--json`` prints machine-readable data; errors print as
+``error[FK-…]: message`` plus a ``hint:`` line and exit with the documented
+code. Secrets never come from the command line: the passphrase comes from the
+unlock agent, ``FORGEKEEP_PASSPHRASE(_FILE)``, ``--passphrase-file`` or a prompt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from forgekeep.config import read_secret_env, read_secret_file, resolve_home
+from forgekeep.errors import KeyringLockedError, UsageError
+from forgekeep.service.vault import Vault
+from forgekeep.service.wiring import keyring_unlocked, open_vault
+
+stderr = Console(stderr=True)
+stdout = Console()
+
+
+@dataclasses.dataclass(slots=True)
+class GlobalOptions:
+    workspace: Path | None = None
+    profile: str | None = None
+    server: str | None = None
+    tenant: str | None = None
+    json: bool = False
+    quiet: bool = False
+    yes: bool = False
+
+    def home(self) -> Path:
+        if self.server or self.profile:
+            raise UsageError(
+                "split mode (--server/--profile) is not available in this release",
+                hint="use --workspace DIR or FORGEKEEP_HOME for embedded mode",
+            )
+        return resolve_home(self.workspace)
+
+
+def options(ctx: typer.Context) -> GlobalOptions:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+
+
+def prompt_passphrase(*, confirm: bool) -> bytes:
+    if not sys.stdin.isatty():
+        raise KeyringLockedError(
+            "no passphrase: the keyring is locked and there is no terminal to ask on"
+        )
+    value: str = typer.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+    return value.encode("utf-8")
+
+
+def passphrase_for(passphrase_file: Path | None, *, confirm: bool = False) -> bytes:
+    """The passphrase from --passphrase-file, the environment, or a prompt."""
+    if passphrase_file is not None:
+        return read_secret_file(passphrase_file, "passphrase")
+    from_env = read_secret_env("FORGEKEEP_PASSPHRASE")
+    if from_env is not None:
+        return from_env
+    return prompt_passphrase(confirm=confirm)
+
+
+@contextlib.contextmanager
+def vault(ctx: typer.Context) -> Iterator[Vault]:
+    """Open the workspace as its configured principal (agent first, then passphrase)."""
+    home = options(ctx).home()
+    passphrase = None if keyring_unlocked(home) else passphrase_for(None)
+    with open_vault(home, passphrase=passphrase) as opened:
+        yield opened
+
+
+def _jsonable(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(_jsonable(value), indent=2, sort_keys=True) + "\n")
+
+
+def info(ctx: typer.Context, message: str) -> None:
+    """A hint or note for people: stderr, silenced by -q."""
+    if not options(ctx).quiet:
+        stderr.print(message, highlight=False)
+
+
+@contextlib.contextmanager
+def progress_bar(ctx: typer.Context, label: str, total: int | None) -> Iterator[Any]:
+    """A Rich transfer bar on stderr; yields a callback taking processed byte counts."""
+    show = not options(ctx).quiet and stderr.is_terminal and os.environ.get("CI") is None
+    if not show:
+        yield lambda _n: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover (loop always returns)

@@ -1,0 +1,183 @@
+"""``put``, ``get``, ``ls``, ``versions``, ``rm`` and ``fsck``: thin shells over the Vault."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+from typing import Annotated, BinaryIO, cast
+
+import typer
+from rich.table import Table
+
+from forgekeep.cli._common import (
+    emit_json,
+    human_size,
+    info,
+    options,
+    progress_bar,
+    stdout,
+    vault,
+)
+from forgekeep.errors import EXIT_FINDINGS
+from forgekeep.service._names import parse_tag
+
+ProjectOpt = Annotated[str | None, typer.Option("--project", "-p", help="Project to look in.")]
+
+
+def put(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The file to encrypt and store.")],
+    project: Annotated[str, typer.Option("--project", "-p", help="Project to store it in.")],
+    name: Annotated[str | None, typer.Option(help="Asset name (default: the file name).")] = None,
+    classification: Annotated[
+        str, typer.Option(help="public, internal, confidential or secret.")
+    ] = "internal",
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="A key=value label; repeat for more.")
+    ] = None,
+) -> None:
+    """Encrypt FILE and store it as a new version of an asset.
+
+    The file is encrypted in this process before anything is written; the
+    first put of a name creates version 1, each later put the next version.
+    Prints the asset id and version.
+    """
+    tags = dict(parse_tag(t) for t in tag or [])
+    size = file.stat().st_size if file.is_file() else None
+    with vault(ctx) as v, progress_bar(ctx, f"put {file.name}", size) as tick:
+        result = v.put(
+            file,
+            project=project,
+            name=name,
+            classification=classification,
+            tags=tags,
+            progress=tick,
+        )
+    if options(ctx).json:
+        emit_json(result)
+    else:
+        stdout.print(f"{result.asset_id} version {result.version}", highlight=False)
+        info(ctx, f"stored {result.name} ({human_size(result.size)}) in {result.project}")
+
+
+def get(
+    ctx: typer.Context,
+    ref: Annotated[
+        str,
+        typer.Argument(
+            metavar="NAME_OR_ID[@VERSION]", help="Asset name or id, optionally @version."
+        ),
+    ],
+    output: Annotated[str, typer.Option("-o", "--output", help="Output file, or - for stdout.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Decrypt an asset version and verify it.
+
+    With -o FILE, the plaintext goes to a temporary file that is renamed to
+    FILE only after every chunk and the whole-file HMAC verified; on any
+    failure no FILE is left. With -o -, plaintext streams to stdout as each
+    chunk verifies: the output is UNVERIFIED until the exit code is 0.
+    """
+    with vault(ctx) as v, progress_bar(ctx, f"get {ref}", None) as tick:
+        if output == "-":
+            result = v.get(ref, cast(BinaryIO, sys.stdout.buffer), project=project, progress=tick)
+            sys.stdout.buffer.flush()
+        else:
+            result = v.get(ref, Path(output), project=project, progress=tick)
+    info(ctx, f"verified {result.name}@{result.version} ({human_size(result.size)})")
+
+
+def ls(ctx: typer.Context, project: ProjectOpt = None) -> None:
+    """List assets with their latest version."""
+    with vault(ctx) as v:
+        items = v.ls(project=project)
+    if options(ctx).json:
+        emit_json(items)
+        return
+    table = Table("project", "name", "id", "ver", "size", "class", "updated")
+    for item in items:
+        table.add_row(
+            item.project,
+            item.name,
+            item.id,
+            str(item.versions),
+            human_size(item.latest.size),
+            item.latest.classification,
+            item.latest.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    stdout.print(table)
+
+
+def versions(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Asset name or id.")],
+    project: ProjectOpt = None,
+) -> None:
+    """List every version of an asset."""
+    with vault(ctx) as v:
+        items = v.versions(ref, project=project)
+    if options(ctx).json:
+        emit_json(items)
+        return
+    table = Table("ver", "version id", "size", "class", "created", "by")
+    for item in items:
+        table.add_row(
+            str(item.number),
+            item.version_id,
+            human_size(item.size),
+            item.classification,
+            item.created_at.strftime("%Y-%m-%d %H:%M"),
+            item.created_by,
+        )
+    stdout.print(table)
+
+
+def rm(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Asset name or id.")],
+    project: ProjectOpt = None,
+) -> None:
+    """Remove an asset from listings (a soft delete: its history is kept)."""
+    with vault(ctx) as v:
+        asset_id = v.rm(ref, project=project)
+    if options(ctx).json:
+        emit_json({"removed": asset_id})
+    else:
+        stdout.print(f"removed {asset_id}", highlight=False)
+
+
+def fsck(
+    ctx: typer.Context,
+    repair: Annotated[
+        bool,
+        typer.Option(help="Remove orphans older than the grace period (never committed data)."),
+    ] = False,
+    grace: Annotated[
+        int | None,
+        typer.Option(help="Grace period in seconds (default: uploads.orphan_grace_seconds)."),
+    ] = None,
+) -> None:
+    """Check every version's header and ciphertext hash, and that DB and sites agree.
+
+    Exits 4 when it finds problems. --repair removes only orphans (blobs and
+    upload records no committed version refers to, temporary files) older
+    than the grace period, never an upload still in progress.
+    """
+    span = None if grace is None else dt.timedelta(seconds=grace)
+    with vault(ctx) as v, progress_bar(ctx, "fsck", None) as tick:
+        report = v.fsck(repair=repair, grace=span, progress=tick)
+    if options(ctx).json:
+        emit_json(report)
+    else:
+        for finding in report.repaired:
+            stdout.print(f"repaired {finding.kind} {finding.site}:{finding.target}")
+        for finding in report.findings:
+            stdout.print(f"{finding.kind} {finding.site}:{finding.target} {finding.detail}")
+        info(
+            ctx,
+            f"checked {report.versions_checked} versions, "
+            f"{len(report.findings)} findings, {len(report.repaired)} repaired",
+        )
+    if report.findings:
+        raise typer.Exit(EXIT_FINDINGS)

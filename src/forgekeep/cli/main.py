@@ -1,0 +1,104 @@
+"""The ``forgekeep`` command: global options, the command tree, and error handling.
+
+Every command is a thin shell over the service (``forgekeep.service``); this
+module only parses, prints and maps errors to exit codes (CLI.md): 0 ok,
+1 error, 2 usage, 3 denied, 4 findings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from forgekeep.cli import assets, projects, workspace
+from forgekeep.cli._common import GlobalOptions, stderr
+from forgekeep.errors import EXIT_ERROR, EXIT_USAGE, ForgekeepError
+
+app = typer.Typer(
+    name="forgekeep",
+    help=(
+        "Forgekeep keeps manufacturing IP (CAD models, recipes, digital twins, PLC "
+        "programs) encrypted under keys you hold.\n\n"
+        "Start with `forgekeep init --workspace DIR`, then `forgekeep projects create` "
+        "and `forgekeep put`. `forgekeep demo` shows the whole story in a scratch workspace."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    workspace_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace directory (embedded mode). Default: FORGEKEEP_HOME.",
+            envvar="FORGEKEEP_HOME",
+        ),
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="Client profile (split mode; arrives with the server).")
+    ] = None,
+    server: Annotated[
+        str | None, typer.Option(help="Server URL (split mode; arrives with the server).")
+    ] = None,
+    tenant: Annotated[str | None, typer.Option(help="Tenant to act in.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print data as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No hints or progress.")] = False,
+    yes: Annotated[bool, typer.Option("-y", "--yes", help="Answer yes to confirmations.")] = False,
+) -> None:
+    ctx.obj = GlobalOptions(workspace_dir, profile, server, tenant, json_out, quiet, yes)
+
+
+app.command()(workspace.init)
+app.command()(workspace.demo)
+app.command()(workspace.status)
+app.command()(workspace.doctor)
+app.command()(workspace.unlock)
+app.command()(workspace.lock)
+app.command()(assets.put)
+app.command()(assets.get)
+app.command("ls")(assets.ls)
+app.command()(assets.versions)
+app.command()(assets.rm)
+app.command()(assets.fsck)
+app.add_typer(projects.app, name="projects")
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and turn errors into one-line messages and exit codes."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except ForgekeepError as exc:
+        stderr.print(exc.diagnostics(), highlight=False, markup=False)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        stderr.print(f"error[FK-USAGE-001]: {exc.format_message()}", markup=False)
+        stderr.print("hint: run the command with --help", markup=False)
+        sys.exit(EXIT_USAGE)
+    except click.exceptions.Abort:
+        stderr.print("error[FK-USAGE-004]: aborted", markup=False)
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("FORGEKEEP_DEBUG"):
+            raise
+        stderr.print(
+            f"error[FK-GEN-000]: internal error: {type(exc).__name__}: {exc}", markup=False
+        )
+        stderr.print("hint: re-run with FORGEKEEP_DEBUG=1 and report the traceback", markup=False)
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)

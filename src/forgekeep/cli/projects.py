@@ -1,0 +1,92 @@
+"""``forgekeep projects create|ls|show|set``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forgekeep.cli._common import emit_json, options, stdout, vault
+from forgekeep.service.projects import ProjectInfo
+
+app = typer.Typer(
+    help="Projects: where assets live, how many replicas, which keys.", no_args_is_help=True
+)
+
+
+def _show(ctx: typer.Context, info: ProjectInfo) -> None:
+    if options(ctx).json:
+        emit_json(info)
+        return
+    for field in ("name", "id", "residency", "replicas", "key_ring", "shred_domain", "domain_key"):
+        stdout.print(f"{field:13} {getattr(info, field)}", highlight=False)
+
+
+@app.command()
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name (lower-case, digits, . _ -).")],
+    residency: Annotated[
+        str,
+        typer.Option(
+            help="Where its data may reside: ISO codes or blocs joined by +, e.g. DE or EEA+CH."
+        ),
+    ],
+    replicas: Annotated[int, typer.Option(help="Replicas each version needs.")] = 1,
+    key_ring: Annotated[
+        str | None,
+        typer.Option(help="Key ring for its domain key (default: the tenant's asset ring)."),
+    ] = None,
+    shred_domain: Annotated[
+        str, typer.Option(help="'project': one domain key for all assets; 'asset': one per asset.")
+    ] = "project",
+) -> None:
+    """Create a project and its domain key."""
+    with vault(ctx) as v:
+        info = v.create_project(
+            name,
+            residency=residency,
+            replicas=replicas,
+            key_ring=key_ring,
+            shred_domain=shred_domain,
+        )
+    _show(ctx, info)
+
+
+@app.command("ls")
+def list_(ctx: typer.Context) -> None:
+    """List projects."""
+    with vault(ctx) as v:
+        items = v.projects()
+    if options(ctx).json:
+        emit_json(items)
+        return
+    table = Table("name", "residency", "replicas", "key ring", "shred domain")
+    for p in items:
+        table.add_row(p.name, p.residency, str(p.replicas), p.key_ring, p.shred_domain)
+    stdout.print(table)
+
+
+@app.command()
+def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Project name.")]) -> None:
+    """Show one project."""
+    with vault(ctx) as v:
+        info = v.project(name)
+    _show(ctx, info)
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    residency: Annotated[str | None, typer.Option(help="New residency rule.")] = None,
+    replicas: Annotated[int | None, typer.Option(help="New replica count.")] = None,
+    shred_domain: Annotated[str | None, typer.Option(help="'project' or 'asset'.")] = None,
+) -> None:
+    """Change a project's residency, replicas or shred domain (journaled)."""
+    with vault(ctx) as v:
+        info = v.set_project(
+            name, residency=residency, replicas=replicas, shred_domain=shred_domain
+        )
+    _show(ctx, info)

@@ -1,0 +1,65 @@
+"""Principals are pseudonymous; their personal attributes are sealed per subject.
+
+Security rules:
+
+* A principal is named everywhere (records, events, logs) by a random
+  pseudonym ``p-<24 hex>``; nothing about the person can be derived from it.
+* Personal attributes (display name, e-mail, later citizenships and location)
+  are sealed with AES-256-GCM under a random attribute key. That key is wrapped
+  by the subject's own domain key, held by the key manager in the tenant's
+  ``subjects`` ring. Destroying the subject key erases the person: the sealed
+  attributes then open to nothing, while every record and event stays intact.
+* The seal binds tenant and pseudonym, so sealed attributes moved to another
+  principal's row do not open.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+
+from forgekeep.crypto.wrap import aead_unwrap, aead_wrap
+from forgekeep.keys.protocol import DomainKeyRef, KeyManager
+
+PSEUDONYM_PREFIX = "p-"
+ATTRIBUTE_KEY_SIZE = 32
+_SEAL_LABEL = b"forgekeep/subject-attributes/v1\x00"
+
+
+def new_pseudonym() -> str:
+    """A fresh random pseudonym for a principal."""
+    return PSEUDONYM_PREFIX + secrets.token_hex(12)
+
+
+def subject_ring_id(tenant_id: str, jurisdiction: str) -> str:
+    """The key ring that holds the tenant's per-subject keys."""
+    return f"{tenant_id}.{jurisdiction.lower()}.subjects"
+
+
+def _seal_context(tenant_id: str, pseudonym: str) -> bytes:
+    return _SEAL_LABEL + tenant_id.encode() + b"\x00" + pseudonym.encode()
+
+
+def seal_attributes(
+    km: KeyManager, ring: str, tenant_id: str, pseudonym: str, attributes: Mapping[str, str]
+) -> tuple[bytes, bytes]:
+    """Create the subject key and seal ``attributes``; returns (wrapped key, sealed)."""
+    ref = DomainKeyRef(ring=ring, domain=pseudonym)
+    km.create_domain_key(ref)
+    context = _seal_context(tenant_id, pseudonym)
+    attribute_key = secrets.token_bytes(ATTRIBUTE_KEY_SIZE)
+    wrapped = km.wrap(ref, attribute_key, context)
+    plaintext = json.dumps(dict(attributes), sort_keys=True, separators=(",", ":")).encode()
+    return wrapped, aead_wrap(attribute_key, plaintext, context)
+
+
+def open_attributes(
+    km: KeyManager, ring: str, tenant_id: str, pseudonym: str, wrapped: bytes, sealed: bytes
+) -> dict[str, str]:
+    """Open sealed attributes; fails once the subject key is destroyed."""
+    ref = DomainKeyRef(ring=ring, domain=pseudonym)
+    context = _seal_context(tenant_id, pseudonym)
+    attribute_key = km.unwrap(ref, wrapped, context)
+    loaded = json.loads(aead_unwrap(attribute_key, sealed, context))
+    return {str(k): str(v) for k, v in loaded.items()}

@@ -1,0 +1,78 @@
+"""Validation of user-supplied names, tags and references.
+
+Security rule: a name is data, never a path. Names that could be read as a path
+(``/``, ``\\``, ``.``, ``..``), that carry NUL or control characters, or that
+exceed their byte limits are refused before anything else happens.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+
+from forgekeep.errors import InvalidNameError, LimitExceededError, UsageError
+from forgekeep.limits import MAX_NAME_BYTES, MAX_TAG_BYTES, MAX_TAGS
+
+CLASSIFICATIONS = ("public", "internal", "confidential", "secret")
+_PROJECT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_TAG_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$")
+
+
+def validate_name(name: str, what: str = "name") -> str:
+    """An asset name: 1–255 bytes of UTF-8, not a path, no control characters."""
+    encoded = name.encode("utf-8", errors="surrogateescape")
+    if not name or len(encoded) > MAX_NAME_BYTES:
+        raise InvalidNameError(f"{what} must be 1-{MAX_NAME_BYTES} bytes, got {len(encoded)}")
+    if name in (".", "..") or "/" in name or "\\" in name:
+        raise InvalidNameError(f"{what} {name!r} looks like a path")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
+        raise InvalidNameError(f"{what} contains NUL, control or undecodable characters")
+    return name
+
+
+def validate_project_name(name: str) -> str:
+    if not _PROJECT.match(name):
+        raise InvalidNameError(
+            f"project name {name!r} is invalid",
+            hint="use lower-case letters, digits, '.', '_' and '-' (max 63)",
+        )
+    return name
+
+
+def validate_classification(value: str) -> str:
+    if value not in CLASSIFICATIONS:
+        raise UsageError(f"classification must be one of {', '.join(CLASSIFICATIONS)}")
+    return value
+
+
+def validate_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    if len(tags) > MAX_TAGS:
+        raise LimitExceededError(f"at most {MAX_TAGS} tags per version")
+    for key, value in tags.items():
+        if not _TAG_KEY.match(key):
+            raise InvalidNameError(f"tag key {key!r} is invalid")
+        if len(value.encode()) > MAX_TAG_BYTES or any(
+            unicodedata.category(ch) == "Cc" for ch in value
+        ):
+            raise InvalidNameError(f"tag {key!r} has a value that is too long or has controls")
+    return dict(tags)
+
+
+def parse_tag(text: str) -> tuple[str, str]:
+    """``k=v`` from the command line."""
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise UsageError(f"tag {text!r} is not of the form key=value")
+    return key, value
+
+
+def split_reference(reference: str) -> tuple[str, int | None]:
+    """``NAME_OR_ID[@VERSION]`` → (name or id, version or None)."""
+    base, sep, version = reference.rpartition("@")
+    if sep and version.isdigit() and base:
+        number = int(version)
+        if number < 1:
+            raise UsageError("versions start at 1")
+        return base, number
+    return reference, None

@@ -1,0 +1,211 @@
+"""Streaming encrypt/decrypt pipelines with constant memory.
+
+Work is spread over three threads so that hashing overlaps with encryption and
+I/O (AES-GCM, SHA-256, HMAC and file writes all release the GIL):
+
+* the calling thread reads and encrypts (or decrypts) in 1 MiB batches;
+* a MAC thread keeps HMAC-SHA-256(K_mac, plaintext);
+* a sink thread hashes the ciphertext (put) and writes.
+
+Queues are bounded, so at most ``QUEUE_DEPTH`` batches per stage are in
+flight: memory stays constant whatever the file size.
+
+Security rule (get): plaintext of a chunk reaches the sink only after the
+chunk's tag verified; a file output is renamed into place only after every
+chunk verified *and* the plaintext HMAC matched the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from forgekeep.crypto import CHUNK_SIZE, TAG_SIZE, PlaintextMac, StreamDecryptor, StreamEncryptor
+
+BATCH_CHUNKS = 64
+PLAIN_BATCH = BATCH_CHUNKS * CHUNK_SIZE
+CIPHER_BATCH = BATCH_CHUNKS * (CHUNK_SIZE + TAG_SIZE)
+QUEUE_DEPTH = 4
+_OVERHEAD = 2 * (CHUNK_SIZE + TAG_SIZE)  # room for a chunk buffered from the previous batch
+_DONE = object()
+
+Progress = Callable[[int], None]
+
+
+def _no_progress(_n: int) -> None:
+    return None
+
+
+class _Worker:
+    """A thread draining a bounded queue through ``handle``; re-raises its failure."""
+
+    def __init__(self, handle: Callable[[memoryview], None], name: str) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self._handle = handle
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not _DONE:
+            if self.error is None:
+                try:
+                    self._handle(item)  # type: ignore[arg-type]
+                except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
+                    self.error = exc
+
+    def submit(self, item: memoryview) -> None:
+        self.check()
+        self._queue.put(item)
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        self._queue.put(_DONE)
+        self._thread.join()
+        self.check()
+
+    def abandon(self) -> None:
+        """Stop after a failure elsewhere; the worker's own error is dropped."""
+        self.error = self.error or RuntimeError("abandoned")
+        self._queue.put(_DONE)
+        self._thread.join()
+
+
+@dataclass(frozen=True, slots=True)
+class PutDigest:
+    size: int
+    ciphertext_size: int
+    ciphertext_sha256: str
+    plaintext_hmac: str
+
+
+class BlobSink(Protocol):
+    def __call__(self, chunks: Iterator[memoryview]) -> object: ...
+
+
+class _CipherFeed:
+    """Hands ciphertext batches from the encrypting thread to a blob store's ``put``."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def push(self, item: memoryview | bytes) -> None:
+        self._queue.put(item)
+
+    def finish(self) -> None:
+        self._queue.put(_DONE)
+
+    def abort(self, exc: BaseException) -> None:
+        self._queue.put(exc)
+
+    def __iter__(self) -> Iterator[memoryview]:
+        while (item := self._queue.get()) is not _DONE:
+            if isinstance(item, BaseException):
+                raise item
+            view = memoryview(item)  # type: ignore[arg-type]
+            self.sha256.update(view)
+            self.size += len(view)
+            yield view
+
+
+def _read_batches(src: BinaryIO, size: int) -> Iterator[bytes]:
+    while data := src.read(size):
+        yield data
+
+
+def encrypt_stream(
+    src: BinaryIO,
+    encryptor: StreamEncryptor,
+    mac: PlaintextMac,
+    sink: BlobSink,
+    progress: Progress = _no_progress,
+) -> PutDigest:
+    """Encrypt ``src`` into ``sink`` (a blob store's put); returns sizes and digests."""
+    feed = _CipherFeed()
+    result: list[BaseException] = []
+    writer = threading.Thread(target=_drive_sink, args=(sink, feed, result), daemon=True)
+    writer.start()
+    mac_worker = _Worker(mac.update, "fk-mac")
+    size = 0
+    try:
+        feed.push(encryptor.prefix())
+        for batch in _read_batches(src, PLAIN_BATCH):
+            mac_worker.submit(memoryview(batch))
+            feed.push(encryptor.encrypt_batch(batch, bytearray(len(batch) + _OVERHEAD)))
+            size += len(batch)
+            progress(len(batch))
+            if result:
+                break
+        feed.push(encryptor.finalize())
+        mac_worker.close()
+        feed.finish()
+    except BaseException as exc:
+        mac_worker.abandon()
+        feed.abort(exc)
+        writer.join()
+        raise
+    writer.join()
+    if result:
+        raise result[0]
+    return PutDigest(size, feed.size, feed.sha256.hexdigest(), mac.digest().hex())
+
+
+def _drive_sink(sink: BlobSink, feed: _CipherFeed, result: list[BaseException]) -> None:
+    try:
+        sink(iter(feed))
+    except BaseException as exc:  # noqa: BLE001 (handed back to the encrypting thread)
+        result.append(exc)
+        _drain(feed)
+
+
+def _drain(feed: _CipherFeed) -> None:
+    """After a sink failure, keep consuming so the producer never blocks forever."""
+    try:
+        for _ in feed:
+            pass
+    except BaseException:  # noqa: BLE001, S110 (the producer's own error is raised there)
+        pass
+
+
+def decrypt_stream(
+    src: BinaryIO,
+    decryptor: StreamDecryptor,
+    mac: PlaintextMac,
+    write: Callable[[memoryview], None],
+    progress: Progress = _no_progress,
+) -> int:
+    """Decrypt ``src`` (positioned after the prefix) into ``write``; returns plaintext size."""
+    writer = _Worker(write, "fk-out")
+    mac_worker = _Worker(mac.update, "fk-mac")
+    size = 0
+    try:
+        for batch in _read_batches(src, CIPHER_BATCH):
+            plain = decryptor.decrypt_batch(batch, bytearray(len(batch)))
+            _emit(plain, writer, mac_worker)
+            size += len(plain)
+            progress(len(batch))
+        final = memoryview(decryptor.finalize())
+        _emit(final, writer, mac_worker)
+        size += len(final)
+    except BaseException:
+        mac_worker.abandon()
+        writer.abandon()
+        raise
+    mac_worker.close()
+    writer.close()
+    return size
+
+
+def _emit(plain: memoryview, writer: _Worker, mac_worker: _Worker) -> None:
+    if len(plain):
+        mac_worker.submit(plain)
+        writer.submit(plain)

@@ -1,0 +1,311 @@
+"""Putting assets in: one version per put, encrypted before it leaves the process.
+
+Security rules:
+
+* Each version gets a fresh random DEK and a fresh random 128-bit version id;
+  the DEK is wrapped by the domain key with the full context bound (tenant,
+  key ring, domain, asset, version id, suite) and only the wrap is stored.
+* The blob is durable in its site before the database commits; the version,
+  its wrapped key, its replica and its journal event commit in one transaction.
+  Until then the version is invisible, and a crash leaves only an upload
+  record that ``fsck --repair`` can clean.
+* The database keeps the ciphertext SHA-256 and HMAC-SHA-256(K_mac, plaintext),
+  never a bare plaintext hash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import secrets
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from forgekeep.crypto import (
+    DEK_SIZE,
+    PlaintextMac,
+    StreamContext,
+    StreamEncryptor,
+    StreamHeader,
+    Suite,
+    mac_key,
+    wrap_context,
+)
+from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica, Upload
+from forgekeep.errors import ConflictError, InputMissingError, LimitExceededError, UsageError
+from forgekeep.keys.protocol import DomainKeyRef
+from forgekeep.ledger.journal import Outcome
+from forgekeep.limits import MAX_ASSET_BYTES
+from forgekeep.service._core import Request, ServiceContext, SiteHandle, commit_with_event, request
+from forgekeep.service._names import validate_classification, validate_name, validate_tags
+from forgekeep.service._pipeline import Progress, PutDigest, encrypt_stream
+from forgekeep.service.authz import Action
+from forgekeep.service.projects import find_project, new_domain_key
+
+SUITE = Suite.COBBLESTONE_256
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    asset_id: str
+    name: str
+    project: str
+    version: int
+    version_id: str
+    size: int
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    project: Project
+    asset_id: str
+    existing: Asset | None
+    domain_key_id: str
+    version_id: bytes
+    site: SiteHandle
+
+    @property
+    def blob_key(self) -> str:
+        return blob_key_for(self.asset_id, self.version_id.hex())
+
+
+def blob_key_for(asset_id: str, version_hex: str) -> str:
+    return f"v1/{asset_id}/{version_hex}"
+
+
+@contextlib.contextmanager
+def upload_lease(ctx: ServiceContext, version_hex: str) -> Iterator[None]:
+    """Hold an exclusive lock while an upload runs; fsck skips locked uploads."""
+    lock_dir = ctx.run_dir / "uploads"
+    lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = lock_dir / f"{version_hex}.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def upload_in_progress(ctx: ServiceContext, version_hex: str) -> bool:
+    """True while some process holds the upload's lease."""
+    path = ctx.run_dir / "uploads" / f"{version_hex}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _open_source(source: Path | BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
+    if not isinstance(source, Path):
+        return contextlib.nullcontext(source)
+    try:
+        if source.is_dir():
+            raise UsageError(f"{source} is a directory; put takes one file")
+        size = source.stat().st_size
+        if size > MAX_ASSET_BYTES:
+            raise LimitExceededError(f"{source} is {size} bytes; the limit is {MAX_ASSET_BYTES}")
+        return source.open("rb")
+    except (FileNotFoundError, PermissionError) as exc:
+        raise InputMissingError(f"cannot read {source}: {exc.strerror}") from exc
+
+
+def _plan(session: Session, ctx: ServiceContext, project: str, name: str) -> _Plan:
+    proj = find_project(session, ctx, project)
+    existing = session.scalar(select(Asset).where(Asset.project_id == proj.id, Asset.name == name))
+    if existing is not None:
+        asset_id, domain = existing.id, existing.domain_key_id
+    else:
+        asset_id = f"a-{secrets.token_hex(12)}"
+        domain = proj.domain_key_id
+        if proj.shred_domain == "asset":
+            domain = new_domain_key(session, ctx, proj.key_ring_id, "asset")
+            session.commit()
+    return _Plan(proj, asset_id, existing, domain, secrets.token_bytes(16), ctx.default_site)
+
+
+def _register_upload(session: Session, ctx: ServiceContext, plan: _Plan, actor: str) -> None:
+    session.add(
+        Upload(
+            version_id=plan.version_id.hex(),
+            tenant_id=ctx.tenant_id,
+            asset_id=plan.asset_id,
+            blob_key=plan.blob_key,
+            site_name=plan.site.name,
+            state="pending",
+            started_by=actor,
+            started_at=ctx.clock.now(),
+        )
+    )
+    session.commit()
+
+
+def _encrypt_and_store(
+    ctx: ServiceContext, plan: _Plan, src: BinaryIO, progress: Progress
+) -> tuple[PutDigest, bytes, str]:
+    ring = plan.project.key_ring_id
+    dek_id = f"k-{secrets.token_hex(10)}"
+    header = StreamHeader(SUITE, ring, plan.domain_key_id, dek_id)
+    stream_ctx = StreamContext(ctx.tenant_id, plan.asset_id, plan.version_id)
+    dek = secrets.token_bytes(DEK_SIZE)
+    wrapped = ctx.key_manager.wrap(
+        DomainKeyRef(ring, plan.domain_key_id),
+        dek,
+        wrap_context(
+            tenant=ctx.tenant_id,
+            key_ring=ring,
+            domain=plan.domain_key_id,
+            asset_id=plan.asset_id,
+            version_id=plan.version_id,
+            suite=int(SUITE),
+        ),
+    )
+    encryptor = StreamEncryptor(dek, header, stream_ctx)
+    mac = PlaintextMac(mac_key(dek, stream_ctx.encode(header.hash())))
+    store = plan.site.store
+    digest = encrypt_stream(src, encryptor, mac, lambda c: store.put(plan.blob_key, c), progress)
+    return digest, wrapped, dek_id
+
+
+def _commit_version(
+    session: Session,
+    ctx: ServiceContext,
+    req: Request,
+    plan: _Plan,
+    name: str,
+    meta: tuple[PutDigest, bytes, str, str, dict[str, str]],
+) -> int:
+    digest, wrapped, dek_id, classification, tags = meta
+    now, vhex = ctx.clock.now(), plan.version_id.hex()
+    asset = session.get(Asset, plan.asset_id)
+    if asset is None:
+        if plan.existing is not None:
+            raise ConflictError(f"asset {name!r} changed during the upload; retry")
+        asset = Asset(
+            id=plan.asset_id,
+            tenant_id=ctx.tenant_id,
+            project_id=plan.project.id,
+            name=name,
+            domain_key_id=plan.domain_key_id,
+            created_by=req.subject.id,
+            created_at=now,
+            deleted_at=None,
+            deleted_by=None,
+        )
+        session.add(asset)
+    asset.deleted_at, asset.deleted_by = None, None
+    number = 1 + (
+        session.scalar(
+            select(func.max(AssetVersion.number)).where(AssetVersion.asset_id == plan.asset_id)
+        )
+        or 0
+    )
+    session.add(
+        AssetVersion(
+            id=vhex,
+            asset_id=plan.asset_id,
+            number=number,
+            classification=classification,
+            tags=tags,
+            size=digest.size,
+            suite=int(SUITE),
+            ciphertext_size=digest.ciphertext_size,
+            ciphertext_sha256=digest.ciphertext_sha256,
+            plaintext_hmac=digest.plaintext_hmac,
+            created_by=req.subject.id,
+            created_at=now,
+        )
+    )
+    session.flush()
+    session.add(
+        DataKey(
+            id=dek_id,
+            version_id=vhex,
+            domain_key_id=plan.domain_key_id,
+            wrapped_dek=wrapped,
+            created_at=now,
+        )
+    )
+    session.add(
+        Replica(version_id=vhex, site_name=plan.site.name, blob_key=plan.blob_key, stored_at=now)
+    )
+    upload = session.get(Upload, vhex)
+    if upload is not None:
+        session.delete(upload)
+    commit_with_event(
+        session,
+        ctx,
+        req.event(
+            Outcome.OK,
+            asset=plan.asset_id,
+            version=number,
+            version_id=vhex,
+            size=digest.size,
+            site=plan.site.name,
+        ),
+    )
+    return number
+
+
+def _abandon_upload(session: Session, plan: _Plan) -> None:
+    """Undo a failed upload: no blob, no upload record, nothing half-visible."""
+    session.rollback()
+    plan.site.store.delete(plan.blob_key)
+    upload = session.get(Upload, plan.version_id.hex())
+    if upload is not None:
+        session.delete(upload)
+        session.commit()
+
+
+def put_asset(
+    ctx: ServiceContext,
+    source: Path | BinaryIO,
+    *,
+    project: str,
+    name: str,
+    classification: str = "internal",
+    tags: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> PutResult:
+    """Encrypt ``source`` and store it as the next version of ``project/name``."""
+    with request(ctx, Action.ASSET_PUT, f"{project}/{name}") as req:
+        validate_name(name)
+        validate_classification(classification)
+        clean_tags = validate_tags(tags or {})
+        with _open_source(source) as src, ctx.sessions() as session:
+            plan = _plan(session, ctx, project, name)
+            with upload_lease(ctx, plan.version_id.hex()):
+                _register_upload(session, ctx, plan, req.subject.id)
+                try:
+                    digest, wrapped, dek_id = _encrypt_and_store(
+                        ctx, plan, src, progress or (lambda _n: None)
+                    )
+                    number = _commit_version(
+                        session,
+                        ctx,
+                        req,
+                        plan,
+                        name,
+                        (digest, wrapped, dek_id, classification, clean_tags),
+                    )
+                except BaseException:
+                    _abandon_upload(session, plan)
+                    raise
+        return PutResult(
+            plan.asset_id, name, project, number, plan.version_id.hex(), digest.size, req.id
+        )

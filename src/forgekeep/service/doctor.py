@@ -1,0 +1,76 @@
+"""``forgekeep doctor``: checks that need no passphrase and change nothing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from forgekeep.config import load_settings
+from forgekeep.db.engine import HEAD_REVISION, current_revision, make_engine
+from forgekeep.errors import ForgekeepError
+from forgekeep.service import wiring
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _check_config(home: Path) -> Check:
+    try:
+        settings = load_settings(home)
+    except ForgekeepError as exc:
+        return Check("config", False, exc.diagnostics().splitlines()[0])
+    return Check("config", True, f"tenant {settings.workspace.tenant}")
+
+
+def _check_database(home: Path) -> Check:
+    try:
+        engine = make_engine(wiring.database_url(home, load_settings(home)))
+        revision = current_revision(engine)
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 (doctor reports every failure as a finding)
+        return Check("database", False, f"{type(exc).__name__}: {exc}")
+    ok = revision == HEAD_REVISION
+    return Check("database", ok, f"schema revision {revision} (expected {HEAD_REVISION})")
+
+
+def _check_keyring(home: Path) -> Check:
+    try:
+        path = wiring.keyring_path(home, load_settings(home))
+        size = path.stat().st_size
+        agent = wiring.agent_info(home)
+    except (ForgekeepError, OSError) as exc:
+        return Check("keyring", False, str(exc))
+    state = "unlocked by agent" if agent else "locked"
+    return Check("keyring", True, f"{path.name}, {size} bytes, {state}")
+
+
+def _check_sites(home: Path) -> list[Check]:
+    try:
+        settings = load_settings(home)
+        sites = wiring.open_sites(home, settings)
+    except ForgekeepError as exc:
+        return [Check("sites", False, exc.message)]
+    checks = []
+    for name, site in sites.items():
+        root = Path(site.store.uri.removeprefix("file:"))
+        writable = root.is_dir() and os.access(root, os.W_OK)
+        checks.append(
+            Check(
+                f"site {name}",
+                writable,
+                f"{site.jurisdiction}, {'writable' if writable else 'not writable'}",
+            )
+        )
+    return checks
+
+
+def run_checks(home: Path) -> list[Check]:
+    first = _check_config(home)
+    if not first.ok:
+        return [first]
+    return [first, _check_database(home), _check_keyring(home), *_check_sites(home)]

@@ -1,0 +1,297 @@
+"""Getting assets out, listing them, and soft-deleting them.
+
+Security rules:
+
+* A read's decision event is committed *before* the first byte is produced.
+* Every chunk is authenticated before its plaintext is released, and the key
+  commitment is checked before any chunk is decrypted. The stored header must
+  name the key ring, domain and DEK id the database recorded.
+* A file output is written to a temporary name and renamed into place only
+  after every chunk verified and the plaintext HMAC equals the database's; on
+  any failure no output file is left. A stream output (``-o -``) is unverified
+  until the call returns.
+* ``rm`` is a soft delete: history, keys and blobs stay until a later shred.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forgekeep._durable import atomic_writer
+from forgekeep.crypto import PlaintextMac, StreamContext, StreamDecryptor, StreamHeader, mac_key
+from forgekeep.crypto import wrap_context as make_wrap_context
+from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
+from forgekeep.errors import (
+    ConflictError,
+    DigestMismatchError,
+    IntegrityError,
+    NotFoundError,
+    UsageError,
+)
+from forgekeep.keys.protocol import DomainKeyRef
+from forgekeep.ledger.journal import Outcome
+from forgekeep.service._core import ServiceContext, commit_with_event, request
+from forgekeep.service._names import split_reference
+from forgekeep.service._pipeline import Progress, decrypt_stream
+from forgekeep.service.authz import Action
+
+PREFIX_PEEK = 10
+BODY_PREFIX = 24 + 32
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    number: int
+    version_id: str
+    size: int
+    classification: str
+    tags: dict[str, str]
+    created_at: dt.datetime
+    created_by: str
+    ciphertext_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssetSummary:
+    id: str
+    name: str
+    project: str
+    versions: int
+    latest: VersionInfo
+    deleted: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GetResult:
+    asset_id: str
+    name: str
+    version: int
+    size: int
+    request_id: str
+
+
+def _version_info(v: AssetVersion) -> VersionInfo:
+    return VersionInfo(
+        v.number,
+        v.id,
+        v.size,
+        v.classification,
+        dict(v.tags),
+        v.created_at,
+        v.created_by,
+        v.ciphertext_sha256,
+    )
+
+
+def resolve_asset(
+    session: Session, ctx: ServiceContext, ref: str, project: str | None = None
+) -> Asset:
+    """An asset by id, or by name (optionally within one project)."""
+    query = (
+        select(Asset)
+        .join(Project, Asset.project_id == Project.id)
+        .where(Asset.tenant_id == ctx.tenant_id)
+    )
+    if project is not None:
+        query = query.where(Project.name == project)
+    by_id = session.scalar(query.where(Asset.id == ref))
+    if by_id is not None:
+        return by_id
+    matches = session.scalars(query.where(Asset.name == ref, Asset.deleted_at.is_(None))).all()
+    if not matches:
+        raise NotFoundError(f"no asset {ref!r}")
+    if len(matches) > 1:
+        raise ConflictError(
+            f"{ref!r} names assets in {len(matches)} projects",
+            hint="add --project P, or use the asset id from `forgekeep ls`",
+        )
+    return matches[0]
+
+
+def _pick_version(session: Session, asset: Asset, number: int | None) -> AssetVersion:
+    query = select(AssetVersion).where(AssetVersion.asset_id == asset.id)
+    if number is None:
+        query = query.order_by(AssetVersion.number.desc()).limit(1)
+    else:
+        query = query.where(AssetVersion.number == number)
+    row = session.scalar(query)
+    if row is None:
+        raise NotFoundError(
+            f"{asset.name!r} has no version {number}", hint=f"run `forgekeep versions {asset.name}`"
+        )
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadPlan:
+    asset: Asset
+    version: AssetVersion
+    data_key: DataKey
+    replica: Replica
+    ring: str
+
+
+def _read_plan(session: Session, ctx: ServiceContext, ref: str, project: str | None) -> _ReadPlan:
+    name, number = split_reference(ref)
+    asset = resolve_asset(session, ctx, name, project)
+    version = _pick_version(session, asset, number)
+    data_key = session.scalar(select(DataKey).where(DataKey.version_id == version.id))
+    replica = session.scalar(select(Replica).where(Replica.version_id == version.id))
+    proj = session.get(Project, asset.project_id)
+    if data_key is None or replica is None or proj is None:
+        raise IntegrityError(f"metadata of {asset.name}@{version.number} is incomplete")
+    return _ReadPlan(asset, version, data_key, replica, proj.key_ring_id)
+
+
+def _unwrap_dek(ctx: ServiceContext, plan: _ReadPlan) -> bytes:
+    ref = DomainKeyRef(plan.ring, plan.data_key.domain_key_id)
+    context = make_wrap_context(
+        tenant=ctx.tenant_id,
+        key_ring=plan.ring,
+        domain=plan.data_key.domain_key_id,
+        asset_id=plan.asset.id,
+        version_id=bytes.fromhex(plan.version.id),
+        suite=plan.version.suite,
+    )
+    return ctx.key_manager.unwrap(ref, plan.data_key.wrapped_dek, context)
+
+
+def read_prefix(blob: BinaryIO) -> bytes:
+    """Read header ‖ salt ‖ commitment from the start of a stored object."""
+    head = blob.read(PREFIX_PEEK)
+    length = StreamHeader.peek_length(head)
+    rest = blob.read(length - len(head) + BODY_PREFIX)
+    return head + rest
+
+
+def _open_decryptor(
+    ctx: ServiceContext, plan: _ReadPlan, dek: bytes, blob: BinaryIO
+) -> tuple[StreamDecryptor, PlaintextMac]:
+    stream_ctx = StreamContext(ctx.tenant_id, plan.asset.id, bytes.fromhex(plan.version.id))
+    decryptor = StreamDecryptor(dek, stream_ctx)
+    decryptor.feed_prefix(read_prefix(blob))
+    header = decryptor.header
+    expected = (plan.ring, plan.data_key.domain_key_id, plan.data_key.id)
+    if (header.key_ring_id, header.domain_id, header.dek_id) != expected:
+        raise IntegrityError("the stored object's header does not match its metadata")
+    mac = PlaintextMac(mac_key(dek, stream_ctx.encode(header.hash())))
+    return decryptor, mac
+
+
+def _stream_out(ctx: ServiceContext, plan: _ReadPlan, out: BinaryIO, progress: Progress) -> int:
+    dek = _unwrap_dek(ctx, plan)
+    store = ctx.sites[plan.replica.site_name].store
+    with store.get(plan.replica.blob_key) as blob:
+        decryptor, mac = _open_decryptor(ctx, plan, dek, blob)
+        size = decrypt_stream(blob, decryptor, mac, out.write, progress)
+    if size != plan.version.size or not hmac.compare_digest(
+        mac.digest().hex(), plan.version.plaintext_hmac
+    ):
+        raise DigestMismatchError(f"{plan.asset.name}@{plan.version.number} failed its HMAC check")
+    return size
+
+
+def get_asset(
+    ctx: ServiceContext,
+    ref: str,
+    out: Path | BinaryIO,
+    *,
+    project: str | None = None,
+    progress: Progress | None = None,
+) -> GetResult:
+    """Decrypt ``ref`` (``NAME_OR_ID[@VERSION]``) into ``out``, verifying everything."""
+    with request(ctx, Action.ASSET_GET, ref) as req:
+        if isinstance(out, Path) and out.is_dir():
+            raise UsageError(f"{out} is a directory; give a file name with -o")
+        with ctx.sessions() as session:
+            plan = _read_plan(session, ctx, ref, project)
+            # The decision is durable before the first byte leaves.
+            commit_with_event(
+                session,
+                ctx,
+                req.event(
+                    Outcome.OK, phase="decision", asset=plan.asset.id, version=plan.version.number
+                ),
+            )
+        tick = progress or (lambda _n: None)
+        if isinstance(out, Path):
+            with atomic_writer(out, mode=0o600) as handle:
+                size = _stream_out(ctx, plan, handle, tick)
+        else:
+            size = _stream_out(ctx, plan, out, tick)
+        with ctx.sessions() as session:
+            commit_with_event(
+                session,
+                ctx,
+                req.event(Outcome.OK, phase="complete", asset=plan.asset.id, size=size),
+            )
+        return GetResult(plan.asset.id, plan.asset.name, plan.version.number, size, req.id)
+
+
+def list_assets(
+    ctx: ServiceContext, *, project: str | None = None, include_deleted: bool = False
+) -> list[AssetSummary]:
+    """Every visible asset with its latest version; one journal event for the listing."""
+    with request(ctx, Action.ASSET_LIST, project or "*") as req, ctx.sessions() as session:
+        query = (
+            select(Asset, Project.name)
+            .join(Project, Asset.project_id == Project.id)
+            .where(Asset.tenant_id == ctx.tenant_id)
+            .order_by(Project.name, Asset.name)
+        )
+        if project is not None:
+            query = query.where(Project.name == project)
+        if not include_deleted:
+            query = query.where(Asset.deleted_at.is_(None))
+        result = []
+        for asset, project_name in session.execute(query).all():
+            versions = session.scalars(
+                select(AssetVersion)
+                .where(AssetVersion.asset_id == asset.id)
+                .order_by(AssetVersion.number)
+            ).all()
+            if versions:
+                result.append(
+                    AssetSummary(
+                        asset.id,
+                        asset.name,
+                        project_name,
+                        len(versions),
+                        _version_info(versions[-1]),
+                        asset.deleted_at is not None,
+                    )
+                )
+        commit_with_event(session, ctx, req.event(Outcome.OK, count=len(result)))
+        return result
+
+
+def list_versions(
+    ctx: ServiceContext, ref: str, *, project: str | None = None
+) -> list[VersionInfo]:
+    with request(ctx, Action.ASSET_VERSIONS, ref) as req, ctx.sessions() as session:
+        asset = resolve_asset(session, ctx, ref, project)
+        rows = session.scalars(
+            select(AssetVersion)
+            .where(AssetVersion.asset_id == asset.id)
+            .order_by(AssetVersion.number)
+        ).all()
+        commit_with_event(session, ctx, req.event(Outcome.OK, asset=asset.id, count=len(rows)))
+        return [_version_info(v) for v in rows]
+
+
+def remove_asset(ctx: ServiceContext, ref: str, *, project: str | None = None) -> str:
+    """Soft-delete: the asset disappears from listings; its history is kept."""
+    with request(ctx, Action.ASSET_REMOVE, ref) as req, ctx.sessions() as session:
+        asset = resolve_asset(session, ctx, ref, project)
+        if asset.deleted_at is not None:
+            raise NotFoundError(f"{asset.name!r} is already removed")
+        asset.deleted_at, asset.deleted_by = ctx.clock.now(), req.subject.id
+        commit_with_event(session, ctx, req.event(Outcome.OK, asset=asset.id))
+        return asset.id

@@ -1,0 +1,141 @@
+"""The service object: every vault operation, for the CLI and the Python API.
+
+``forgekeep.open_workspace(path, passphrase=…, principal=…)`` returns a
+:class:`Vault`. The CLI is a thin shell over these methods; none of the
+business rules live anywhere else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from forgekeep.service import assets, fsck, projects, reading
+from forgekeep.service._core import ServiceContext
+from forgekeep.service._pipeline import Progress
+
+
+class Vault:
+    """One workspace opened as one acting principal."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._ctx = ctx
+
+    @property
+    def context(self) -> ServiceContext:
+        return self._ctx
+
+    @property
+    def tenant_id(self) -> str:
+        return self._ctx.tenant_id
+
+    @property
+    def principal_id(self) -> str:
+        return self._ctx.principal_id
+
+    def put(
+        self,
+        source: Path | BinaryIO,
+        *,
+        project: str,
+        name: str | None = None,
+        classification: str = "internal",
+        tags: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
+    ) -> assets.PutResult:
+        if name is None:
+            if not isinstance(source, Path):
+                raise ValueError("name is required when putting a stream")
+            name = source.name
+        return assets.put_asset(
+            self._ctx,
+            source,
+            project=project,
+            name=name,
+            classification=classification,
+            tags=tags,
+            progress=progress,
+        )
+
+    def get(
+        self,
+        ref: str,
+        out: Path | BinaryIO,
+        *,
+        project: str | None = None,
+        progress: Progress | None = None,
+    ) -> reading.GetResult:
+        return reading.get_asset(self._ctx, ref, out, project=project, progress=progress)
+
+    def ls(self, *, project: str | None = None) -> list[reading.AssetSummary]:
+        return reading.list_assets(self._ctx, project=project)
+
+    def versions(self, ref: str, *, project: str | None = None) -> list[reading.VersionInfo]:
+        return reading.list_versions(self._ctx, ref, project=project)
+
+    def rm(self, ref: str, *, project: str | None = None) -> str:
+        return reading.remove_asset(self._ctx, ref, project=project)
+
+    def fsck(
+        self,
+        *,
+        repair: bool = False,
+        grace: dt.timedelta | None = None,
+        progress: Progress | None = None,
+    ) -> fsck.FsckReport:
+        return fsck.fsck(self._ctx, repair=repair, grace=grace, progress=progress)
+
+    def create_project(
+        self,
+        name: str,
+        *,
+        residency: str,
+        replicas: int = 1,
+        key_ring: str | None = None,
+        shred_domain: str = "project",
+    ) -> projects.ProjectInfo:
+        return projects.create_project(
+            self._ctx,
+            name,
+            residency=residency,
+            replicas=replicas,
+            key_ring=key_ring,
+            shred_domain=shred_domain,
+        )
+
+    def projects(self) -> list[projects.ProjectInfo]:
+        return projects.list_projects(self._ctx)
+
+    def project(self, name: str) -> projects.ProjectInfo:
+        return projects.show_project(self._ctx, name)
+
+    def set_project(
+        self,
+        name: str,
+        *,
+        residency: str | None = None,
+        replicas: int | None = None,
+        shred_domain: str | None = None,
+    ) -> projects.ProjectInfo:
+        return projects.set_project(
+            self._ctx, name, residency=residency, replicas=replicas, shred_domain=shred_domain
+        )
+
+    def close(self) -> None:
+        for closer in reversed(self._ctx.closers):
+            closer.__exit__(None, None, None)
+        self._ctx.closers.clear()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

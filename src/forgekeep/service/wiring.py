@@ -1,0 +1,151 @@
+"""The only place that picks concrete backends.
+
+Security rules:
+
+* The key manager is opened from the workspace's configured URI, with the
+  passphrase handed in by the caller or through the user's unlock agent. There
+  is no default passphrase and no anonymous principal: opening a vault without
+  a principal uses the one ``init`` recorded, and a principal that is not in the
+  tenant is denied on every request.
+* Blob stores are opened per configured site; only ``file:`` exists in embedded
+  mode for now (``s3:`` arrives with the Server issue).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from forgekeep.clock import Clock, SystemClock
+from forgekeep.config import KdfSection, Settings, load_settings
+from forgekeep.db.engine import make_engine, make_sessionmaker
+from forgekeep.errors import ConfigError, KeyringLockedError
+from forgekeep.keys import agent as key_agent
+from forgekeep.keys.local import KdfParams, LocalKeyManager, derive_key
+from forgekeep.keys.protocol import KeyManager
+from forgekeep.ledger.journal import SqlJournal
+from forgekeep.service._core import ServiceContext, SiteHandle
+from forgekeep.service.authz import RoleAuthorizer
+from forgekeep.service.vault import Vault
+from forgekeep.storage.file import open_file_store
+
+RUN_DIR = ".run"
+
+
+def keyring_path(home: Path, settings: Settings) -> Path:
+    """The local keyring file named by ``keys.uri`` (``local:PATH``, relative to home)."""
+    scheme, _, rest = settings.keys.uri.partition(":")
+    if scheme != "local" or not rest:
+        raise ConfigError(
+            f"key manager {settings.keys.uri!r} is not available in embedded mode",
+            hint='embedded workspaces use keys.uri = "local:keyring.fk"',
+        )
+    path = Path(rest)
+    return path if path.is_absolute() else home / path
+
+
+def kdf_params(section: KdfSection) -> KdfParams:
+    return KdfParams(
+        memory_kib=section.memory_kib, iterations=section.iterations, lanes=section.lanes
+    )
+
+
+def create_key_manager(
+    path: Path, passphrase: bytes, section: KdfSection, clock: Clock
+) -> LocalKeyManager:
+    return LocalKeyManager.create(path, passphrase, params=kdf_params(section), clock=clock)
+
+
+def open_key_manager(
+    home: Path, settings: Settings, passphrase: bytes | None, clock: Clock
+) -> KeyManager:
+    """The passphrase if given, else the running unlock agent, else locked."""
+    path = keyring_path(home, settings)
+    if passphrase is not None:
+        return LocalKeyManager.open(path, passphrase, clock=clock)
+    if key_agent.agent_status(path) is not None:
+        return key_agent.AgentKeyManager(path)
+    raise KeyringLockedError("the keyring is locked")
+
+
+def keyring_unlocked(home: Path) -> bool:
+    """True when an unlock agent serves this workspace's keyring."""
+    settings = load_settings(home)
+    return key_agent.agent_status(keyring_path(home, settings)) is not None
+
+
+def unlock(home: Path, passphrase: bytes, ttl_seconds: float) -> int:
+    """Start the unlock agent for this workspace; returns its pid."""
+    path = keyring_path(home, load_settings(home))
+    return key_agent.start_agent(path, derive_key(path, passphrase), ttl_seconds=ttl_seconds)
+
+
+def lock(home: Path) -> bool:
+    return key_agent.stop_agent(keyring_path(home, load_settings(home)))
+
+
+def agent_info(home: Path) -> dict[str, object] | None:
+    return key_agent.agent_status(keyring_path(home, load_settings(home)))
+
+
+def open_sites(home: Path, settings: Settings) -> dict[str, SiteHandle]:
+    return {
+        site.name: SiteHandle(
+            site.name, site.jurisdiction, open_file_store(site.uri, base_dir=home)
+        )
+        for site in settings.sites
+    }
+
+
+def database_url(home: Path, settings: Settings) -> str:
+    url = settings.database.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        return prefix + str(home / url[len(prefix) :])
+    return url
+
+
+def build_context(
+    home: Path,
+    *,
+    passphrase: bytes | None,
+    principal: str | None = None,
+    clock: Clock | None = None,
+) -> ServiceContext:
+    settings = load_settings(home)
+    clock = clock or SystemClock()
+    engine = make_engine(database_url(home, settings))
+    ctx = ServiceContext(
+        home=home,
+        settings=settings,
+        tenant_id=settings.workspace.tenant,
+        principal_id=principal or settings.workspace.principal,
+        clock=clock,
+        sessions=make_sessionmaker(engine),
+        journal=SqlJournal(settings.workspace.tenant, clock),
+        authorizer=RoleAuthorizer(),
+        key_manager=open_key_manager(home, settings, passphrase, clock),
+        sites=open_sites(home, settings),
+        run_dir=home / RUN_DIR,
+    )
+    ctx.closers.append(_disposer(engine))
+    return ctx
+
+
+def _disposer(engine: Engine) -> contextlib.ExitStack:
+    stack = contextlib.ExitStack()
+    stack.callback(engine.dispose)
+    return stack
+
+
+def open_vault(
+    home: Path,
+    *,
+    passphrase: bytes | None,
+    principal: str | None = None,
+    clock: Clock | None = None,
+) -> Vault:
+    """Open the workspace at ``home`` as ``principal`` (default: the one init recorded)."""
+    return Vault(build_context(home, passphrase=passphrase, principal=principal, clock=clock))

@@ -1,0 +1,183 @@
+"""Creating a workspace: config, keyring, database, tenant, site, first admin.
+
+Security rules:
+
+* ``init`` refuses a directory that already holds anything, so it can never
+  overwrite a keyring or a database.
+* The keyring is sealed by the caller's passphrase; there is no default.
+* The first admin is recorded by pseudonym only; the display name given to
+  ``init`` is sealed under the admin's own subject key.
+* ``forgekeep.toml`` is written last: a workspace interrupted during ``init``
+  has no config and is never mistaken for a usable one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from forgekeep.clock import Clock, SystemClock
+from forgekeep.config import CONFIG_NAME, KdfSection
+from forgekeep.db.engine import make_engine, make_sessionmaker, migrate
+from forgekeep.db.models import KeyRing, Principal, Site, Tenant
+from forgekeep.errors import ConflictError, WorkspaceError
+from forgekeep.identity import new_pseudonym, seal_attributes, subject_ring_id
+from forgekeep.keys.protocol import KeyManager
+from forgekeep.ledger.journal import JournalEvent, Outcome, SqlJournal
+from forgekeep.service import wiring
+from forgekeep.storage.sites import Site as SiteSpec
+
+DEFAULT_SITE = SiteSpec(
+    name="local-de", jurisdiction="DE", operator="self", store_uri="file:sites/local-de"
+)
+KEYRING_FILE = "keyring.fk"
+DB_FILE = "forgekeep.db"
+
+
+@dataclass(frozen=True, slots=True)
+class InitResult:
+    home: Path
+    tenant_id: str
+    principal_id: str
+    asset_ring: str
+    site: str
+
+
+def _config_text(tenant: str, principal: str, kdf: KdfSection, site: SiteSpec) -> str:
+    return f"""# Forgekeep workspace configuration (embedded mode).
+# Every key can be overridden by an environment variable FORGEKEEP_<SECTION>__<KEY>.
+# Secrets never go here: the passphrase comes from `forgekeep unlock`,
+# FORGEKEEP_PASSPHRASE(_FILE), --passphrase-file, or a prompt.
+
+[workspace]
+tenant = "{tenant}"        # the data-owning organisation
+principal = "{principal}"  # acting principal (pseudonym) for commands run here
+
+[database]
+url = "sqlite:///{DB_FILE}"  # relative to this directory; PostgreSQL arrives with the server
+
+[keys]
+uri = "local:{KEYRING_FILE}"  # keyring sealed by an Argon2id key from your passphrase
+
+[keys.kdf]  # Argon2id cost, recorded in the keyring file too
+memory_kib = {kdf.memory_kib}
+iterations = {kdf.iterations}
+lanes = {kdf.lanes}
+
+[[sites]]
+name = "{site.name}"
+jurisdiction = "{site.jurisdiction}"  # ISO 3166-1 code where this site's disks are
+operator = "{site.operator}"
+uri = "{site.store_uri}"
+
+[uploads]
+orphan_grace_seconds = 86400  # fsck --repair removes orphans older than this
+"""
+
+
+def _check_empty(home: Path) -> None:
+    if home.exists() and not home.is_dir():
+        raise WorkspaceError(f"{home} exists and is not a directory")
+    if (home / CONFIG_NAME).exists():
+        raise ConflictError(f"{home} is already a workspace", hint="use it, or choose another DIR")
+    if home.exists() and any(home.iterdir()):
+        raise WorkspaceError(
+            f"{home} is not empty", hint="init needs a new or empty directory; nothing was changed"
+        )
+
+
+def _seed_database(
+    home: Path, km: KeyManager, ids: InitResult, admin_name: str, clock: Clock
+) -> None:
+    engine = make_engine(f"sqlite:///{home / DB_FILE}")
+    try:
+        migrate(engine)
+        sessions = make_sessionmaker(engine)
+        now = clock.now()
+        subjects = subject_ring_id(ids.tenant_id, DEFAULT_SITE.jurisdiction)
+        km.create_ring(ids.asset_ring)
+        km.create_ring(subjects)
+        wrapped, sealed = seal_attributes(
+            km, subjects, ids.tenant_id, ids.principal_id, {"display_name": admin_name}
+        )
+        with sessions.begin() as session:
+            session.add(Tenant(id=ids.tenant_id, name=ids.tenant_id, created_at=now))
+            session.flush()
+            for ring, purpose in ((ids.asset_ring, "assets"), (subjects, "subjects")):
+                session.add(
+                    KeyRing(
+                        id=ring,
+                        tenant_id=ids.tenant_id,
+                        jurisdiction="DE",
+                        purpose=purpose,
+                        key_manager_uri=f"local:{KEYRING_FILE}",
+                        created_at=now,
+                    )
+                )
+            session.add(
+                Site(
+                    name=DEFAULT_SITE.name,
+                    tenant_id=ids.tenant_id,
+                    jurisdiction=DEFAULT_SITE.jurisdiction,
+                    operator=DEFAULT_SITE.operator,
+                    store_uri=DEFAULT_SITE.store_uri,
+                    created_at=now,
+                )
+            )
+            session.add(
+                Principal(
+                    id=ids.principal_id,
+                    tenant_id=ids.tenant_id,
+                    kind="person",
+                    roles=["admin"],
+                    status="active",
+                    subject_ring=subjects,
+                    attrs_wrapped_key=wrapped,
+                    attrs_sealed=sealed,
+                    created_at=now,
+                )
+            )
+            session.flush()
+            SqlJournal(ids.tenant_id, clock).append(
+                session,
+                JournalEvent(
+                    action="workspace.init",
+                    outcome=Outcome.OK,
+                    actor=ids.principal_id,
+                    target=ids.tenant_id,
+                    request_id="req-" + secrets.token_hex(8),
+                    detail={"site": DEFAULT_SITE.name, "ring": ids.asset_ring},
+                ),
+            )
+    finally:
+        engine.dispose()
+
+
+def init_workspace(
+    home: Path,
+    *,
+    passphrase: bytes,
+    admin_name: str,
+    kdf: KdfSection | None = None,
+    clock: Clock | None = None,
+) -> InitResult:
+    """Create a new workspace in ``home`` (new or empty)."""
+    clock = clock or SystemClock()
+    kdf = kdf or KdfSection()
+    home = home.expanduser().absolute()
+    _check_empty(home)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tenant = "t-" + secrets.token_hex(6)
+    ids = InitResult(home, tenant, new_pseudonym(), f"{tenant}.de.assets", DEFAULT_SITE.name)
+    km = wiring.create_key_manager(home / KEYRING_FILE, passphrase, kdf, clock)
+    (home / "sites" / DEFAULT_SITE.name).mkdir(mode=0o700, parents=True)
+    _seed_database(home, km, ids, admin_name, clock)
+    from forgekeep._durable import write_atomic  # noqa: PLC0415 (last step, kept visible here)
+
+    write_atomic(
+        home / CONFIG_NAME,
+        _config_text(tenant, ids.principal_id, kdf, DEFAULT_SITE).encode(),
+        mode=0o600,
+    )
+    return ids
