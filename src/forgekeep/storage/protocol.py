@@ -9,6 +9,10 @@ Security and durability rules every backend keeps (checked by
 * Keys are validated: ``[A-Za-z0-9._-]`` segments joined by ``/``, no empty
   segment, no ``.`` or ``..``, at most ``MAX_BLOB_KEY_BYTES``; anything else is
   :class:`~forgekeep.errors.InvalidNameError` (no path tricks reach the backend).
+  A segment holds at most ``MAX_BLOB_KEY_SEGMENT_BYTES`` (so every key fits a
+  file name on every filesystem, temporary decoration included) and never
+  starts with the temporary-file prefix ``.fk-tmp-``, which is reserved.
+  ``list`` checks its prefix by the same rules.
 * ``put`` is all-or-nothing: when it returns the blob is durable under its key;
   when it raises, nothing under that key changed and no partial object is
   listed. A full disk raises :class:`~forgekeep.errors.DiskFullError`.
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol, runtime_checkable
 
 MAX_BLOB_KEY_BYTES = 512
+MAX_BLOB_KEY_SEGMENT_BYTES = 200
 
 
 @dataclass(frozen=True, slots=True)
