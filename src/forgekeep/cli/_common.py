@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -35,8 +35,8 @@ from forgekeep.errors import KeyringLockedError, UsageError
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import keyring_unlocked, open_vault
 
-stderr = Console(stderr=True)
-stdout = Console()
+stderr = Console(stderr=True, soft_wrap=True)
+stdout = Console(soft_wrap=True)
 
 
 @dataclasses.dataclass(slots=True)
@@ -56,6 +56,14 @@ class GlobalOptions:
                 hint="use --workspace DIR or FORGEKEEP_HOME for embedded mode",
             )
         return resolve_home(self.workspace)
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print data as JSON.")]
+
+
+def wants_json(ctx: typer.Context, flag: bool) -> bool:
+    """``--json`` given before the command (global) or after it."""
+    return flag or options(ctx).json
 
 
 def options(ctx: typer.Context) -> GlobalOptions:

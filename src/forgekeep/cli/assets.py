@@ -11,13 +11,14 @@ import typer
 from rich.table import Table
 
 from forgekeep.cli._common import (
+    JsonOpt,
     emit_json,
     human_size,
     info,
-    options,
     progress_bar,
     stdout,
     vault,
+    wants_json,
 )
 from forgekeep.errors import EXIT_FINDINGS
 from forgekeep.service._names import parse_tag
@@ -36,6 +37,7 @@ def put(
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="A key=value label; repeat for more.")
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Encrypt FILE and store it as a new version of an asset.
 
@@ -54,7 +56,7 @@ def put(
             tags=tags,
             progress=tick,
         )
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json(result)
     else:
         stdout.print(f"{result.asset_id} version {result.version}", highlight=False)
@@ -88,11 +90,11 @@ def get(
     info(ctx, f"verified {result.name}@{result.version} ({human_size(result.size)})")
 
 
-def ls(ctx: typer.Context, project: ProjectOpt = None) -> None:
+def ls(ctx: typer.Context, project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """List assets with their latest version."""
     with vault(ctx) as v:
         items = v.ls(project=project)
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json(items)
         return
     table = Table("project", "name", "id", "ver", "size", "class", "updated")
@@ -113,11 +115,12 @@ def versions(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Asset name or id.")],
     project: ProjectOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """List every version of an asset."""
     with vault(ctx) as v:
         items = v.versions(ref, project=project)
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json(items)
         return
     table = Table("ver", "version id", "size", "class", "created", "by")
@@ -137,11 +140,12 @@ def rm(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Asset name or id.")],
     project: ProjectOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Remove an asset from listings (a soft delete: its history is kept)."""
     with vault(ctx) as v:
         asset_id = v.rm(ref, project=project)
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json({"removed": asset_id})
     else:
         stdout.print(f"removed {asset_id}", highlight=False)
@@ -157,6 +161,7 @@ def fsck(
         int | None,
         typer.Option(help="Grace period in seconds (default: uploads.orphan_grace_seconds)."),
     ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Check every version's header and ciphertext hash, and that DB and sites agree.
 
@@ -167,7 +172,7 @@ def fsck(
     span = None if grace is None else dt.timedelta(seconds=grace)
     with vault(ctx) as v, progress_bar(ctx, "fsck", None) as tick:
         report = v.fsck(repair=repair, grace=span, progress=tick)
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json(report)
     else:
         for finding in report.repaired:

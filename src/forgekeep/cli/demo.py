@@ -14,7 +14,7 @@ import json
 import secrets
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
@@ -57,7 +57,7 @@ def _recipe() -> str:
     )
 
 
-def _write_big(path: Path, mib: int, tick: typer.models.Any) -> None:
+def _write_big(path: Path, mib: int, tick: Callable[[int], None]) -> None:
     seed = secrets.token_bytes(BLOCK)
     with path.open("wb") as handle:
         for i in range(mib):

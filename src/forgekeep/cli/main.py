@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from forgekeep.cli import assets, projects, workspace
 from forgekeep.cli._common import GlobalOptions, stderr
@@ -82,15 +82,15 @@ def run(argv: list[str] | None = None) -> None:
     except ForgekeepError as exc:
         stderr.print(exc.diagnostics(), highlight=False, markup=False)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except typer.Abort:
+        stderr.print("error[FK-USAGE-001]: aborted", markup=False)
+        sys.exit(EXIT_ERROR)
+    except TyperException as exc:
         stderr.print(f"error[FK-USAGE-001]: {exc.format_message()}", markup=False)
         stderr.print("hint: run the command with --help", markup=False)
-        sys.exit(EXIT_USAGE)
-    except click.exceptions.Abort:
-        stderr.print("error[FK-USAGE-004]: aborted", markup=False)
-        sys.exit(EXIT_ERROR)
+        sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from forgekeep.cli._common import emit_json, options, stdout, vault
+from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
 from forgekeep.service.projects import ProjectInfo
 
 app = typer.Typer(
@@ -15,8 +15,8 @@ app = typer.Typer(
 )
 
 
-def _show(ctx: typer.Context, info: ProjectInfo) -> None:
-    if options(ctx).json:
+def _show(ctx: typer.Context, info: ProjectInfo, *, as_json: bool) -> None:
+    if wants_json(ctx, as_json):
         emit_json(info)
         return
     for field in ("name", "id", "residency", "replicas", "key_ring", "shred_domain", "domain_key"):
@@ -41,6 +41,7 @@ def create(
     shred_domain: Annotated[
         str, typer.Option(help="'project': one domain key for all assets; 'asset': one per asset.")
     ] = "project",
+    json_out: JsonOpt = False,
 ) -> None:
     """Create a project and its domain key."""
     with vault(ctx) as v:
@@ -51,15 +52,15 @@ def create(
             key_ring=key_ring,
             shred_domain=shred_domain,
         )
-    _show(ctx, info)
+    _show(ctx, info, as_json=json_out)
 
 
 @app.command("ls")
-def list_(ctx: typer.Context) -> None:
+def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """List projects."""
     with vault(ctx) as v:
         items = v.projects()
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json(items)
         return
     table = Table("name", "residency", "replicas", "key ring", "shred domain")
@@ -69,11 +70,15 @@ def list_(ctx: typer.Context) -> None:
 
 
 @app.command()
-def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Project name.")]) -> None:
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Project name.")],
+    json_out: JsonOpt = False,
+) -> None:
     """Show one project."""
     with vault(ctx) as v:
         info = v.project(name)
-    _show(ctx, info)
+    _show(ctx, info, as_json=json_out)
 
 
 @app.command("set")
@@ -83,10 +88,11 @@ def set_(
     residency: Annotated[str | None, typer.Option(help="New residency rule.")] = None,
     replicas: Annotated[int | None, typer.Option(help="New replica count.")] = None,
     shred_domain: Annotated[str | None, typer.Option(help="'project' or 'asset'.")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Change a project's residency, replicas or shred domain (journaled)."""
     with vault(ctx) as v:
         info = v.set_project(
             name, residency=residency, replicas=replicas, shred_domain=shred_domain
         )
-    _show(ctx, info)
+    _show(ctx, info, as_json=json_out)

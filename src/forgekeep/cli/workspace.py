@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from forgekeep.cli._common import emit_json, info, options, passphrase_for, stdout, vault
+from forgekeep.cli._common import (
+    JsonOpt,
+    emit_json,
+    info,
+    options,
+    passphrase_for,
+    stdout,
+    vault,
+    wants_json,
+)
 from forgekeep.config import KdfSection, load_settings, resolve_home
 from forgekeep.errors import EXIT_FINDINGS, UsageError
 from forgekeep.service import wiring
@@ -39,6 +48,7 @@ def init(
     kdf_iterations: Annotated[
         int, typer.Option(help="Argon2id iterations for the keyring.")
     ] = KdfSection().iterations,
+    json_out: JsonOpt = False,
 ) -> None:
     """Create a workspace: config, keyring, metadata database, site local-de, first admin.
 
@@ -53,7 +63,7 @@ def init(
     result = init_workspace(
         home, passphrase=passphrase, admin_name=admin_name or getpass.getuser(), kdf=kdf
     )
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json(result)
         return
     stdout.print(f"workspace {result.home}", highlight=False)
@@ -96,7 +106,7 @@ def lock(ctx: typer.Context) -> None:
     info(ctx, "locked" if stopped else "no agent was running; the keyring is locked")
 
 
-def status(ctx: typer.Context) -> None:
+def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Show the workspace, tenant, acting principal, agent and content counts."""
     home = options(ctx).home()
     settings = load_settings(home)
@@ -113,18 +123,18 @@ def status(ctx: typer.Context) -> None:
         "assets": len(assets),
         "sites": [s.name for s in settings.sites],
     }
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json(data)
         return
     for key, value in data.items():
         stdout.print(f"{key:10} {value}", highlight=False)
 
 
-def doctor(ctx: typer.Context) -> None:
+def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Check the workspace: config, database schema, keyring, sites. Exits 4 on problems."""
     home = resolve_home(options(ctx).workspace)
     checks = run_checks(home)
-    if options(ctx).json:
+    if wants_json(ctx, json_out):
         emit_json(checks)
     else:
         for check in checks:

@@ -57,8 +57,8 @@ def _check_sites(home: Path) -> list[Check]:
         return [Check("sites", False, exc.message)]
     checks = []
     for name, site in sites.items():
-        root = Path(site.store.uri.removeprefix("file:"))
-        writable = root.is_dir() and os.access(root, os.W_OK)
+        root = getattr(site.store, "root", None)
+        writable = isinstance(root, Path) and root.is_dir() and os.access(root, os.W_OK)
         checks.append(
             Check(
                 f"site {name}",

@@ -137,7 +137,8 @@ def _ring_of(session: Session, version: AssetVersion) -> str:
 
 
 def _is_stale(ctx: ServiceContext, started: dt.datetime, grace: dt.timedelta) -> bool:
-    return ctx.clock.now() - started >= grace
+    # A time stamp from the future (clock skew) counts as age zero.
+    return max(ctx.clock.now() - started, dt.timedelta(0)) >= grace
 
 
 def _orphans(ctx: ServiceContext, session: Session, grace: dt.timedelta) -> list[Finding]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -185,12 +186,19 @@ def _open_decryptor(
     return decryptor, mac
 
 
+def _writer(out: BinaryIO) -> Callable[[memoryview], None]:
+    def write(view: memoryview) -> None:
+        out.write(view)
+
+    return write
+
+
 def _stream_out(ctx: ServiceContext, plan: _ReadPlan, out: BinaryIO, progress: Progress) -> int:
     dek = _unwrap_dek(ctx, plan)
     store = ctx.sites[plan.replica.site_name].store
     with store.get(plan.replica.blob_key) as blob:
         decryptor, mac = _open_decryptor(ctx, plan, dek, blob)
-        size = decrypt_stream(blob, decryptor, mac, out.write, progress)
+        size = decrypt_stream(blob, decryptor, mac, _writer(out), progress)
     if size != plan.version.size or not hmac.compare_digest(
         mac.digest().hex(), plan.version.plaintext_hmac
     ):

@@ -13,7 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from forgekeep.service import assets, fsck, projects, reading
+from forgekeep.service import assets, fsck, reading
+from forgekeep.service import projects as project_ops
 from forgekeep.service._core import ServiceContext
 from forgekeep.service._pipeline import Progress
 
@@ -96,8 +97,8 @@ class Vault:
         replicas: int = 1,
         key_ring: str | None = None,
         shred_domain: str = "project",
-    ) -> projects.ProjectInfo:
-        return projects.create_project(
+    ) -> project_ops.ProjectInfo:
+        return project_ops.create_project(
             self._ctx,
             name,
             residency=residency,
@@ -106,11 +107,11 @@ class Vault:
             shred_domain=shred_domain,
         )
 
-    def projects(self) -> list[projects.ProjectInfo]:
-        return projects.list_projects(self._ctx)
+    def projects(self) -> list[project_ops.ProjectInfo]:
+        return project_ops.list_projects(self._ctx)
 
-    def project(self, name: str) -> projects.ProjectInfo:
-        return projects.show_project(self._ctx, name)
+    def project(self, name: str) -> project_ops.ProjectInfo:
+        return project_ops.show_project(self._ctx, name)
 
     def set_project(
         self,
@@ -119,8 +120,8 @@ class Vault:
         residency: str | None = None,
         replicas: int | None = None,
         shred_domain: str | None = None,
-    ) -> projects.ProjectInfo:
-        return projects.set_project(
+    ) -> project_ops.ProjectInfo:
+        return project_ops.set_project(
             self._ctx, name, residency=residency, replicas=replicas, shred_domain=shred_domain
         )
 

@@ -86,7 +86,7 @@ def lock(home: Path) -> bool:
     return key_agent.stop_agent(keyring_path(home, load_settings(home)))
 
 
-def agent_info(home: Path) -> dict[str, object] | None:
+def agent_info(home: Path) -> key_agent.AgentStatus | None:
     return key_agent.agent_status(keyring_path(home, load_settings(home)))
 
 

@@ -1,0 +1,127 @@
+"""fsck finds what is wrong; --repair removes only stale orphans, never committed data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import threading
+
+from sqlalchemy import select
+
+from forgekeep.clock import ManualClock
+from forgekeep.db.models import Replica, Upload
+from forgekeep.service.assets import upload_lease
+from forgekeep.service.vault import Vault
+
+HOUR = dt.timedelta(hours=1)
+
+
+def _site_root(vault: Vault) -> object:
+    return vault.context.home / "sites" / "local-de"
+
+
+def _kinds(vault: Vault, **kwargs: object) -> list[str]:
+    return sorted(f.kind for f in vault.fsck(**kwargs).findings)  # type: ignore[arg-type]
+
+
+def test_clean_vault_is_clean(vault: Vault) -> None:
+    vault.put(io.BytesIO(os.urandom(50_000)), project="blade", name="a")
+    report = vault.fsck()
+    assert report.clean
+    assert report.versions_checked == 1
+    assert report.bytes_hashed > 50_000
+
+
+def test_orphan_blob_is_removed_only_after_the_grace_period(
+    vault: Vault, clock: ManualClock
+) -> None:
+    store = vault.context.default_site.store
+    store.put("v1/a-orphan/" + "0" * 32, [b"stray ciphertext"])
+    assert _kinds(vault) == ["orphan-blob"]
+    young = vault.fsck(repair=True, grace=HOUR)
+    assert young.repaired == []
+    assert len(young.findings) == 1
+    clock.advance(2 * HOUR)
+    old = vault.fsck(repair=True, grace=dt.timedelta(0))
+    assert [f.kind for f in old.repaired] == ["orphan-blob"]
+    assert vault.fsck().clean
+
+
+def test_an_upload_in_progress_is_never_repaired(vault: Vault) -> None:
+    version_hex = "ab" * 16
+    key = f"v1/a-busy/{version_hex}"
+    vault.context.default_site.store.put(key, [b"partial"])
+    with vault.context.sessions() as session:
+        session.add(
+            Upload(
+                version_id=version_hex,
+                tenant_id=vault.tenant_id,
+                asset_id="a-busy",
+                blob_key=key,
+                site_name="local-de",
+                state="pending",
+                started_by=vault.principal_id,
+                started_at=vault.context.clock.now() - 100 * HOUR,
+            )
+        )
+        session.commit()
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with upload_lease(vault.context, version_hex):
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    held.wait(10)
+    try:
+        report = vault.fsck(repair=True, grace=dt.timedelta(0))
+        assert report.repaired == []
+        assert {f.detail for f in report.findings} == {"in progress"}
+    finally:
+        release.set()
+        worker.join()
+    after = vault.fsck(repair=True, grace=dt.timedelta(0))
+    assert sorted(f.kind for f in after.repaired) == ["abandoned-upload", "orphan-blob"]
+    assert vault.fsck().clean
+
+
+def test_temporary_files_left_by_a_crash_are_cleaned(vault: Vault) -> None:
+    root = vault.context.home / "sites" / "local-de"
+    (root / "v1").mkdir(exist_ok=True)
+    (root / "v1" / ".fk-tmp-0123456789abcdef-x").write_bytes(b"half")
+    assert _kinds(vault) == ["temporary-file"]
+    report = vault.fsck(repair=True, grace=dt.timedelta(0))
+    assert [f.kind for f in report.repaired] == ["temporary-file"]
+    assert vault.fsck().clean
+
+
+def test_damaged_and_missing_versions_are_reported_never_repaired(vault: Vault) -> None:
+    vault.put(io.BytesIO(os.urandom(40_000)), project="blade", name="a")
+    vault.put(io.BytesIO(os.urandom(40_000)), project="blade", name="b")
+    root = vault.context.home / "sites" / "local-de"
+    with vault.context.sessions() as session:
+        keys = [r.blob_key for r in session.scalars(select(Replica)).all()]
+    damaged = root / keys[0]
+    raw = bytearray(damaged.read_bytes())
+    raw[-5] ^= 1
+    damaged.write_bytes(raw)
+    (root / keys[1]).unlink()
+    report = vault.fsck(repair=True, grace=dt.timedelta(0))
+    assert sorted(f.kind for f in report.findings) == ["hash-mismatch", "missing-replica"]
+    assert report.repaired == []
+    assert damaged.exists()
+
+
+def test_a_header_naming_other_keys_is_reported(vault: Vault) -> None:
+    vault.put(io.BytesIO(b"x" * 100), project="blade", name="a")
+    vault.put(io.BytesIO(b"y" * 100), project="blade", name="b")
+    root = vault.context.home / "sites" / "local-de"
+    with vault.context.sessions() as session:
+        keys = [r.blob_key for r in session.scalars(select(Replica)).all()]
+    (root / keys[0]).write_bytes((root / keys[1]).read_bytes())
+    kinds = _kinds(vault)
+    assert "bad-header" in kinds
+    assert "hash-mismatch" in kinds
