@@ -140,7 +140,9 @@ class HeaderLimitError(FormatError):
 
 class IntegrityError(ForgekeepError):
     code = "FK-INTEGRITY-001"
-    default_hint = "the stored ciphertext was altered; run `forgekeep fsck` and restore from a replica"
+    default_hint = (
+        "the stored ciphertext was altered; run `forgekeep fsck` and restore from a replica"
+    )
 
 
 class TruncatedError(IntegrityError):

@@ -29,7 +29,7 @@ from forgekeep.ledger.journal import SqlJournal
 from forgekeep.service._core import ServiceContext, SiteHandle
 from forgekeep.service.authz import RoleAuthorizer
 from forgekeep.service.vault import Vault
-from forgekeep.storage.file import open_file_store
+from forgekeep.storage.registry import open_blob_store
 
 RUN_DIR = ".run"
 
@@ -93,7 +93,7 @@ def agent_info(home: Path) -> key_agent.AgentStatus | None:
 def open_sites(home: Path, settings: Settings) -> dict[str, SiteHandle]:
     return {
         site.name: SiteHandle(
-            site.name, site.jurisdiction, open_file_store(site.uri, base_dir=home)
+            site.name, site.jurisdiction, open_blob_store(site.uri, base_dir=home)
         )
         for site in settings.sites
     }

@@ -1,0 +1,54 @@
+"""The top-level Python API: exactly the public names, and no anonymous mode."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+
+import pytest
+
+import forgekeep
+from forgekeep.errors import AccessDeniedError, KeyringLockedError
+from forgekeep.service.workspace import InitResult
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    defined_here = {
+        name
+        for name, value in vars(forgekeep).items()
+        if not name.startswith("_") and getattr(value, "__module__", None) == "forgekeep"
+    }
+    assert set(forgekeep.__all__) == defined_here | {"__version__"}
+    assert all(hasattr(forgekeep, name) for name in forgekeep.__all__)
+
+
+def test_open_workspace_acts_as_the_named_principal(
+    workspace: InitResult, passphrase: bytes
+) -> None:
+    with forgekeep.open_workspace(
+        workspace.home, passphrase=passphrase, principal=workspace.principal_id
+    ) as vault:
+        vault.create_project("turbine", residency="DE")
+        put = vault.put(io.BytesIO(b"blade"), project="turbine", name="blade.step")
+        sink = io.BytesIO()
+        vault.get(put.asset_id, sink)
+    assert sink.getvalue() == b"blade"
+
+
+def test_open_workspace_as_a_stranger_is_denied(workspace: InitResult, passphrase: bytes) -> None:
+    with (
+        forgekeep.open_workspace(
+            workspace.home, passphrase=passphrase, principal="p-000000000000000000000000"
+        ) as vault,
+        pytest.raises(AccessDeniedError),
+    ):
+        vault.ls()
+
+
+def test_open_workspace_without_passphrase_or_agent_is_locked(
+    workspace: InitResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = tempfile.mkdtemp(prefix="fk-", dir="/tmp")  # short: socket paths are limited
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    with pytest.raises(KeyringLockedError):
+        forgekeep.open_workspace(workspace.home, passphrase=None, principal=workspace.principal_id)
