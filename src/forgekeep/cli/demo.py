@@ -128,12 +128,9 @@ def _get_all(ctx: typer.Context, v: Vault, files: list[Path], out: Path) -> floa
 
 
 def _tamper(v: Vault, home: Path, out: Path) -> str:
-    blob = next((home / "sites" / "local-de").rglob("*"), None)
-    versions = v.versions("blade-rev-c.step")
-    for candidate in (home / "sites" / "local-de").rglob(versions[-1].version_id):
-        blob = candidate
-    if blob is None or not blob.is_file():
-        raise typer.Exit(1)
+    version = v.versions("blade-rev-c.step")[-1]
+    site = home / "sites" / "local-de"
+    blob = next(p for p in site.rglob(version.version_id) if p.is_file())
     data = bytearray(blob.read_bytes())
     data[len(data) // 2] ^= 0x01
     blob.write_bytes(bytes(data))

@@ -21,10 +21,10 @@ from sqlalchemy import Engine
 from forgekeep.clock import Clock, SystemClock
 from forgekeep.config import KdfSection, Settings, load_settings
 from forgekeep.db.engine import make_engine, make_sessionmaker
-from forgekeep.errors import ConfigError, KeyringLockedError
 from forgekeep.keys import agent as key_agent
-from forgekeep.keys.local import KdfParams, LocalKeyManager, derive_key
+from forgekeep.keys.local import KdfParams, LocalKeyManager, derive_key, keyring_path_from_uri
 from forgekeep.keys.protocol import KeyManager
+from forgekeep.keys.registry import open_key_manager as open_key_manager_by_uri
 from forgekeep.ledger.journal import SqlJournal
 from forgekeep.service._core import ServiceContext, SiteHandle
 from forgekeep.service.authz import RoleAuthorizer
@@ -35,15 +35,8 @@ RUN_DIR = ".run"
 
 
 def keyring_path(home: Path, settings: Settings) -> Path:
-    """The local keyring file named by ``keys.uri`` (``local:PATH``, relative to home)."""
-    scheme, _, rest = settings.keys.uri.partition(":")
-    if scheme != "local" or not rest:
-        raise ConfigError(
-            f"key manager {settings.keys.uri!r} is not available in embedded mode",
-            hint='embedded workspaces use keys.uri = "local:keyring.fk"',
-        )
-    path = Path(rest)
-    return path if path.is_absolute() else home / path
+    """The local keyring file named by ``keys.uri`` (relative to the workspace)."""
+    return keyring_path_from_uri(settings.keys.uri, base_dir=home)
 
 
 def kdf_params(section: KdfSection) -> KdfParams:
@@ -61,13 +54,10 @@ def create_key_manager(
 def open_key_manager(
     home: Path, settings: Settings, passphrase: bytes | None, clock: Clock
 ) -> KeyManager:
-    """The passphrase if given, else the running unlock agent, else locked."""
-    path = keyring_path(home, settings)
-    if passphrase is not None:
-        return LocalKeyManager.open(path, passphrase, clock=clock)
-    if key_agent.agent_status(path) is not None:
-        return key_agent.AgentKeyManager(path)
-    raise KeyringLockedError("the keyring is locked")
+    """By URI scheme: the passphrase if given, else the running unlock agent, else locked."""
+    return open_key_manager_by_uri(
+        settings.keys.uri, base_dir=home, passphrase=passphrase, clock=clock
+    )
 
 
 def keyring_unlocked(home: Path) -> bool:
