@@ -37,3 +37,5 @@ MAX_CONFIG_BYTES: Final = 1 << 20
 MAX_PASSPHRASE_BYTES: Final = 1024
 #: Signed vetting records and other signed JSON documents, bytes.
 MAX_SIGNED_DOCUMENT_BYTES: Final = 256 << 10
+#: A sealed record (a principal's personal attributes), bytes.
+MAX_SEALED_RECORD_BYTES: Final = 64 << 10

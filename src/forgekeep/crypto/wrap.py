@@ -47,3 +47,25 @@ def aead_unwrap(key: bytes, wrapped: bytes, aad: bytes) -> bytes:
         return aead.decrypt(wrapped[:WRAP_NONCE_SIZE], wrapped[WRAP_NONCE_SIZE:], aad)
     except InvalidTag:
         raise UnwrapError("wrapped key does not open under this key and context") from None
+
+
+def seal_record(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Like :func:`aead_wrap`, for small records (personal attributes), up to
+    ``limits.MAX_SEALED_RECORD_BYTES``."""
+    if len(plaintext) + WRAP_OVERHEAD > limits.MAX_SEALED_RECORD_BYTES:
+        raise LimitExceededError(
+            f"a sealed record is at most {limits.MAX_SEALED_RECORD_BYTES} bytes"
+        )
+    nonce = os.urandom(WRAP_NONCE_SIZE)
+    return nonce + _aead(key).encrypt(nonce, plaintext, aad)
+
+
+def open_record(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    """Open a record made by :func:`seal_record` under the same key and ``aad``."""
+    aead = _aead(key)
+    if not WRAP_OVERHEAD <= len(sealed) <= limits.MAX_SEALED_RECORD_BYTES:
+        raise UnwrapError("sealed record has an impossible length")
+    try:
+        return aead.decrypt(sealed[:WRAP_NONCE_SIZE], sealed[WRAP_NONCE_SIZE:], aad)
+    except InvalidTag:
+        raise UnwrapError("sealed record does not open under this key and context") from None

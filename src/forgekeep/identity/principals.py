@@ -19,7 +19,7 @@ import json
 import secrets
 from collections.abc import Mapping
 
-from forgekeep.crypto.wrap import aead_unwrap, aead_wrap
+from forgekeep.crypto.wrap import open_record, seal_record
 from forgekeep.keys.protocol import DomainKeyRef, KeyManager
 
 PSEUDONYM_PREFIX = "p-"
@@ -51,7 +51,7 @@ def seal_attributes(
     attribute_key = secrets.token_bytes(ATTRIBUTE_KEY_SIZE)
     wrapped = km.wrap(ref, attribute_key, context)
     plaintext = json.dumps(dict(attributes), sort_keys=True, separators=(",", ":")).encode()
-    return wrapped, aead_wrap(attribute_key, plaintext, context)
+    return wrapped, seal_record(attribute_key, plaintext, context)
 
 
 def open_attributes(
@@ -61,5 +61,5 @@ def open_attributes(
     ref = DomainKeyRef(ring=ring, domain=pseudonym)
     context = _seal_context(tenant_id, pseudonym)
     attribute_key = km.unwrap(ref, wrapped, context)
-    loaded = json.loads(aead_unwrap(attribute_key, sealed, context))
+    loaded = json.loads(open_record(attribute_key, sealed, context))
     return {str(k): str(v) for k, v in loaded.items()}
