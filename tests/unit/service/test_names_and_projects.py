@@ -1,0 +1,87 @@
+"""Names, tags, references and project settings are validated before anything happens."""
+
+from __future__ import annotations
+
+import pytest
+
+from forgekeep.errors import (
+    ConflictError,
+    InvalidNameError,
+    LimitExceededError,
+    NotFoundError,
+    UsageError,
+)
+from forgekeep.service._names import (
+    parse_tag,
+    split_reference,
+    validate_classification,
+    validate_project_name,
+    validate_tags,
+)
+from forgekeep.service.vault import Vault
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("a.step", ("a.step", None)),
+        ("a.step@2", ("a.step", 2)),
+        ("me@corp", ("me@corp", None)),
+        ("@3", ("@3", None)),
+    ],
+)
+def test_split_reference(ref: str, expected: tuple[str, int | None]) -> None:
+    assert split_reference(ref) == expected
+
+
+def test_version_zero_is_a_usage_error() -> None:
+    with pytest.raises(UsageError):
+        split_reference("a@0")
+
+
+def test_tags() -> None:
+    assert parse_tag("k=v=w") == ("k", "v=w")
+    with pytest.raises(UsageError):
+        parse_tag("novalue")
+    with pytest.raises(InvalidNameError):
+        validate_tags({"bad key": "v"})
+    with pytest.raises(InvalidNameError):
+        validate_tags({"k": "line\nbreak"})
+    with pytest.raises(LimitExceededError):
+        validate_tags({f"k{i}": "v" for i in range(65)})
+
+
+def test_project_names_and_classifications() -> None:
+    assert validate_project_name("turbine-blade.v2") == "turbine-blade.v2"
+    for bad in ("Upper", "-lead", "a/b", "x" * 64):
+        with pytest.raises(InvalidNameError):
+            validate_project_name(bad)
+    with pytest.raises(UsageError):
+        validate_classification("top-secret")
+
+
+def test_project_lifecycle(vault: Vault) -> None:
+    with pytest.raises(ConflictError):
+        vault.create_project("blade", residency="DE")
+    changed = vault.set_project("blade", residency="EEA+CH", replicas=2, shred_domain="asset")
+    assert (changed.residency, changed.replicas, changed.shred_domain) == ("EEA+CH", 2, "asset")
+    assert [p.name for p in vault.projects()] == ["blade"]
+    assert vault.project("blade").domain_key.startswith("dk-")
+    with pytest.raises(NotFoundError):
+        vault.project("nope")
+    with pytest.raises(NotFoundError):
+        vault.create_project("other", residency="DE", key_ring="no-such-ring")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"residency": "de"},
+        {"residency": "DE", "replicas": 0},
+        {"residency": "DE", "replicas": 17},
+        {"residency": "DE", "shred_domain": "tenant"},
+    ],
+)
+def test_bad_project_settings(vault: Vault, kwargs: dict[str, object]) -> None:
+    with pytest.raises(UsageError):
+        vault.create_project("p2", **kwargs)  # type: ignore[arg-type]
