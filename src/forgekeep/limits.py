@@ -1,4 +1,4 @@
-"""Every maximum size Forgekeep accepts from untrusted input, in one place.
+"""Every bound Forgekeep puts on untrusted input, in one place.
 
 Security rule: a parser of untrusted bytes (stream headers, keyring files, agent
 messages, config files, names) checks its input against a limit from this module
@@ -39,3 +39,21 @@ MAX_PASSPHRASE_BYTES: Final = 1024
 MAX_SIGNED_DOCUMENT_BYTES: Final = 256 << 10
 #: A sealed record (a principal's personal attributes), bytes.
 MAX_SEALED_RECORD_BYTES: Final = 64 << 10
+#: The clear JSON header of a ``local:`` keyring file, bytes (the u16 length
+#: field allows 65535; a real header is about 145).
+MAX_KEYRING_HEADER_BYTES: Final = 1024
+#: Argon2id memory cost in a keyring header, KiB (1 GiB). The floor is Argon2's
+#: own: 8 KiB per lane.
+MAX_ARGON2_MEMORY_KIB: Final = 1 << 20
+#: Argon2id passes (time cost) in a keyring header, smallest accepted.
+MIN_ARGON2_ITERATIONS: Final = 1
+#: Argon2id passes (time cost) in a keyring header, largest accepted.
+MAX_ARGON2_ITERATIONS: Final = 32
+#: Argon2id lanes (parallelism) in a keyring header, smallest accepted.
+MIN_ARGON2_LANES: Final = 1
+#: Argon2id lanes (parallelism) in a keyring header, largest accepted.
+MAX_ARGON2_LANES: Final = 64
+#: Argon2id salt in a keyring header, decoded bytes, smallest accepted.
+MIN_KEYRING_SALT_BYTES: Final = 16
+#: Argon2id salt in a keyring header, decoded bytes, largest accepted.
+MAX_KEYRING_SALT_BYTES: Final = 64

@@ -16,8 +16,12 @@ PASSPHRASE = b"memory-test"
 def main() -> None:
     op, home, path = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     if op == "put":
-        init_workspace(home, passphrase=PASSPHRASE, admin_name="m",
-                       kdf=KdfSection(memory_kib=64, iterations=1, lanes=1))
+        init_workspace(
+            home,
+            passphrase=PASSPHRASE,
+            admin_name="m",
+            kdf=KdfSection(memory_kib=64, iterations=1, lanes=1),
+        )
         with open_vault(home, passphrase=PASSPHRASE) as vault:
             vault.create_project("mem", residency="DE")
             vault.put(path, project="mem", name="big.bin")

@@ -14,8 +14,9 @@ CHILD = Path(__file__).with_name("_memory_child.py")
 
 
 def _peak_rss(*args: str) -> int:
-    done = subprocess.run([sys.executable, str(CHILD), *args], check=True,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(CHILD), *args], check=True, capture_output=True, text=True, timeout=600
+    )
     return int(done.stdout.strip().splitlines()[-1])
 
 

@@ -55,15 +55,21 @@ from forgekeep.keys._seal import KEY_BYTES, OVERHEAD, aead_unwrap, aead_wrap
 MAGIC: Final = b"FKKR"
 FILE_VERSION: Final = 1
 PREFIX: Final = struct.Struct(">4sBHI")
-MAX_HEADER_BYTES: Final = 1024
 FORMAT_NAME: Final = "forgekeep-keyring"
 
-#: Bounds on KDF parameters read from a file (or asked for at creation).
-MIN_LANES, MAX_LANES = 1, 64
-MIN_ITERATIONS, MAX_ITERATIONS = 1, 32
-MAX_MEMORY_KIB: Final = 1 << 20  # 1 GiB; Argon2's own floor is 8 KiB per lane.
+# Bounds on the header and on KDF parameters read from a file (or asked for at
+# creation) live in ``limits``; the old names stay importable from here (as
+# module attributes, so mypy's no-implicit-reexport accepts them too).
+MAX_HEADER_BYTES: Final = limits.MAX_KEYRING_HEADER_BYTES
+MIN_LANES: Final = limits.MIN_ARGON2_LANES
+MAX_LANES: Final = limits.MAX_ARGON2_LANES
+MIN_ITERATIONS: Final = limits.MIN_ARGON2_ITERATIONS
+MAX_ITERATIONS: Final = limits.MAX_ARGON2_ITERATIONS
+MAX_MEMORY_KIB: Final = limits.MAX_ARGON2_MEMORY_KIB
+MIN_SALT_BYTES: Final = limits.MIN_KEYRING_SALT_BYTES
+MAX_SALT_BYTES: Final = limits.MAX_KEYRING_SALT_BYTES
+#: Salt length written at creation (readers accept MIN_SALT_BYTES..MAX_SALT_BYTES).
 SALT_BYTES: Final = 16
-MIN_SALT_BYTES, MAX_SALT_BYTES = 16, 64
 
 _WRONG = "wrong passphrase, or the keyring file was altered"
 

@@ -30,6 +30,7 @@ from forgekeep.clock import Clock, SystemClock
 from forgekeep.errors import (
     ConfigError,
     ConflictError,
+    FormatError,
     KeyManagerError,
     KeyringLockedError,
     KeyUnavailableError,
@@ -105,6 +106,14 @@ def _entry(keyring: Keyring, ref: DomainKeyRef) -> tuple[Ring, DomainEntry]:
     if entry is None:
         raise NotFoundError(f"no domain key {ref.domain!r} in key ring {ref.ring!r}")
     return ring, entry
+
+
+def _kek(ring: Ring, ref: DomainKeyRef, version: int) -> bytes:
+    """A KEK version of the ring; a payload naming a missing version is corrupt."""
+    kek = ring.keks.get(version)
+    if kek is None:
+        raise FormatError(f"key ring {ref.ring} has no KEK version {version}")
+    return kek.key
 
 
 def _refuse_destroyed(ref: DomainKeyRef, entry: DomainEntry) -> None:
@@ -208,8 +217,9 @@ class LocalKeyManager:
         _refuse_destroyed(ref, entry)
         if entry.state is not KeyState.ACTIVE or entry.sealed_key is None:
             raise KeyUnavailableError(f"domain key {ref.ring}/{ref.domain} is disabled")
-        kek = ring.keks[entry.kek_version].key
-        return open_domain_key(kek, ref, entry.kek_version, entry.sealed_key)
+        return open_domain_key(
+            _kek(ring, ref, entry.kek_version), ref, entry.kek_version, entry.sealed_key
+        )
 
     def wrap(self, ref: DomainKeyRef, data_key: bytes, context: bytes) -> bytes:
         check_ref(ref)
@@ -241,9 +251,9 @@ class LocalKeyManager:
                 if item.sealed_key is None:
                     continue
                 ref = DomainKeyRef(ring, domain)
-                old = entry.keks[item.kek_version].key
+                old = _kek(entry, ref, item.kek_version)
                 key = open_domain_key(old, ref, item.kek_version, item.sealed_key)
-                item.sealed_key = seal_domain_key(entry.keks[current].key, ref, current, key)
+                item.sealed_key = seal_domain_key(_kek(entry, ref, current), ref, current, key)
                 item.kek_version = current
                 count += 1
         return count

@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 from forgekeep.clock import ManualClock
-from forgekeep.errors import LimitExceededError, UnwrapError, UsageError
-from forgekeep.keys import _seal
+from forgekeep.errors import FormatError, LimitExceededError, UnwrapError, UsageError
+from forgekeep.keys import _payload, _seal
 from forgekeep.keys._checks import MAX_DATA_KEY_BYTES
+from forgekeep.keys._keyring_file import open_payload, read_file, seal_file
 from forgekeep.keys.agent import AgentKeyManager
-from forgekeep.keys.local import LocalKeyManager, derive_key, open_local
+from forgekeep.keys.local import KdfParams, LocalKeyManager, derive_key, open_local
 from forgekeep.keys.protocol import DomainKeyRef, KeyManager, KeyState
 
 REF = DomainKeyRef("ring-1", "d1")
@@ -99,3 +100,17 @@ def test_relative_base_dir_is_made_absolute(
         "local:keyring.fk", base_dir=Path(ready.path.parent.name), passphrase=passphrase
     )
     assert opened.uri == ready.uri
+
+
+def test_a_payload_naming_a_missing_kek_version_is_a_format_error(tmp_path: Path) -> None:
+    path = tmp_path / "k.fk"
+    km = LocalKeyManager.create(path, b"pw", params=KdfParams(64, 1, 1), clock=ManualClock())
+    km.create_ring("r")
+    km.create_domain_key(DomainKeyRef("r", "d"))
+    file_key = derive_key(path, b"pw")
+    sealed = read_file(path)
+    keyring = _payload.load(open_payload(sealed, file_key))
+    keyring.rings["r"].domains["d"].kek_version = 9
+    path.write_bytes(seal_file(sealed.header, file_key, _payload.dump(keyring)))
+    with pytest.raises(FormatError):
+        km.wrap(DomainKeyRef("r", "d"), b"k" * 32, b"ctx")
