@@ -36,15 +36,18 @@ def temp_path_for(final: Path) -> Path:
     return final.with_name(f"{TEMP_PREFIX}{secrets.token_hex(8)}-{final.name}")
 
 
-def translate_os_error(exc: OSError, what: str) -> StorageError:
+def translate_os_error(exc: OSError, what: str, *, hint: str | None = None) -> StorageError:
     """Map an OS error to our error tree (ENOSPC and EDQUOT become DiskFullError)."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(f"no space left while writing {what}")
-    return StorageError(f"could not write {what}: {exc.strerror or exc}")
+        return DiskFullError(f"no space left while writing {what}", hint=hint)
+    return StorageError(f"could not write {what}: {exc.strerror or exc}", hint=hint)
+
+
+OUTPUT_HINT = "free space (or fix permissions) where the output goes and retry; nothing was written"
 
 
 @contextlib.contextmanager
-def atomic_writer(final: Path, *, mode: int = 0o600) -> Iterator[BinaryIO]:
+def atomic_writer(final: Path, *, mode: int = 0o600, hint: str | None = None) -> Iterator[BinaryIO]:
     """Open a temp file beside ``final``; on clean exit fsync, rename and fsync the dir.
 
     On any exception the temporary file is removed and ``final`` is untouched.
@@ -53,7 +56,7 @@ def atomic_writer(final: Path, *, mode: int = 0o600) -> Iterator[BinaryIO]:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     except OSError as exc:
-        raise translate_os_error(exc, str(final.name)) from exc
+        raise translate_os_error(exc, str(final.name), hint=hint) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
@@ -63,7 +66,7 @@ def atomic_writer(final: Path, *, mode: int = 0o600) -> Iterator[BinaryIO]:
         fsync_dir(final.parent)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise translate_os_error(exc, str(final.name)) from exc
+        raise translate_os_error(exc, str(final.name), hint=hint) from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -16,7 +16,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 import typer
@@ -108,6 +108,8 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, PurePath):
+        return str(value)
     return value
 
 

@@ -75,10 +75,38 @@ app.command()(assets.fsck)
 app.add_typer(projects.app, name="projects")
 
 
+_GLOBAL_SWITCHES = frozenset({"-q", "--quiet", "-y", "--yes"})
+_GLOBAL_VALUED = frozenset({"-w", "--workspace", "--tenant", "--profile", "--server"})
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Let global options follow the command too (``forgekeep ls -q -w DIR``).
+
+    Global switches and valued options found after the command are moved in
+    front of it; everything after ``--`` is left alone.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    args_iter = iter(argv)
+    for arg in args_iter:
+        name = arg.split("=", 1)[0]
+        if arg == "--":
+            rest.append(arg)
+            rest.extend(args_iter)
+        elif arg in _GLOBAL_SWITCHES or (name in _GLOBAL_VALUED and "=" in arg):
+            front.append(arg)
+        elif arg in _GLOBAL_VALUED:
+            front.extend([arg, next(args_iter, "")])
+        else:
+            rest.append(arg)
+    return front + rest
+
+
 def run(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn errors into one-line messages and exit codes."""
+    args = hoist_global_options(sys.argv[1:] if argv is None else argv)
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except ForgekeepError as exc:
         stderr.print(exc.diagnostics(), highlight=False, markup=False)
         sys.exit(exc.exit_code)

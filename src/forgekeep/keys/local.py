@@ -341,3 +341,12 @@ def open_local(
     if agent_status(path) is None:
         raise KeyringLockedError(f"the keyring {path} is locked")
     return AgentKeyManager(path)
+
+
+def inspect_keyring(path: Path) -> KdfParams:
+    """Parse a keyring file's clear header without any key; returns its KDF parameters.
+
+    Raises the same format errors as opening it would, so ``doctor`` can report a
+    damaged keyring without asking for the passphrase.
+    """
+    return read_file(Path(path)).header.params

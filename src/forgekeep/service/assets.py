@@ -80,15 +80,30 @@ def blob_key_for(asset_id: str, version_hex: str) -> str:
     return f"v1/{asset_id}/{version_hex}"
 
 
+def lease_path(ctx: ServiceContext, version_hex: str) -> Path:
+    return ctx.run_dir / "uploads" / f"{version_hex}.lock"
+
+
+def _locked_lease(path: Path) -> int:
+    """Open and lock the lease file, retrying if fsck swept it in between."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.fstat(fd).st_ino == path.stat().st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def upload_lease(ctx: ServiceContext, version_hex: str) -> Iterator[None]:
     """Hold an exclusive lock while an upload runs; fsck skips locked uploads."""
-    lock_dir = ctx.run_dir / "uploads"
-    lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = lock_dir / f"{version_hex}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    path = lease_path(ctx, version_hex)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = _locked_lease(path)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         path.unlink(missing_ok=True)
@@ -97,7 +112,7 @@ def upload_lease(ctx: ServiceContext, version_hex: str) -> Iterator[None]:
 
 def upload_in_progress(ctx: ServiceContext, version_hex: str) -> bool:
     """True while some process holds the upload's lease."""
-    path = ctx.run_dir / "uploads" / f"{version_hex}.lock"
+    path = lease_path(ctx, version_hex)
     try:
         fd = os.open(path, os.O_RDWR)
     except FileNotFoundError:

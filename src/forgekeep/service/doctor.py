@@ -40,13 +40,12 @@ def _check_database(home: Path) -> Check:
 
 def _check_keyring(home: Path) -> Check:
     try:
-        path = wiring.keyring_path(home, load_settings(home))
-        size = path.stat().st_size
+        summary = wiring.describe_keyring(home)
         agent = wiring.agent_info(home)
-    except (ForgekeepError, OSError) as exc:
-        return Check("keyring", False, str(exc))
+    except ForgekeepError as exc:
+        return Check("keyring", False, f"{exc.code}: {exc.message}")
     state = "unlocked by agent" if agent else "locked"
-    return Check("keyring", True, f"{path.name}, {size} bytes, {state}")
+    return Check("keyring", True, f"{summary}, {state}")
 
 
 def _check_sites(home: Path) -> list[Check]:

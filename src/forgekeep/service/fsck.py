@@ -14,8 +14,11 @@ versions are reported for restore from a replica.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -29,7 +32,7 @@ from forgekeep.errors import ForgekeepError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, SiteHandle, commit_with_event, request
 from forgekeep.service._pipeline import Progress
-from forgekeep.service.assets import upload_in_progress
+from forgekeep.service.assets import lease_path, upload_in_progress
 from forgekeep.service.authz import Action
 from forgekeep.storage.protocol import BlobInfo
 
@@ -176,7 +179,34 @@ def _orphans(ctx: ServiceContext, session: Session, grace: dt.timedelta) -> list
     return found
 
 
+def _stale_leases(ctx: ServiceContext, grace: dt.timedelta) -> list[Finding]:
+    """Lease files left by killed uploads: no holder, older than the grace period."""
+    folder = ctx.run_dir / "uploads"
+    found = []
+    for path in sorted(folder.glob("*.lock")) if folder.is_dir() else []:
+        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        if not upload_in_progress(ctx, path.stem):
+            found.append(Finding("stale-lease", "-", path.stem, "", _is_stale(ctx, mtime, grace)))
+    return found
+
+
+def _remove_lease(ctx: ServiceContext, version_hex: str) -> None:
+    path = lease_path(ctx, version_hex)
+    with contextlib.suppress(FileNotFoundError):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+        except BlockingIOError:
+            pass  # an upload took it meanwhile: it is not stale
+        finally:
+            os.close(fd)
+
+
 def _repair(ctx: ServiceContext, session: Session, finding: Finding) -> None:
+    if finding.kind == "stale-lease":
+        _remove_lease(ctx, finding.target)
+        return
     site = ctx.sites[finding.site]
     if finding.kind == "orphan-blob":
         site.store.delete(finding.target)
@@ -187,6 +217,7 @@ def _repair(ctx: ServiceContext, session: Session, finding: Finding) -> None:
         if upload is not None:
             site.store.delete(upload.blob_key)
             session.delete(upload)
+        _remove_lease(ctx, finding.target)
 
 
 def fsck(
@@ -211,6 +242,7 @@ def fsck(
             report.bytes_hashed += version.ciphertext_size
             report.findings.extend(_check_version(ctx, session, version, tick))
         report.findings.extend(_orphans(ctx, session, grace))
+        report.findings.extend(_stale_leases(ctx, grace))
         if repair:
             for finding in [f for f in report.findings if f.repairable]:
                 _repair(ctx, session, finding)

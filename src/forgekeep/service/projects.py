@@ -90,9 +90,9 @@ def create_project(
     key_ring: str | None = None,
     shred_domain: str = "project",
 ) -> ProjectInfo:
-    validate_project_name(name)
-    _check_settings(residency, replicas, shred_domain)
     with request(ctx, Action.PROJECT_CREATE, name) as req, ctx.sessions() as session:
+        validate_project_name(name)
+        _check_settings(residency, replicas, shred_domain)
         if (
             session.scalar(
                 select(Project.id).where(Project.tenant_id == ctx.tenant_id, Project.name == name)
@@ -154,8 +154,8 @@ def set_project(
     replicas: int | None = None,
     shred_domain: str | None = None,
 ) -> ProjectInfo:
-    _check_settings(residency, replicas, shred_domain)
     with request(ctx, Action.PROJECT_SET, name) as req, ctx.sessions() as session:
+        _check_settings(residency, replicas, shred_domain)
         row = find_project(session, ctx, name)
         before = f"{row.residency}/{row.replicas}/{row.shred_domain}"
         row.residency = residency or row.residency

@@ -25,7 +25,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forgekeep._durable import atomic_writer
+from forgekeep._durable import OUTPUT_HINT, atomic_writer, translate_os_error
 from forgekeep.crypto import PlaintextMac, StreamContext, StreamDecryptor, StreamHeader, mac_key
 from forgekeep.crypto import wrap_context as make_wrap_context
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
@@ -206,6 +206,15 @@ def _stream_out(ctx: ServiceContext, plan: _ReadPlan, out: BinaryIO, progress: P
     return size
 
 
+def _stream_to(ctx: ServiceContext, plan: _ReadPlan, out: BinaryIO, tick: Progress) -> int:
+    try:
+        size = _stream_out(ctx, plan, out, tick)
+        out.flush()
+    except OSError as exc:
+        raise translate_os_error(exc, "the output stream", hint=OUTPUT_HINT) from exc
+    return size
+
+
 def get_asset(
     ctx: ServiceContext,
     ref: str,
@@ -230,10 +239,10 @@ def get_asset(
             )
         tick = progress or (lambda _n: None)
         if isinstance(out, Path):
-            with atomic_writer(out, mode=0o600) as handle:
+            with atomic_writer(out, mode=0o600, hint=OUTPUT_HINT) as handle:
                 size = _stream_out(ctx, plan, handle, tick)
         else:
-            size = _stream_out(ctx, plan, out, tick)
+            size = _stream_to(ctx, plan, out, tick)
         with ctx.sessions() as session:
             commit_with_event(
                 session,

@@ -22,7 +22,13 @@ from forgekeep.clock import Clock, SystemClock
 from forgekeep.config import KdfSection, Settings, load_settings
 from forgekeep.db.engine import make_engine, make_sessionmaker
 from forgekeep.keys import agent as key_agent
-from forgekeep.keys.local import KdfParams, LocalKeyManager, derive_key, keyring_path_from_uri
+from forgekeep.keys.local import (
+    KdfParams,
+    LocalKeyManager,
+    derive_key,
+    inspect_keyring,
+    keyring_path_from_uri,
+)
 from forgekeep.keys.protocol import KeyManager
 from forgekeep.keys.registry import open_key_manager as open_key_manager_by_uri
 from forgekeep.ledger.journal import SqlJournal
@@ -37,6 +43,16 @@ RUN_DIR = ".run"
 def keyring_path(home: Path, settings: Settings) -> Path:
     """The local keyring file named by ``keys.uri`` (relative to the workspace)."""
     return keyring_path_from_uri(settings.keys.uri, base_dir=home)
+
+
+def describe_keyring(home: Path) -> str:
+    """One line about the keyring file, read without the passphrase (for doctor)."""
+    path = keyring_path(home, load_settings(home))
+    params = inspect_keyring(path)
+    return (
+        f"{path.name}, Argon2id {params.memory_kib} KiB x {params.iterations} "
+        f"x {params.lanes} lanes"
+    )
 
 
 def kdf_params(section: KdfSection) -> KdfParams:

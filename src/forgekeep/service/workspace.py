@@ -171,8 +171,11 @@ def init_workspace(
     tenant = "t-" + secrets.token_hex(6)
     ids = InitResult(home, tenant, new_pseudonym(), f"{tenant}.de.assets", DEFAULT_SITE.name)
     km = wiring.create_key_manager(home / KEYRING_FILE, passphrase, kdf, clock)
-    (home / "sites" / DEFAULT_SITE.name).mkdir(mode=0o700, parents=True)
+    (home / "sites").mkdir(mode=0o700)
+    (home / "sites" / DEFAULT_SITE.name).mkdir(mode=0o700)
     _seed_database(home, km, ids, admin_name, clock)
+    for path in home.glob(f"{DB_FILE}*"):
+        path.chmod(0o600)
     from forgekeep._durable import write_atomic  # noqa: PLC0415 (last step, kept visible here)
 
     write_atomic(

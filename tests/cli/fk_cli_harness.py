@@ -1,0 +1,217 @@
+"""Running the ``forgekeep`` CLI from tests: in-process (cheap) or as a real subprocess.
+
+Shared by ``tests/cli`` and ``tests/integration`` (whose conftest puts this
+directory on ``sys.path``). Both runners return a :class:`Result` that knows the error contract of
+CLI.md: ``error[FK-…]: message`` then ``hint: …`` on stderr, and the exit code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forgekeep._durable import TEMP_PREFIX
+from forgekeep.cli.main import run
+
+PASSPHRASE = "tests only: correct horse battery staple"  # noqa: S105 (test-only)
+CHEAP_KDF = ("--kdf-memory-kib", "64", "--kdf-iterations", "1")
+PROJECT = "p1"
+SITE = Path("sites") / "local-de"
+
+ERROR_LINE = re.compile(r"^error\[(FK-[A-Z]+-\d{3})\]: (\S.*)$")
+HINT_LINE = re.compile(r"^hint: \S.*$")
+#: How an error message ends when its request was refused (and journaled).
+REQUEST_ID = re.compile(r"\(request req-[0-9a-f]{16}\)$")
+
+EnvOverrides = Mapping[str, str | None]
+#: The ``fk_sub`` fixture: ``fk_sub(*args, env=None, cwd=None) -> Result``.
+Sub = Callable[..., "Result"]
+
+
+def forgekeep_bin() -> str:
+    """The installed ``forgekeep`` entry point of the interpreter running the tests."""
+    beside = Path(sys.executable).with_name("forgekeep")
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("forgekeep")
+    if found is None:
+        pytest.fail("the forgekeep entry point is not installed (pip install -e .)")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    argv: tuple[str, ...]
+    code: int
+    stdout: bytes
+    stderr: str
+
+    @property
+    def out(self) -> str:
+        return self.stdout.decode("utf-8")
+
+    def __str__(self) -> str:
+        shown = self.out if len(self.stdout) < 4000 else f"<{len(self.stdout)} bytes>"
+        return (
+            f"forgekeep {' '.join(self.argv)}\n-> exit {self.code}\n"
+            f"stdout: {shown}\nstderr: {self.stderr}"
+        )
+
+    def ok(self) -> Result:
+        assert self.code == 0, str(self)
+        return self
+
+    def json(self) -> Any:
+        """The JSON on stdout of a successful command."""
+        self.ok()
+        return json.loads(self.out)
+
+    def parsed(self) -> Any:
+        """The JSON on stdout, whatever the exit code (``fsck`` exits 4 with a report)."""
+        assert self.stdout, str(self)
+        return json.loads(self.out)
+
+    def error(self, code: str, exit_code: int) -> str:
+        """Assert the documented two-line error and exit code; return the message.
+
+        ``code`` ending in ``-`` (e.g. ``FK-INTEGRITY-``) matches a family.
+        """
+        assert self.code == exit_code, str(self)
+        lines = self.stderr.strip("\n").splitlines()
+        assert len(lines) == 2, f"want exactly an error and a hint line\n{self}"
+        first = ERROR_LINE.match(lines[0])
+        assert first is not None, f"not `error[FK-…]: …`\n{self}"
+        if code.endswith("-"):
+            assert first.group(1).startswith(code), str(self)
+        else:
+            assert first.group(1) == code, str(self)
+        assert HINT_LINE.match(lines[1]), f"not `hint: …`\n{self}"
+        return first.group(2)
+
+
+def child_env(xdg: Path, overrides: EnvOverrides | None = None) -> dict[str, str]:
+    """The environment of a child: no stray FORGEKEEP_* settings, the test passphrase."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FORGEKEEP_")}
+    env.update(FORGEKEEP_PASSPHRASE=PASSPHRASE, XDG_RUNTIME_DIR=str(xdg), COLUMNS="200")
+    for key, value in (overrides or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run_subprocess(
+    args: Sequence[str],
+    *,
+    xdg: Path,
+    env: EnvOverrides | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> Result:
+    """Run the installed entry point; stdin is /dev/null (never a terminal)."""
+    done = subprocess.run(
+        [forgekeep_bin(), *args],
+        env=child_env(xdg, env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(tuple(args), done.returncode, done.stdout, done.stderr.decode("utf-8"))
+
+
+class InProcess:
+    """``forgekeep.cli.main.run(argv)`` with captured output; SystemExit becomes the code."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self._capsys = capsys
+        self._monkeypatch = monkeypatch
+
+    def __call__(self, *args: str, env: EnvOverrides | None = None) -> Result:
+        self._capsys.readouterr()
+        code: int
+        with self._monkeypatch.context() as patch:
+            for key, value in (env or {}).items():
+                if value is None:
+                    patch.delenv(key, raising=False)
+                else:
+                    patch.setenv(key, value)
+            try:
+                run(list(args))
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+            else:  # pragma: no cover - run() always exits
+                code = 0
+        out, err = self._capsys.readouterr()
+        return Result(tuple(args), code, out.encode("utf-8"), err)
+
+
+def use_test_environment(monkeypatch: pytest.MonkeyPatch, xdg: Path) -> None:
+    for key in [k for k in os.environ if k.startswith("FORGEKEEP_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("FORGEKEEP_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(xdg))
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def init_workspace(home: Path, *, xdg: Path) -> None:
+    """``forgekeep init`` (cheap KDF) and ``projects create p1``, through the real CLI."""
+    run_subprocess(["--workspace", str(home), "init", *CHEAP_KDF], xdg=xdg).ok()
+    run_subprocess(
+        ["--workspace", str(home), "projects", "create", PROJECT, "--residency", "DE"], xdg=xdg
+    ).ok()
+
+
+@contextlib.contextmanager
+def short_tempdir(prefix: str) -> Iterator[Path]:
+    """A directory with a short path (Unix socket paths are limited to 107 bytes)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def files_under(root: Path) -> dict[str, bytes]:
+    """Every regular file below ``root`` with its content (symlinks are not followed)."""
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.is_symlink()
+    }
+
+
+def tree_snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Every entry below ``root``: mode, mtime_ns and (for files) content."""
+    snap: dict[str, tuple[int, int, bytes]] = {}
+    for path in sorted(root.rglob("*")):
+        st = path.lstat()
+        data = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+        snap[str(path.relative_to(root))] = (st.st_mode, st.st_mtime_ns, data)
+    return snap
+
+
+def temporaries(root: Path) -> list[Path]:
+    """Leftover temporary files (``.fk-tmp-*``) anywhere below ``root``."""
+    return sorted(p for p in root.rglob(f"{TEMP_PREFIX}*"))
+
+
+def query(db: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Read the workspace database directly (read-only), for what the CLI does not show."""
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return list(conn.execute(sql, params).fetchall())
