@@ -97,6 +97,7 @@ class _CipherFeed:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_DEPTH)
         self.sha256 = hashlib.sha256()
         self.size = 0
+        self.ended = False  # the end marker or the producer's error was taken
 
     def push(self, item: memoryview | bytes) -> None:
         self._queue.put(item)
@@ -110,11 +111,13 @@ class _CipherFeed:
     def __iter__(self) -> Iterator[memoryview]:
         while (item := self._queue.get()) is not _DONE:
             if isinstance(item, BaseException):
+                self.ended = True
                 raise item
             view = memoryview(item)  # type: ignore[arg-type]
             self.sha256.update(view)
             self.size += len(view)
             yield view
+        self.ended = True
 
 
 def _read_batches(src: BinaryIO, size: int) -> Iterator[bytes]:
@@ -168,7 +171,9 @@ def _drive_sink(sink: BlobSink, feed: _CipherFeed, result: list[BaseException]) 
 
 
 def _drain(feed: _CipherFeed) -> None:
-    """After a sink failure, keep consuming so the producer never blocks forever."""
+    """After a sink failure, consume until the producer's end, so it never blocks."""
+    if feed.ended:
+        return
     try:
         for _ in feed:
             pass
@@ -200,8 +205,10 @@ def decrypt_stream(
         mac_worker.abandon()
         writer.abandon()
         raise
-    mac_worker.close()
-    writer.close()
+    try:
+        mac_worker.close()
+    finally:
+        writer.close()
     return size
 
 

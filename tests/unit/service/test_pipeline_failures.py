@@ -1,0 +1,122 @@
+"""The pipelines never hang: every failure on either side ends the call with its error."""
+
+from __future__ import annotations
+
+import errno
+import io
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from forgekeep.crypto import (
+    PlaintextMac,
+    StreamContext,
+    StreamEncryptor,
+    StreamHeader,
+    Suite,
+)
+from forgekeep.service._pipeline import PLAIN_BATCH, encrypt_stream
+
+DEK = bytes(32)
+HEADER = StreamHeader(Suite.COBBLESTONE_256, "ring", "domain", "dek")
+CONTEXT = StreamContext("t-1", "a-1", bytes(16))
+
+
+class FailingSource(io.RawIOBase):
+    def __init__(self, good_batches: int) -> None:
+        self.left = good_batches
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left == 0:
+            raise OSError(errno.EIO, "input/output error")
+        self.left -= 1
+        return b"x" * size
+
+
+def _sink_failing_after(
+    items: int, *, at_end: bool = False
+) -> Callable[[Iterator[memoryview]], None]:
+    def sink(chunks: Iterator[memoryview]) -> None:
+        for taken, _ in enumerate(chunks, start=1):
+            if not at_end and taken > items:
+                raise OSError(errno.ENOSPC, "no space")
+        raise OSError(errno.ENOSPC, "no space at fsync")
+
+    return sink
+
+
+def _run_with_deadline(call: Callable[[], object]) -> BaseException | None:
+    outcome: list[BaseException | None] = []
+
+    def target() -> None:
+        try:
+            call()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 (handed to the test)
+            outcome.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "the pipeline hung"
+    return outcome[0]
+
+
+def _encrypt(
+    src: io.RawIOBase | io.BytesIO, sink: Callable[[Iterator[memoryview]], None]
+) -> Callable[[], object]:
+    return lambda: encrypt_stream(
+        src,
+        StreamEncryptor(DEK, HEADER, CONTEXT),  # type: ignore[arg-type]
+        PlaintextMac(bytes(32)),
+        sink,
+    )
+
+
+def _swallow(chunks: Iterator[memoryview]) -> None:
+    for _ in chunks:
+        pass
+
+
+@pytest.mark.parametrize("good", [0, 1, 5])
+def test_a_source_error_ends_the_put(good: int) -> None:
+    error = _run_with_deadline(_encrypt(FailingSource(good), _swallow))
+    assert isinstance(error, OSError)
+    assert error.errno == errno.EIO
+
+
+@pytest.mark.parametrize("items", [0, 2])
+def test_an_early_sink_error_ends_the_put(items: int) -> None:
+    data = io.BytesIO(b"y" * (8 * PLAIN_BATCH))
+    error = _run_with_deadline(_encrypt(data, _sink_failing_after(items)))
+    assert isinstance(error, OSError)
+    assert error.errno == errno.ENOSPC
+
+
+def test_a_sink_error_after_the_last_chunk_ends_the_put() -> None:
+    data = io.BytesIO(b"y" * (3 * PLAIN_BATCH + 5))
+    error = _run_with_deadline(_encrypt(data, _sink_failing_after(0, at_end=True)))
+    assert isinstance(error, OSError)
+    assert error.errno == errno.ENOSPC
+
+
+def test_a_progress_callback_error_ends_the_put() -> None:
+    def progress(_n: int) -> None:
+        raise KeyboardInterrupt
+
+    data = io.BytesIO(b"z" * (4 * PLAIN_BATCH))
+
+    def call() -> object:
+        return encrypt_stream(
+            data,
+            StreamEncryptor(DEK, HEADER, CONTEXT),
+            PlaintextMac(bytes(32)),
+            _swallow,
+            progress,
+        )
+
+    assert isinstance(_run_with_deadline(call), KeyboardInterrupt)
