@@ -277,14 +277,25 @@ def _commit_version(
     return number
 
 
-def _abandon_upload(session: Session, plan: _Plan) -> None:
-    """Undo a failed upload: no blob, no upload record, nothing half-visible."""
-    session.rollback()
-    plan.site.store.delete(plan.blob_key)
-    upload = session.get(Upload, plan.version_id.hex())
-    if upload is not None:
-        session.delete(upload)
-        session.commit()
+def _abandon_upload(ctx: ServiceContext, plan: _Plan) -> None:
+    """Undo a failed upload: no blob, no upload record, nothing half-visible.
+
+    Checked in a fresh transaction: if the version did commit (an interrupt
+    right after COMMIT), its blob is kept. Clean-up failures are left for
+    ``fsck --repair`` so the original error is the one the caller sees.
+    """
+    vhex = plan.version_id.hex()
+    try:
+        with ctx.sessions() as session:
+            if session.get(AssetVersion, vhex) is not None:
+                return
+            plan.site.store.delete(plan.blob_key)
+            upload = session.get(Upload, vhex)
+            if upload is not None:
+                session.delete(upload)
+                session.commit()
+    except Exception:  # noqa: BLE001, S110 (fsck --repair finds what is left)
+        pass
 
 
 def put_asset(
@@ -319,7 +330,8 @@ def put_asset(
                         (digest, wrapped, dek_id, classification, clean_tags),
                     )
                 except BaseException:
-                    _abandon_upload(session, plan)
+                    session.rollback()
+                    _abandon_upload(ctx, plan)
                     raise
         return PutResult(
             plan.asset_id, name, project, number, plan.version_id.hex(), digest.size, req.id

@@ -22,6 +22,7 @@ from forgekeep.errors import (
     UnknownVersionError,
     WrongPassphraseError,
 )
+from forgekeep.service import assets
 from forgekeep.service._core import SiteHandle
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
@@ -179,3 +180,21 @@ def test_full_disk_leaves_nothing_visible(vault: Vault, tmp_path: Path) -> None:
     out = tmp_path / "keep.out"
     vault.get("keep.step", out)
     assert out.read_bytes() == b"precious"
+
+
+def test_an_interrupt_right_after_commit_keeps_the_committed_blob(
+    vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = assets.commit_with_event
+
+    def commit_then_interrupt(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(assets, "commit_with_event", commit_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        _put(vault, "late.step", b"committed before the interrupt")
+    monkeypatch.setattr(assets, "commit_with_event", real)
+    out = tmp_path / "late.out"
+    vault.get("late.step", out)
+    assert out.read_bytes() == b"committed before the interrupt"
