@@ -14,44 +14,35 @@ versions are reported for restore from a replica.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from forgekeep.crypto import StreamHeader
-from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica, Upload
+from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
 from forgekeep.errors import ForgekeepError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, SiteHandle, commit_with_event, request
+from forgekeep.service._debris import Finding, find_debris
+from forgekeep.service._debris import repair as repair_debris
 from forgekeep.service._pipeline import Progress
-from forgekeep.service.assets import lease_path, upload_in_progress
 from forgekeep.service.authz import Action
-from forgekeep.storage.protocol import BlobInfo
 
 HASH_BLOCK = 1 << 20
-
-
-@runtime_checkable
-class SupportsTemporaries(Protocol):
-    def list_temporaries(self) -> Iterator[BlobInfo]: ...
-    def remove_temporary(self, key: str) -> None: ...
+__all__ = ["Finding", "FsckReport", "fsck"]
 
 
 @dataclass(frozen=True, slots=True)
-class Finding:
-    kind: str
-    site: str
-    target: str
-    detail: str
-    repairable: bool
+class _VersionRecord:
+    """What fsck needs of one version, read in one short transaction."""
+
+    id: str
+    ciphertext_size: int
+    ciphertext_sha256: str
+    keys: tuple[str, str, str] | None  # ring, domain, DEK id as the header must name them
+    replicas: tuple[tuple[str, str], ...]  # (site, blob key)
 
 
 @dataclass(slots=True)
@@ -67,6 +58,35 @@ class FsckReport:
         return not self.findings
 
 
+def _snapshot(ctx: ServiceContext) -> list[_VersionRecord]:
+    with ctx.sessions() as session:
+        rings = dict(
+            session.execute(
+                select(Asset.id, Project.key_ring_id).join(Project, Asset.project_id == Project.id)
+            ).all()
+        )
+        keys = {k.version_id: k for k in session.scalars(select(DataKey)).all()}
+        replicas: dict[str, list[tuple[str, str]]] = {}
+        for replica in session.scalars(select(Replica)).all():
+            replicas.setdefault(replica.version_id, []).append(
+                (replica.site_name, replica.blob_key)
+            )
+        records = []
+        for v in session.scalars(select(AssetVersion).order_by(AssetVersion.id)).all():
+            key = keys.get(v.id)
+            names = (rings.get(v.asset_id, ""), key.domain_key_id, key.id) if key else None
+            records.append(
+                _VersionRecord(
+                    v.id,
+                    v.ciphertext_size,
+                    v.ciphertext_sha256,
+                    names,
+                    tuple(replicas.get(v.id, ())),
+                )
+            )
+    return records
+
+
 def _hash_blob(site: SiteHandle, key: str, progress: Progress) -> tuple[str, bytes]:
     digest = hashlib.sha256()
     with site.store.get(key) as blob:
@@ -79,145 +99,52 @@ def _hash_blob(site: SiteHandle, key: str, progress: Progress) -> tuple[str, byt
     return digest.hexdigest(), head
 
 
-def _check_header(head: bytes, ring: str, data_key: DataKey) -> str | None:
+def _check_header(head: bytes, expected: tuple[str, str, str]) -> str | None:
     try:
         length = StreamHeader.peek_length(head[:10])
         header = StreamHeader.decode(head[:length])
     except ForgekeepError as exc:
         return f"bad header: {exc.code}"
-    if (header.key_ring_id, header.domain_id, header.dek_id) != (
-        ring,
-        data_key.domain_key_id,
-        data_key.id,
-    ):
+    if (header.key_ring_id, header.domain_id, header.dek_id) != expected:
         return "header names other keys than the database"
     return None
 
 
-def _check_version(
-    ctx: ServiceContext, session: Session, version: AssetVersion, progress: Progress
+def _check_replica(
+    ctx: ServiceContext, record: _VersionRecord, site_name: str, key: str, progress: Progress
 ) -> list[Finding]:
-    replicas = session.scalars(select(Replica).where(Replica.version_id == version.id)).all()
-    data_key = session.scalar(select(DataKey).where(DataKey.version_id == version.id))
-    ring = _ring_of(session, version)
-    if data_key is None or not replicas:
-        return [Finding("incomplete-metadata", "-", version.id, "no data key or replica", False)]
-    found: list[Finding] = []
-    for replica in replicas:
-        site = ctx.sites.get(replica.site_name)
-        if site is None:
-            found.append(Finding("unknown-site", replica.site_name, version.id, "", False))
-            continue
-        try:
-            info = site.store.stat(replica.blob_key)
-            if info.size != version.ciphertext_size:
-                found.append(
-                    Finding(
-                        "size-mismatch",
-                        site.name,
-                        replica.blob_key,
-                        f"{info.size} != {version.ciphertext_size}",
-                        False,
-                    )
-                )
-                continue
-            sha, head = _hash_blob(site, replica.blob_key, progress)
-        except ForgekeepError as exc:
-            found.append(Finding("missing-replica", site.name, replica.blob_key, exc.code, False))
-            continue
-        if sha != version.ciphertext_sha256:
-            found.append(Finding("hash-mismatch", site.name, replica.blob_key, "", False))
-        problem = _check_header(head, ring, data_key)
-        if problem:
-            found.append(Finding("bad-header", site.name, replica.blob_key, problem, False))
-    return found
-
-
-def _ring_of(session: Session, version: AssetVersion) -> str:
-    asset = session.get(Asset, version.asset_id)
-    project = session.get(Project, asset.project_id) if asset else None
-    return project.key_ring_id if project else ""
-
-
-def _is_stale(ctx: ServiceContext, started: dt.datetime, grace: dt.timedelta) -> bool:
-    # A time stamp from the future (clock skew) counts as age zero.
-    return max(ctx.clock.now() - started, dt.timedelta(0)) >= grace
-
-
-def _orphans(ctx: ServiceContext, session: Session, grace: dt.timedelta) -> list[Finding]:
-    known = set(session.scalars(select(Replica.blob_key)).all())
-    uploads = {u.blob_key: u for u in session.scalars(select(Upload)).all()}
-    found: list[Finding] = []
-    for site in ctx.sites.values():
-        for info in site.store.list("v1/"):
-            if info.key in known:
-                continue
-            upload = uploads.get(info.key)
-            busy = upload is not None and upload_in_progress(ctx, upload.version_id)
-            stale = not busy and _is_stale(ctx, info.modified_at, grace)
-            found.append(
-                Finding("orphan-blob", site.name, info.key, "in progress" if busy else "", stale)
-            )
-        if isinstance(site.store, SupportsTemporaries):
-            found.extend(
+    site = ctx.sites.get(site_name)
+    if site is None:
+        return [Finding("unknown-site", site_name, record.id, "", False)]
+    try:
+        size = site.store.stat(key).size
+        if size != record.ciphertext_size:
+            return [
                 Finding(
-                    "temporary-file", site.name, tmp.key, "", _is_stale(ctx, tmp.modified_at, grace)
+                    "size-mismatch", site.name, key, f"{size} != {record.ciphertext_size}", False
                 )
-                for tmp in site.store.list_temporaries()
-            )
-    for upload in uploads.values():
-        busy = upload_in_progress(ctx, upload.version_id)
-        found.append(
-            Finding(
-                "abandoned-upload",
-                upload.site_name,
-                upload.version_id,
-                "in progress" if busy else "",
-                not busy and _is_stale(ctx, upload.started_at, grace),
-            )
-        )
-    return found
-
-
-def _stale_leases(ctx: ServiceContext, grace: dt.timedelta) -> list[Finding]:
-    """Lease files left by killed uploads: no holder, older than the grace period."""
-    folder = ctx.run_dir / "uploads"
+            ]
+        sha, head = _hash_blob(site, key, progress)
+    except ForgekeepError as exc:
+        return [Finding("missing-replica", site.name, key, exc.code, False)]
     found = []
-    for path in sorted(folder.glob("*.lock")) if folder.is_dir() else []:
-        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-        if not upload_in_progress(ctx, path.stem):
-            found.append(Finding("stale-lease", "-", path.stem, "", _is_stale(ctx, mtime, grace)))
+    if sha != record.ciphertext_sha256:
+        found.append(Finding("hash-mismatch", site.name, key, "", False))
+    problem = _check_header(head, record.keys) if record.keys else None
+    if problem:
+        found.append(Finding("bad-header", site.name, key, problem, False))
     return found
 
 
-def _remove_lease(ctx: ServiceContext, version_hex: str) -> None:
-    path = lease_path(ctx, version_hex)
-    with contextlib.suppress(FileNotFoundError):
-        fd = os.open(path, os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            path.unlink()
-        except BlockingIOError:
-            pass  # an upload took it meanwhile: it is not stale
-        finally:
-            os.close(fd)
-
-
-def _repair(ctx: ServiceContext, session: Session, finding: Finding) -> None:
-    if finding.kind == "stale-lease":
-        _remove_lease(ctx, finding.target)
-        return
-    site = ctx.sites[finding.site]
-    if finding.kind == "orphan-blob":
-        site.store.delete(finding.target)
-    elif finding.kind == "temporary-file" and isinstance(site.store, SupportsTemporaries):
-        site.store.remove_temporary(finding.target)
-    elif finding.kind == "abandoned-upload":
-        upload = session.get(Upload, finding.target)
-        if upload is not None:
-            site.store.delete(upload.blob_key)
-            session.delete(upload)
-        _remove_lease(ctx, finding.target)
+def _check_version(
+    ctx: ServiceContext, record: _VersionRecord, progress: Progress
+) -> list[Finding]:
+    if record.keys is None or not record.replicas:
+        return [Finding("incomplete-metadata", "-", record.id, "no data key or replica", False)]
+    found: list[Finding] = []
+    for site_name, key in record.replicas:
+        found.extend(_check_replica(ctx, record, site_name, key, progress))
+    return found
 
 
 def fsck(
@@ -227,35 +154,42 @@ def fsck(
     grace: dt.timedelta | None = None,
     progress: Progress | None = None,
 ) -> FsckReport:
-    """Check every version and every site; with ``repair`` remove stale orphans."""
+    """Check every version and every site; with ``repair`` remove stale debris.
+
+    No transaction is held while blobs are hashed, so other commands keep
+    working during a long scan.
+    """
     grace = (
         grace
         if grace is not None
         else dt.timedelta(seconds=ctx.settings.uploads.orphan_grace_seconds)
     )
     tick = progress or (lambda _n: None)
-    action = Action.VAULT_REPAIR if repair else Action.VAULT_FSCK
-    with request(ctx, action, "*") as req, ctx.sessions() as session:
+    with request(ctx, Action.VAULT_REPAIR if repair else Action.VAULT_FSCK, "*") as req:
         report = FsckReport(request_id=req.id)
-        for version in session.scalars(select(AssetVersion).order_by(AssetVersion.id)).all():
+        for record in _snapshot(ctx):
             report.versions_checked += 1
-            report.bytes_hashed += version.ciphertext_size
-            report.findings.extend(_check_version(ctx, session, version, tick))
-        report.findings.extend(_orphans(ctx, session, grace))
-        report.findings.extend(_stale_leases(ctx, grace))
+            report.bytes_hashed += record.ciphertext_size
+            report.findings.extend(_check_version(ctx, record, tick))
+        report.findings.extend(find_debris(ctx, grace))
         if repair:
-            for finding in [f for f in report.findings if f.repairable]:
-                _repair(ctx, session, finding)
-                report.repaired.append(finding)
-                report.findings.remove(finding)
-        commit_with_event(
-            session,
-            ctx,
-            req.event(
-                Outcome.OK,
-                versions=report.versions_checked,
-                findings=len(report.findings),
-                repaired=len(report.repaired),
-            ),
-        )
+            _repair_all(ctx, report)
+        with ctx.sessions() as session:
+            commit_with_event(
+                session,
+                ctx,
+                req.event(
+                    Outcome.OK,
+                    versions=report.versions_checked,
+                    findings=len(report.findings),
+                    repaired=len(report.repaired),
+                ),
+            )
         return report
+
+
+def _repair_all(ctx: ServiceContext, report: FsckReport) -> None:
+    for finding in [f for f in report.findings if f.repairable]:
+        if repair_debris(ctx, finding):
+            report.repaired.append(finding)
+            report.findings.remove(finding)

@@ -125,3 +125,57 @@ def test_a_header_naming_other_keys_is_reported(vault: Vault) -> None:
     kinds = _kinds(vault)
     assert "bad-header" in kinds
     assert "hash-mismatch" in kinds
+
+
+def test_fsck_holds_no_transaction_while_hashing(vault: Vault) -> None:
+    vault.put(io.BytesIO(os.urandom(3 << 20)), project="blade", name="big")
+    seen: list[int] = []
+
+    def during_scan(_n: int) -> None:
+        if not seen:  # another command runs while fsck hashes
+            seen.append(len(vault.ls()))
+            vault.put(io.BytesIO(b"meanwhile"), project="blade", name="meanwhile")
+
+    report = vault.fsck(progress=during_scan)
+    assert seen == [1]
+    assert report.clean
+
+
+def test_a_version_without_replica_rows_keeps_its_blob(vault: Vault) -> None:
+    vault.put(io.BytesIO(b"committed" * 1000), project="blade", name="a")
+    with vault.context.sessions() as session:
+        for row in session.scalars(select(Replica)).all():
+            session.delete(row)
+        session.commit()
+    report = vault.fsck(repair=True, grace=dt.timedelta(0))
+    assert report.repaired == []
+    assert [f.kind for f in report.findings] == ["incomplete-metadata"]
+    assert [p for p in (vault.context.home / "sites").rglob("*") if p.is_file()]
+
+
+def test_the_temporary_file_of_an_upload_in_progress_is_kept(vault: Vault) -> None:
+    version_hex = "cd" * 16
+    root = vault.context.home / "sites" / "local-de" / "v1" / "a-busy"
+    root.mkdir(parents=True)
+    temp = root / f".fk-tmp-0123456789abcdef-{version_hex}"
+    temp.write_bytes(b"half")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with upload_lease(vault.context, version_hex):
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    held.wait(10)
+    try:
+        report = vault.fsck(repair=True, grace=dt.timedelta(0))
+        assert report.repaired == []
+        assert temp.exists()
+    finally:
+        release.set()
+        worker.join()
+    assert [f.kind for f in vault.fsck(repair=True, grace=dt.timedelta(0)).repaired] == [
+        "temporary-file"
+    ]

@@ -1,0 +1,180 @@
+"""What a crash or a failed upload can leave behind, and how fsck removes it safely.
+
+Security rules:
+
+* A blob is an orphan only if no committed version names it: neither a replica
+  row nor the version's own blob key.
+* Nothing is removed while its upload's lease is held, and every removal is
+  re-checked in a fresh, short transaction just before it happens, so a put
+  that commits during the scan keeps its blob.
+* Only debris older than the grace period is repairable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from forgekeep._durable import TEMP_PREFIX
+from forgekeep.db.models import AssetVersion, Replica, Upload
+from forgekeep.service._core import ServiceContext
+from forgekeep.service.assets import blob_key_for, lease_path, upload_in_progress
+from forgekeep.storage.protocol import BlobStore
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: str
+    site: str
+    target: str
+    detail: str
+    repairable: bool
+
+
+def is_stale(ctx: ServiceContext, stamp: dt.datetime, grace: dt.timedelta) -> bool:
+    # A time stamp from the future (clock skew) counts as age zero.
+    return max(ctx.clock.now() - stamp, dt.timedelta(0)) >= grace
+
+
+def version_of_blob(key: str) -> str:
+    """The version hex a blob key or a temporary file name belongs to ('' if none)."""
+    name = key.rsplit("/", 1)[-1]
+    if name.startswith(TEMP_PREFIX):
+        name = name[len(TEMP_PREFIX) :].partition("-")[2]
+    return name
+
+
+def _known_blob_keys(ctx: ServiceContext) -> tuple[set[str], dict[str, Upload]]:
+    with ctx.sessions() as session:
+        known = set(session.scalars(select(Replica.blob_key)).all())
+        for asset_id, version_id in session.execute(
+            select(AssetVersion.asset_id, AssetVersion.id)
+        ).all():
+            known.add(blob_key_for(asset_id, version_id))
+        uploads = {u.blob_key: u for u in session.scalars(select(Upload)).all()}
+    return known, uploads
+
+
+def _temporaries(
+    ctx: ServiceContext, site: str, store: BlobStore, grace: dt.timedelta
+) -> list[Finding]:
+    list_temporaries = getattr(store, "list_temporaries", None)
+    if list_temporaries is None:
+        return []
+    found = []
+    for tmp in list_temporaries():
+        busy = upload_in_progress(ctx, version_of_blob(tmp.key))
+        found.append(
+            Finding(
+                "temporary-file",
+                site,
+                tmp.key,
+                "in progress" if busy else "",
+                not busy and is_stale(ctx, tmp.modified_at, grace),
+            )
+        )
+    return found
+
+
+def find_debris(ctx: ServiceContext, grace: dt.timedelta) -> list[Finding]:
+    """Orphan blobs, temporary files, abandoned uploads and stale leases."""
+    known, uploads = _known_blob_keys(ctx)
+    found: list[Finding] = []
+    for site in ctx.sites.values():
+        for info in site.store.list("v1/"):
+            if info.key in known:
+                continue
+            busy = upload_in_progress(ctx, version_of_blob(info.key))
+            found.append(
+                Finding(
+                    "orphan-blob",
+                    site.name,
+                    info.key,
+                    "in progress" if busy else "",
+                    not busy and is_stale(ctx, info.modified_at, grace),
+                )
+            )
+        found.extend(_temporaries(ctx, site.name, site.store, grace))
+    for upload in uploads.values():
+        busy = upload_in_progress(ctx, upload.version_id)
+        found.append(
+            Finding(
+                "abandoned-upload",
+                upload.site_name,
+                upload.version_id,
+                "in progress" if busy else "",
+                not busy and is_stale(ctx, upload.started_at, grace),
+            )
+        )
+    found.extend(_stale_leases(ctx, grace))
+    return found
+
+
+def _stale_leases(ctx: ServiceContext, grace: dt.timedelta) -> list[Finding]:
+    folder = ctx.run_dir / "uploads"
+    found = []
+    for path in sorted(folder.glob("*.lock")) if folder.is_dir() else []:
+        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+        if not upload_in_progress(ctx, path.stem):
+            found.append(Finding("stale-lease", "-", path.stem, "", is_stale(ctx, mtime, grace)))
+    return found
+
+
+def _remove_lease(ctx: ServiceContext, version_hex: str) -> None:
+    path = lease_path(ctx, version_hex)
+    with contextlib.suppress(FileNotFoundError):
+        fd = os.open(path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+        except BlockingIOError:
+            pass  # an upload took it meanwhile: it is not stale
+        finally:
+            os.close(fd)
+
+
+def _still_debris(ctx: ServiceContext, finding: Finding) -> bool:
+    """Re-check, just before removing, that nothing claims this debris now."""
+    version = (
+        finding.target
+        if finding.kind in ("abandoned-upload", "stale-lease")
+        else (version_of_blob(finding.target))
+    )
+    if upload_in_progress(ctx, version):
+        return False
+    with ctx.sessions() as session:
+        if session.get(AssetVersion, version) is not None:
+            return finding.kind == "stale-lease"
+        return session.scalar(select(Replica.id).where(Replica.blob_key == finding.target)) is None
+
+
+def repair(ctx: ServiceContext, finding: Finding) -> bool:
+    """Remove one repairable piece of debris; False if it turned out not to be debris."""
+    if not finding.repairable or not _still_debris(ctx, finding):
+        return False
+    if finding.kind == "stale-lease":
+        _remove_lease(ctx, finding.target)
+        return True
+    store = ctx.sites[finding.site].store
+    if finding.kind == "orphan-blob":
+        store.delete(finding.target)
+    elif finding.kind == "temporary-file":
+        store.remove_temporary(finding.target)  # type: ignore[attr-defined]
+    else:
+        _remove_abandoned_upload(ctx, store, finding.target)
+    return True
+
+
+def _remove_abandoned_upload(ctx: ServiceContext, store: BlobStore, version_hex: str) -> None:
+    with ctx.sessions() as session:
+        upload = session.get(Upload, version_hex)
+        if upload is not None:
+            store.delete(upload.blob_key)
+            session.delete(upload)
+            session.commit()
+    _remove_lease(ctx, version_hex)
