@@ -30,7 +30,7 @@ from forgekeep.errors import ConfigError, LimitExceededError, WorkspaceError
 from forgekeep.limits import MAX_CONFIG_BYTES, MAX_PASSPHRASE_BYTES
 
 CONFIG_NAME = "forgekeep.toml"
-_SITE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_SITE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 
 
 class _Strict(BaseModel):
@@ -66,7 +66,7 @@ class SiteSection(_Strict):
     @field_validator("name")
     @classmethod
     def _name_shape(cls, value: str) -> str:
-        if not _SITE_NAME.match(value):
+        if not _SITE_NAME.fullmatch(value):
             raise ValueError("site names are lower-case letters, digits and '-'")
         return value
 
@@ -114,8 +114,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from exc
 
 
+#: Settings that decide who acts and which keys are used: the file only, never env.
+PINNED_ENV_PREFIXES = ("FORGEKEEP_WORKSPACE__", "FORGEKEEP_KEYS__URI")
+
+
+def _refuse_pinned_overrides() -> None:
+    for name in os.environ:
+        if name.upper().startswith(PINNED_ENV_PREFIXES):
+            raise ConfigError(
+                f"{name} cannot override the workspace's identity or key manager",
+                hint="change forgekeep.toml instead (the tenant, principal and keys.uri)",
+            )
+
+
 def load_settings(home: Path) -> Settings:
     """Read ``home/forgekeep.toml`` and apply ``FORGEKEEP_*`` overrides."""
+    _refuse_pinned_overrides()
     raw = _read_toml(home / CONFIG_NAME)
     try:
         return Settings(**raw)

@@ -209,7 +209,7 @@ def test_unlock_then_lock(fk_sub: Sub, fk: InProcess, ws: Path) -> None:
         path = ws / "hello.txt"
         path.write_bytes(b"through the agent")
         fk("--workspace", str(ws), "put", str(path), "-p", "p1", env=locked).ok()
-        out = ws / "back.txt"
+        out = ws.parent / "back.txt"  # plaintext never goes inside the workspace
         fk("--workspace", str(ws), "get", "hello.txt", "-o", str(out), env=locked).ok()
         assert out.read_bytes() == b"through the agent"
 

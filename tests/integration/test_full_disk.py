@@ -48,6 +48,7 @@ def _write(path: Path, size: int) -> bytes:
 def site_on_tmpfs(request: pytest.FixtureRequest, ws: Path, mount_tmpfs: MountTmpfs) -> Path:
     """``ws`` with its only site on a 4 MiB tmpfs; returns the tmpfs mount point."""
     mount = mount_tmpfs("4m")
+    (mount / "site").mkdir(mode=0o700)  # an operator creates a new site's root
     _move_site(ws, request.param.format(mount / "site"))
     return mount
 

@@ -93,9 +93,15 @@ def passphrase_for(passphrase_file: Path | None, *, confirm: bool = False) -> by
 @contextlib.contextmanager
 def vault(ctx: typer.Context) -> Iterator[Vault]:
     """Open the workspace as its configured principal (agent first, then passphrase)."""
-    home = options(ctx).home()
+    opts = options(ctx)
+    home = opts.home()
     passphrase = None if keyring_unlocked(home) else passphrase_for(None)
     with open_vault(home, passphrase=passphrase) as opened:
+        if opts.tenant is not None and opts.tenant != opened.tenant_id:
+            raise UsageError(
+                f"this workspace holds tenant {opened.tenant_id}, not {opts.tenant}",
+                hint="an embedded workspace has one tenant; drop --tenant",
+            )
         yield opened
 
 

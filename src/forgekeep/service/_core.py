@@ -120,17 +120,21 @@ def _journal_refusal(
         ) from journal_exc
 
 
+def _authorize(ctx: ServiceContext, request_id: str, action: Action, target: str) -> Request:
+    with ctx.sessions() as session:
+        subject = load_subject(session, ctx)
+    decision = ctx.authorizer.decide(subject, action, target)
+    if not decision.allowed:
+        raise AccessDeniedError(f"{action} refused ({decision.reason})", request_id=request_id)
+    return Request(request_id, action, target, subject, decision)
+
+
 @contextlib.contextmanager
 def request(ctx: ServiceContext, action: Action, target: str) -> Iterator[Request]:
     """Authenticate and authorize one request; journal it if it is refused."""
     request_id = new_request_id()
     try:
-        with ctx.sessions() as session:
-            subject = load_subject(session, ctx)
-        decision = ctx.authorizer.decide(subject, action, target)
-        if not decision.allowed:
-            raise AccessDeniedError(f"{action} refused ({decision.reason})", request_id=request_id)
-        yield Request(request_id, action, target, subject, decision)
+        yield _authorize(ctx, request_id, action, target)
     except ForgekeepError as exc:
         if exc.request_id is None:
             exc.request_id = request_id
@@ -141,6 +145,12 @@ def request(ctx: ServiceContext, action: Action, target: str) -> Iterator[Reques
         error.request_id = request_id
         _journal_refusal(ctx, action, target, request_id, error)
         raise error from exc
+    except Exception as exc:
+        # A bug, not a decision: still refused, journaled and traceable by request id.
+        unexpected = ForgekeepError(f"internal error: {type(exc).__name__}: {exc}")
+        unexpected.request_id = request_id
+        _journal_refusal(ctx, action, target, request_id, unexpected)
+        raise unexpected from exc
 
 
 def commit_with_event(session: Session, ctx: ServiceContext, event: JournalEvent) -> None:

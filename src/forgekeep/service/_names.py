@@ -15,8 +15,11 @@ from forgekeep.errors import InvalidNameError, LimitExceededError, UsageError
 from forgekeep.limits import MAX_NAME_BYTES, MAX_TAG_BYTES, MAX_TAGS
 
 CLASSIFICATIONS = ("public", "internal", "confidential", "secret")
-_PROJECT = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
-_TAG_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,62}$")
+_PROJECT = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
+# Control, surrogate and format characters (bidi overrides, zero-width) are refused:
+# they hide path tricks or make look-alike names.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Cf"})
 
 
 def validate_name(name: str, what: str = "name") -> str:
@@ -26,13 +29,15 @@ def validate_name(name: str, what: str = "name") -> str:
         raise InvalidNameError(f"{what} must be 1-{MAX_NAME_BYTES} bytes, got {len(encoded)}")
     if name in (".", "..") or "/" in name or "\\" in name:
         raise InvalidNameError(f"{what} {name!r} looks like a path")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in name):
-        raise InvalidNameError(f"{what} contains NUL, control or undecodable characters")
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in name):
+        raise InvalidNameError(
+            f"{what} contains NUL, control, invisible formatting or undecodable characters"
+        )
     return name
 
 
 def validate_project_name(name: str) -> str:
-    if not _PROJECT.match(name):
+    if not _PROJECT.fullmatch(name):
         raise InvalidNameError(
             f"project name {name!r} is invalid",
             hint="use lower-case letters, digits, '.', '_' and '-' (max 63)",
@@ -50,10 +55,14 @@ def validate_tags(tags: Mapping[str, str]) -> dict[str, str]:
     if len(tags) > MAX_TAGS:
         raise LimitExceededError(f"at most {MAX_TAGS} tags per version")
     for key, value in tags.items():
-        if not _TAG_KEY.match(key):
+        if not _TAG_KEY.fullmatch(key):
             raise InvalidNameError(f"tag key {key!r} is invalid")
-        if len(value.encode()) > MAX_TAG_BYTES or any(
-            unicodedata.category(ch) == "Cc" for ch in value
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise InvalidNameError(f"tag {key!r} has a value that is not valid UTF-8") from None
+        if size > MAX_TAG_BYTES or any(
+            unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value
         ):
             raise InvalidNameError(f"tag {key!r} has a value that is too long or has controls")
     return dict(tags)

@@ -209,8 +209,11 @@ def _commit_version(
     now, vhex = ctx.clock.now(), plan.version_id.hex()
     asset = session.get(Asset, plan.asset_id)
     if asset is None:
-        if plan.existing is not None:
-            raise ConflictError(f"asset {name!r} changed during the upload; retry")
+        rival = session.scalar(
+            select(Asset.id).where(Asset.project_id == plan.project.id, Asset.name == name)
+        )
+        if plan.existing is not None or rival is not None:
+            raise ConflictError(f"asset {name!r} was created or changed during the upload; retry")
         asset = Asset(
             id=plan.asset_id,
             tenant_id=ctx.tenant_id,

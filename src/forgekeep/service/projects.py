@@ -24,7 +24,7 @@ from forgekeep.service._names import validate_project_name
 from forgekeep.service.authz import Action
 
 SHRED_DOMAINS = ("project", "asset")
-_RESIDENCY = re.compile(r"^[A-Z]{2,5}(\+[A-Z]{2,5})*$")
+_RESIDENCY = re.compile(r"[A-Z]{2,5}(\+[A-Z]{2,5})*")
 MAX_REPLICAS = 16
 
 
@@ -52,7 +52,7 @@ def _info(row: Project) -> ProjectInfo:
 
 
 def _check_settings(residency: str | None, replicas: int | None, shred: str | None) -> None:
-    if residency is not None and not _RESIDENCY.match(residency):
+    if residency is not None and not _RESIDENCY.fullmatch(residency):
         raise UsageError("residency is ISO 3166 codes or blocs joined by '+', e.g. DE or EEA+CH")
     if replicas is not None and not 1 <= replicas <= MAX_REPLICAS:
         raise UsageError(f"replicas must be between 1 and {MAX_REPLICAS}")
@@ -101,8 +101,17 @@ def create_project(
         ):
             raise ConflictError(f"project {name!r} already exists")
         ring = key_ring or _default_ring(session, ctx)
-        if session.get(KeyRing, ring) is None:
-            raise NotFoundError(f"no key ring {ring!r}")
+        if (
+            session.scalar(
+                select(KeyRing.id).where(
+                    KeyRing.id == ring,
+                    KeyRing.tenant_id == ctx.tenant_id,
+                    KeyRing.purpose == "assets",
+                )
+            )
+            is None
+        ):
+            raise NotFoundError(f"no asset key ring {ring!r} in this tenant")
         now = ctx.clock.now()
         row = Project(
             id=f"pr-{secrets.token_hex(8)}",

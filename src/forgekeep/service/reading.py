@@ -38,7 +38,7 @@ from forgekeep.errors import (
 )
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
-from forgekeep.service._core import ServiceContext, commit_with_event, request
+from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
 from forgekeep.service._names import split_reference
 from forgekeep.service._pipeline import Progress, decrypt_stream
 from forgekeep.service.authz import Action
@@ -195,7 +195,10 @@ def _writer(out: BinaryIO) -> Callable[[memoryview], None]:
 
 def _stream_out(ctx: ServiceContext, plan: _ReadPlan, out: BinaryIO, progress: Progress) -> int:
     dek = _unwrap_dek(ctx, plan)
-    store = ctx.sites[plan.replica.site_name].store
+    site = ctx.sites.get(plan.replica.site_name)
+    if site is None:
+        raise IntegrityError(f"the replica's site {plan.replica.site_name!r} is not configured")
+    store = site.store
     with store.get(plan.replica.blob_key) as blob:
         decryptor, mac = _open_decryptor(ctx, plan, dek, blob)
         size = decrypt_stream(blob, decryptor, mac, _writer(out), progress)
@@ -215,6 +218,47 @@ def _stream_to(ctx: ServiceContext, plan: _ReadPlan, out: BinaryIO, tick: Progre
     return size
 
 
+def _check_output(ctx: ServiceContext, out: Path) -> None:
+    """Refuse outputs that are directories or lie inside the workspace or a site."""
+    if out.is_dir():
+        raise UsageError(f"{out} is a directory; give a file name with -o")
+    target = out.parent.resolve() / out.name
+    roots = [ctx.home.resolve()]
+    roots += [
+        root for s in ctx.sites.values() if isinstance(root := getattr(s.store, "root", None), Path)
+    ]
+    if any(target == root or root in target.parents for root in roots):
+        raise UsageError(
+            f"{out} is inside the workspace or a storage site",
+            hint="write plaintext outside the workspace and its sites",
+        )
+
+
+def _decide_and_stream(
+    ctx: ServiceContext,
+    req: Request,
+    ref: str,
+    project: str | None,
+    out: BinaryIO,
+    tick: Progress,
+    *,
+    to_stream: bool,
+) -> tuple[_ReadPlan, int]:
+    with ctx.sessions() as session:
+        plan = _read_plan(session, ctx, ref, project)
+        # The decision is durable before the first byte leaves.
+        commit_with_event(
+            session,
+            ctx,
+            req.event(
+                Outcome.OK, phase="decision", asset=plan.asset.id, version=plan.version.number
+            ),
+        )
+    if to_stream:
+        return plan, _stream_to(ctx, plan, out, tick)
+    return plan, _stream_out(ctx, plan, out, tick)
+
+
 def get_asset(
     ctx: ServiceContext,
     ref: str,
@@ -224,25 +268,16 @@ def get_asset(
     progress: Progress | None = None,
 ) -> GetResult:
     """Decrypt ``ref`` (``NAME_OR_ID[@VERSION]``) into ``out``, verifying everything."""
+    tick = progress or (lambda _n: None)
     with request(ctx, Action.ASSET_GET, ref) as req:
-        if isinstance(out, Path) and out.is_dir():
-            raise UsageError(f"{out} is a directory; give a file name with -o")
-        with ctx.sessions() as session:
-            plan = _read_plan(session, ctx, ref, project)
-            # The decision is durable before the first byte leaves.
-            commit_with_event(
-                session,
-                ctx,
-                req.event(
-                    Outcome.OK, phase="decision", asset=plan.asset.id, version=plan.version.number
-                ),
-            )
-        tick = progress or (lambda _n: None)
         if isinstance(out, Path):
+            _check_output(ctx, out)
             with atomic_writer(out, mode=0o600, hint=OUTPUT_HINT) as handle:
-                size = _stream_out(ctx, plan, handle, tick)
+                plan, size = _decide_and_stream(
+                    ctx, req, ref, project, handle, tick, to_stream=False
+                )
         else:
-            size = _stream_to(ctx, plan, out, tick)
+            plan, size = _decide_and_stream(ctx, req, ref, project, out, tick, to_stream=True)
         with ctx.sessions() as session:
             commit_with_event(
                 session,

@@ -99,7 +99,7 @@ def agent_info(home: Path) -> key_agent.AgentStatus | None:
 def open_sites(home: Path, settings: Settings) -> dict[str, SiteHandle]:
     return {
         site.name: SiteHandle(
-            site.name, site.jurisdiction, open_blob_store(site.uri, base_dir=home)
+            site.name, site.jurisdiction, open_blob_store(site.uri, base_dir=home, create=False)
         )
         for site in settings.sites
     }

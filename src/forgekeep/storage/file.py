@@ -173,8 +173,19 @@ class _Upload:
         self._dirs.close()
 
 
-def _prepare_root(root: Path) -> Path:
-    """Create the root 0700 when missing (fsyncing its parent); return it resolved."""
+def _prepare_root(root: Path, *, create: bool) -> Path:
+    """Create the root 0700 when missing (fsyncing its parent); return it resolved.
+
+    With ``create=False`` a missing root is an error: a site whose disk is not
+    mounted must not silently become a folder on another volume.
+    """
+    if not create:
+        if not root.is_dir():
+            raise StorageError(
+                f"the store root {str(root)!r} is missing",
+                hint="mount the site's volume, or check the site's uri; nothing was written",
+            )
+        return root.resolve()
     try:
         root.mkdir(mode=DIR_MODE, parents=True)
     except FileExistsError:
@@ -191,8 +202,8 @@ def _prepare_root(root: Path) -> Path:
 class FileBlobStore:
     """A BlobStore in a local directory tree (see the module docstring for the rules)."""
 
-    def __init__(self, root: Path, *, uri: str | None = None) -> None:
-        self._root = _prepare_root(Path(root))
+    def __init__(self, root: Path, *, uri: str | None = None, create: bool = True) -> None:
+        self._root = _prepare_root(Path(root), create=create)
         self._uri = uri if uri is not None else self._root.as_uri()
 
     def __repr__(self) -> str:
@@ -310,8 +321,13 @@ def _root_from_uri(uri: str, base_dir: Path | None) -> Path:
     return Path(base_dir) / path
 
 
-def open_file_store(uri: str, *, base_dir: Path | None = None, **options: object) -> FileBlobStore:
-    """Open the ``file:`` store named by ``uri`` (the registry's factory)."""
+def open_file_store(
+    uri: str, *, base_dir: Path | None = None, create: bool = True, **options: object
+) -> FileBlobStore:
+    """Open the ``file:`` store named by ``uri`` (the registry's factory).
+
+    ``create=False`` refuses a missing root instead of creating it.
+    """
     if options:
         raise ConfigError(f"file: stores take no options, got {sorted(options)}")
-    return FileBlobStore(_root_from_uri(uri, base_dir), uri=uri)
+    return FileBlobStore(_root_from_uri(uri, base_dir), uri=uri, create=create)

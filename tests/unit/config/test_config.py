@@ -94,3 +94,14 @@ def test_secrets_from_env_and_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         read_secret_file(secret, "passphrase")
     with pytest.raises(ConfigError):
         read_secret_file(tmp_path / "absent", "passphrase")
+
+
+@pytest.mark.parametrize(
+    "name", ["FORGEKEEP_WORKSPACE__PRINCIPAL", "FORGEKEEP_WORKSPACE__TENANT", "FORGEKEEP_KEYS__URI"]
+)
+def test_identity_and_keys_cannot_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "p-000000000000000000000000")
+    with pytest.raises(ConfigError):
+        load_settings(_write(tmp_path, GOOD))

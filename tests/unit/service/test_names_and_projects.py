@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from forgekeep.errors import (
@@ -85,3 +87,29 @@ def test_project_lifecycle(vault: Vault) -> None:
 def test_bad_project_settings(vault: Vault, kwargs: dict[str, object]) -> None:
     with pytest.raises(UsageError):
         vault.create_project("p2", **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["blade\n", "DE\n"])
+def test_a_trailing_newline_is_not_a_valid_name(name: str) -> None:
+    with pytest.raises(InvalidNameError):
+        validate_project_name(name)
+
+
+@pytest.mark.parametrize("bad", ["look\u202ealike", "zero\u200bwidth"])
+def test_invisible_format_characters_are_refused(vault: Vault, bad: str) -> None:
+    with pytest.raises(InvalidNameError):
+        vault.put(io.BytesIO(b"x"), project="blade", name=bad)
+    with pytest.raises(InvalidNameError):
+        validate_tags({"k": bad})
+    with pytest.raises(InvalidNameError):
+        validate_tags({"owner\n": "v"})
+    with pytest.raises(InvalidNameError):
+        validate_tags({"k": "\udcff"})
+
+
+def test_residency_with_a_newline_and_a_foreign_key_ring_are_refused(vault: Vault) -> None:
+    with pytest.raises(UsageError):
+        vault.create_project("p3", residency="DE\n")
+    subjects = vault.tenant_id + ".de.subjects"
+    with pytest.raises(NotFoundError):
+        vault.create_project("p4", residency="DE", key_ring=subjects)
