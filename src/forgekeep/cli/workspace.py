@@ -23,6 +23,7 @@ from forgekeep.config import KdfSection, load_settings, resolve_home
 from forgekeep.errors import EXIT_FINDINGS, UsageError
 from forgekeep.service import wiring
 from forgekeep.service.doctor import run_checks
+from forgekeep.service.keyring import lock_keyring, unlock_keyring
 from forgekeep.service.workspace import init_workspace
 
 PassphraseFileOpt = Annotated[
@@ -96,13 +97,13 @@ def unlock(
     """
     home = options(ctx).home()
     seconds = _ttl_seconds(ttl)
-    pid = wiring.unlock(home, passphrase_for(passphrase_file), seconds)
+    pid = unlock_keyring(home, passphrase_for(passphrase_file), seconds)
     info(ctx, f"unlocked for {ttl} (agent pid {pid}); `forgekeep lock` ends it early")
 
 
 def lock(ctx: typer.Context) -> None:
     """Stop the unlock agent: the keyring is sealed again."""
-    stopped = wiring.lock(options(ctx).home())
+    stopped = lock_keyring(options(ctx).home())
     info(ctx, "locked" if stopped else "no agent was running; the keyring is locked")
 
 
