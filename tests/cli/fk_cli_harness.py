@@ -215,3 +215,49 @@ def query(db: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
     """Read the workspace database directly (read-only), for what the CLI does not show."""
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
         return list(conn.execute(sql, params).fetchall())
+
+
+# -- Fixtures shared by tests/cli and tests/integration (their conftests import these) --
+
+
+@pytest.fixture(scope="session")
+def xdg() -> Iterator[Path]:
+    with short_tempdir("fk-xdg-") as path:
+        yield path
+
+
+@pytest.fixture(autouse=True)
+def _test_environment(monkeypatch: pytest.MonkeyPatch, xdg: Path) -> None:
+    use_test_environment(monkeypatch, xdg)
+
+
+@pytest.fixture
+def fk(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> InProcess:
+    """Run the CLI in this process: ``fk("--workspace", W, "ls")``."""
+    return InProcess(capsys, monkeypatch)
+
+
+@pytest.fixture
+def fk_sub(xdg: Path) -> Sub:
+    """Run the installed entry point in a child process."""
+
+    def sub(*args: str, env: EnvOverrides | None = None, cwd: Path | None = None) -> Result:
+        return run_subprocess(args, xdg=xdg, env=env, cwd=cwd)
+
+    return sub
+
+
+@pytest.fixture(scope="session")
+def base_template(tmp_path_factory: pytest.TempPathFactory, xdg: Path) -> Path:
+    """An initialized workspace with project ``p1``; copy it, never use it directly."""
+    home = tmp_path_factory.mktemp("template") / "ws"
+    init_workspace(home, xdg=xdg)
+    return home
+
+
+@pytest.fixture
+def ws(base_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the template workspace."""
+    home = tmp_path / "ws"
+    shutil.copytree(base_template, home, symlinks=True)
+    return home

@@ -8,7 +8,6 @@ test passphrase and a private ``XDG_RUNTIME_DIR``.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,62 +19,19 @@ _HARNESS_DIR = Path(__file__).resolve().parents[1] / "cli"
 if str(_HARNESS_DIR) not in sys.path:
     sys.path.insert(0, str(_HARNESS_DIR))
 
-from fk_cli_harness import (  # noqa: E402
-    EnvOverrides,
-    InProcess,
-    Result,
-    Sub,
-    init_workspace,
-    run_subprocess,
-    short_tempdir,
-    use_test_environment,
+from fk_cli_harness import (  # noqa: E402 (fixtures, registered by importing them here)
+    _test_environment,
+    base_template,
+    fk,
+    fk_sub,
+    ws,
+    xdg,
 )
+
+__all__ = ["MountTmpfs", "_test_environment", "base_template", "fk", "fk_sub", "ws", "xdg"]
 
 #: ``mount_tmpfs(size)`` -> a fresh mount point of that size (e.g. "4m"), unmounted afterwards.
 MountTmpfs = Callable[[str], Path]
-
-
-@pytest.fixture(scope="session")
-def xdg() -> Iterator[Path]:
-    with short_tempdir("fk-int-xdg-") as path:
-        yield path
-
-
-@pytest.fixture(autouse=True)
-def _test_environment(monkeypatch: pytest.MonkeyPatch, xdg: Path) -> None:
-    use_test_environment(monkeypatch, xdg)
-
-
-@pytest.fixture
-def fk(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> InProcess:
-    """Run the CLI in this process: ``fk("--workspace", W, "ls")``."""
-    return InProcess(capsys, monkeypatch)
-
-
-@pytest.fixture
-def fk_sub(xdg: Path) -> Sub:
-    """Run the installed entry point in a child process."""
-
-    def sub(*args: str, env: EnvOverrides | None = None, cwd: Path | None = None) -> Result:
-        return run_subprocess(args, xdg=xdg, env=env, cwd=cwd)
-
-    return sub
-
-
-@pytest.fixture(scope="session")
-def base_template(tmp_path_factory: pytest.TempPathFactory, xdg: Path) -> Path:
-    """An initialized workspace with project ``p1``; copy it, never use it directly."""
-    home = tmp_path_factory.mktemp("int-template") / "ws"
-    init_workspace(home, xdg=xdg)
-    return home
-
-
-@pytest.fixture
-def ws(base_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the base template."""
-    home = tmp_path / "ws"
-    shutil.copytree(base_template, home, symlinks=True)
-    return home
 
 
 def _mount(where: Path, size: str) -> str | None:
