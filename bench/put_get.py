@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import resource
 import secrets
 import subprocess
 import sys
@@ -173,11 +172,20 @@ PHASES = {
 }
 
 
+def _peak_rss() -> int:
+    """VmHWM, not ru_maxrss (which Linux carries over from the parent across exec)."""
+    with Path("/proc/self/status").open(encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _child(phase: str, src: Path, dst: Path) -> None:
     started = time.perf_counter()
     PHASES[phase](src, dst)
     print(f"TOTAL {time.perf_counter() - started}")
-    print(f"RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}")
+    print(f"RSS {_peak_rss()}")
 
 
 def _run_phase(phase: str, src: Path, work: Path) -> tuple[float, int]:

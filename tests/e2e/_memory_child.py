@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import sys
 from pathlib import Path
 
@@ -11,6 +10,19 @@ from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace import init_workspace
 
 PASSPHRASE = b"memory-test"
+
+
+def peak_rss_bytes() -> int:
+    """This process's own RSS high-water mark.
+
+    Not ``ru_maxrss``: Linux carries it over from the parent across fork and exec,
+    so a child of a large pytest process would report the parent's peak.
+    """
+    with Path("/proc/self/status").open(encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main() -> None:
@@ -28,7 +40,7 @@ def main() -> None:
     else:
         with open_vault(home, passphrase=PASSPHRASE) as vault:
             vault.get("big.bin", path)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    print(peak_rss_bytes())
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ I/O (AES-GCM, SHA-256, HMAC and file writes all release the GIL):
 * a sink thread hashes the ciphertext (put) and writes.
 
 Queues are bounded, so at most ``QUEUE_DEPTH`` batches per stage are in
-flight: memory stays constant whatever the file size.
+flight, and batch buffers are recycled through small pools instead of being
+allocated per batch: memory stays constant whatever the file size (fresh
+1 MiB buffers per batch let the C heap fragment and grow under load).
 
 Security rule (get): plaintext of a chunk reaches the sink only after the
 chunk's tag verified; a file output is renamed into place only after every
@@ -17,12 +19,13 @@ chunk verified *and* the plaintext HMAC matched the database.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 from forgekeep.crypto import CHUNK_SIZE, TAG_SIZE, PlaintextMac, StreamDecryptor, StreamEncryptor
 
@@ -40,6 +43,46 @@ def _no_progress(_n: int) -> None:
     return None
 
 
+Release = Callable[[], None]
+
+
+def _nothing() -> None:
+    return None
+
+
+class _Pool:
+    """Recycles batch buffers; never blocks (the bounded queues give back-pressure)."""
+
+    def __init__(self, size: int, keep: int = 2 * QUEUE_DEPTH + 4) -> None:
+        self._size = size
+        self._keep = keep
+        self._free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
+
+    def take(self) -> bytearray:
+        try:
+            return self._free.get_nowait()
+        except queue.Empty:
+            return bytearray(self._size)
+
+    def give(self, buffer: bytearray) -> None:
+        if self._free.qsize() < self._keep:
+            self._free.put(buffer)
+
+    def shared(self, buffer: bytearray, holders: int) -> Release:
+        """A release callback that returns ``buffer`` once ``holders`` called it."""
+        left = [holders]
+        lock = threading.Lock()
+
+        def release() -> None:
+            with lock:
+                left[0] -= 1
+                done = left[0] == 0
+            if done:
+                self.give(buffer)
+
+        return release
+
+
 class _Worker:
     """A thread draining a bounded queue through ``handle``; re-raises its failure."""
 
@@ -52,15 +95,17 @@ class _Worker:
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not _DONE:
+            view, release = cast("tuple[memoryview, Release]", item)
             if self.error is None:
                 try:
-                    self._handle(item)  # type: ignore[arg-type]
+                    self._handle(view)
                 except BaseException as exc:  # noqa: BLE001 (re-raised in the caller's thread)
                     self.error = exc
+            release()
 
-    def submit(self, item: memoryview) -> None:
+    def submit(self, item: memoryview, release: Release = _nothing) -> None:
         self.check()
-        self._queue.put(item)
+        self._queue.put((item, release))
 
     def check(self) -> None:
         if self.error is not None:
@@ -99,8 +144,8 @@ class _CipherFeed:
         self.size = 0
         self.ended = False  # the end marker or the producer's error was taken
 
-    def push(self, item: memoryview | bytes) -> None:
-        self._queue.put(item)
+    def push(self, item: memoryview | bytes, release: Release = _nothing) -> None:
+        self._queue.put((item, release))
 
     def finish(self) -> None:
         self._queue.put(_DONE)
@@ -109,20 +154,29 @@ class _CipherFeed:
         self._queue.put(exc)
 
     def __iter__(self) -> Iterator[memoryview]:
+        # A store uses a chunk only until it asks for the next one (BlobStore rule),
+        # so the previous batch's buffer is recycled when the next is requested.
         while (item := self._queue.get()) is not _DONE:
             if isinstance(item, BaseException):
                 self.ended = True
                 raise item
-            view = memoryview(item)  # type: ignore[arg-type]
+            data, release = cast("tuple[memoryview | bytes, Release]", item)
+            view = memoryview(data)
             self.sha256.update(view)
             self.size += len(view)
             yield view
+            release()
         self.ended = True
 
 
-def _read_batches(src: BinaryIO, size: int) -> Iterator[bytes]:
-    while data := src.read(size):
-        yield data
+def _read_into(src: BinaryIO, buffer: bytearray) -> int:
+    """Fill ``buffer`` from ``src`` as far as it goes; 0 at the end."""
+    readinto = getattr(src, "readinto", None)
+    if readinto is not None:
+        return int(readinto(buffer))
+    data = src.read(len(buffer))
+    buffer[: len(data)] = data
+    return len(data)
 
 
 def encrypt_stream(
@@ -138,16 +192,22 @@ def encrypt_stream(
     writer = threading.Thread(target=_drive_sink, args=(sink, feed, result), daemon=True)
     writer.start()
     mac_worker = _Worker(mac.update, "fk-mac")
+    plain_pool, cipher_pool = _Pool(PLAIN_BATCH), _Pool(CIPHER_BATCH + _OVERHEAD)
     size = 0
     try:
         feed.push(encryptor.prefix())
-        for batch in _read_batches(src, PLAIN_BATCH):
-            mac_worker.submit(memoryview(batch))
-            feed.push(encryptor.encrypt_batch(batch, bytearray(len(batch) + _OVERHEAD)))
-            size += len(batch)
-            progress(len(batch))
-            if result:
+        while not result:
+            plain = plain_pool.take()
+            count = _read_into(src, plain)
+            if not count:
                 break
+            view, cipher = memoryview(plain)[:count], cipher_pool.take()
+            feed.push(
+                encryptor.encrypt_batch(view, cipher), functools.partial(cipher_pool.give, cipher)
+            )
+            mac_worker.submit(view, plain_pool.shared(plain, 1))
+            size += count
+            progress(count)
         feed.push(encryptor.finalize())
         mac_worker.close()
         feed.finish()
@@ -191,15 +251,16 @@ def decrypt_stream(
     """Decrypt ``src`` (positioned after the prefix) into ``write``; returns plaintext size."""
     writer = _Worker(write, "fk-out")
     mac_worker = _Worker(mac.update, "fk-mac")
-    size = 0
+    size, pool, cipher = 0, _Pool(CIPHER_BATCH + _OVERHEAD), bytearray(CIPHER_BATCH)
     try:
-        for batch in _read_batches(src, CIPHER_BATCH):
-            plain = decryptor.decrypt_batch(batch, bytearray(len(batch)))
-            _emit(plain, writer, mac_worker)
+        while count := _read_into(src, cipher):
+            buffer = pool.take()
+            plain = decryptor.decrypt_batch(memoryview(cipher)[:count], buffer)
+            _emit(plain, writer, mac_worker, pool.shared(buffer, 2))
             size += len(plain)
-            progress(len(batch))
+            progress(count)
         final = memoryview(decryptor.finalize())
-        _emit(final, writer, mac_worker)
+        _emit(final, writer, mac_worker, _nothing)
         size += len(final)
     except BaseException:
         mac_worker.abandon()
@@ -212,7 +273,6 @@ def decrypt_stream(
     return size
 
 
-def _emit(plain: memoryview, writer: _Worker, mac_worker: _Worker) -> None:
-    if len(plain):
-        mac_worker.submit(plain)
-        writer.submit(plain)
+def _emit(plain: memoryview, writer: _Worker, mac_worker: _Worker, release: Release) -> None:
+    mac_worker.submit(plain, release)
+    writer.submit(plain, release)

@@ -15,6 +15,7 @@ from forgekeep.crypto import (
     StreamEncryptor,
     StreamHeader,
     Suite,
+    decrypt_bytes,
 )
 from forgekeep.service._pipeline import PLAIN_BATCH, encrypt_stream
 
@@ -30,11 +31,12 @@ class FailingSource(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
         if self.left == 0:
             raise OSError(errno.EIO, "input/output error")
         self.left -= 1
-        return b"x" * size
+        buffer[:] = b"x" * len(buffer)
+        return len(buffer)
 
 
 def _sink_failing_after(
@@ -120,3 +122,31 @@ def test_a_progress_callback_error_ends_the_put() -> None:
         )
 
     assert isinstance(_run_with_deadline(call), KeyboardInterrupt)
+
+
+class ReadOnlySource:
+    """A source with ``read`` only (no ``readinto``), like some wrapped streams."""
+
+    def __init__(self, data: bytes) -> None:
+        self._inner = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._inner.read(size)
+
+
+def test_a_source_without_readinto_still_round_trips() -> None:
+    data = bytes(range(256)) * 9000
+    chunks: list[bytes] = []
+
+    def sink(views: Iterator[memoryview]) -> None:
+        chunks.extend(bytes(v) for v in views)
+
+    digest = encrypt_stream(
+        ReadOnlySource(data),
+        StreamEncryptor(DEK, HEADER, CONTEXT),  # type: ignore[arg-type]
+        PlaintextMac(bytes(32)),
+        sink,
+    )
+    _header, plain = decrypt_bytes(DEK, CONTEXT, b"".join(chunks))
+    assert plain == data
+    assert digest.size == len(data)
