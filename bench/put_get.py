@@ -8,9 +8,11 @@ References, measured in the same run on the same disk:
 * age: pyrage (age, X25519 recipient) encrypting and decrypting the same file.
 
 Prints throughputs, ratios and peak RSS of each phase (measured in a child
-process per phase, so one phase's memory never hides another's).
+process per phase, so one phase's memory never hides another's). Phases run
+interleaved for ``--rounds`` rounds; the median of each is reported, because a
+shared VM's disk and CPU vary by tens of percent from one run to the next.
 
-    python bench/put_get.py [--mib 1024] [--dir DIR]
+    python bench/put_get.py [--mib 1024] [--rounds 3] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import hashlib
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -213,6 +216,7 @@ def _make_input(path: Path, mib: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--child", nargs=3, metavar=("PHASE", "SRC", "DST"))
     args = parser.parse_args()
@@ -224,16 +228,29 @@ def main() -> None:
         src = work / "input.bin"
         _make_input(src, args.mib)
         size = args.mib * BLOCK
-        results = {phase: _run_phase(phase, src, work) for phase in PHASES}
-    print(f"file: {args.mib} MiB; disk: {args.dir or tempfile.gettempdir()}")
-    print(f"{'phase':10} {'MB/s':>8} {'peak RSS':>10}")
-    for phase, (seconds, rss) in results.items():
-        print(f"{phase:10} {size / seconds / 1e6:8.0f} {rss / 2**20:8.0f} MiB")
-    for op in ("put", "get"):
-        fk = results[f"fk_{op}"][0]
+        runs: dict[str, list[tuple[float, int]]] = {phase: [] for phase in PHASES}
+        for _ in range(args.rounds):
+            for phase in PHASES:
+                runs[phase].append(_run_phase(phase, src, work))
+    _report(runs, size, args)
+
+
+def _report(runs: dict[str, list[tuple[float, int]]], size: int, args: argparse.Namespace) -> None:
+    median = {phase: statistics.median(s for s, _ in r) for phase, r in runs.items()}
+    print(f"file: {args.mib} MiB; rounds: {args.rounds}; disk: {args.dir or tempfile.gettempdir()}")
+    print(f"{'phase':10} {'median MB/s':>12} {'min..max MB/s':>16} {'peak RSS':>10}")
+    for phase, results in runs.items():
+        rates = [size / s / 1e6 for s, _ in results]
+        rss = max(r for _, r in results)
         print(
-            f"{op}: {results[f'raw_{op}'][0] / fk:.2f}x raw AES-GCM+SHA-256, "
-            f"{results[f'age_{op}'][0] / fk:.2f}x age"
+            f"{phase:10} {size / median[phase] / 1e6:12.0f} "
+            f"{min(rates):7.0f}..{max(rates):<7.0f} {rss / 2**20:8.0f} MiB"
+        )
+    for op in ("put", "get"):
+        fk = median[f"fk_{op}"]
+        print(
+            f"{op}: {median[f'raw_{op}'] / fk:.2f}x raw AES-GCM+SHA-256, "
+            f"{median[f'age_{op}'] / fk:.2f}x age (medians)"
         )
 
 
