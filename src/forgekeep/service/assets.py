@@ -197,16 +197,21 @@ def _encrypt_and_store(
     return digest, wrapped, dek_id
 
 
-def _commit_version(
-    session: Session,
-    ctx: ServiceContext,
-    req: Request,
-    plan: _Plan,
-    name: str,
-    meta: tuple[PutDigest, bytes, str, str, dict[str, str]],
-) -> int:
-    digest, wrapped, dek_id, classification, tags = meta
-    now, vhex = ctx.clock.now(), plan.version_id.hex()
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    """What the upload produced: digests, the wrapped DEK and the version's labels."""
+
+    digest: PutDigest
+    wrapped: bytes
+    dek_id: str
+    classification: str
+    tags: dict[str, str]
+
+
+def _ensure_asset(
+    session: Session, ctx: ServiceContext, req: Request, plan: _Plan, name: str
+) -> None:
+    """The asset row, created on its first version; a rival creation is a conflict."""
     asset = session.get(Asset, plan.asset_id)
     if asset is None:
         rival = session.scalar(
@@ -221,25 +226,35 @@ def _commit_version(
             name=name,
             domain_key_id=plan.domain_key_id,
             created_by=req.subject.id,
-            created_at=now,
+            created_at=ctx.clock.now(),
             deleted_at=None,
             deleted_by=None,
         )
         session.add(asset)
     asset.deleted_at, asset.deleted_by = None, None
-    number = 1 + (
-        session.scalar(
-            select(func.max(AssetVersion.number)).where(AssetVersion.asset_id == plan.asset_id)
-        )
-        or 0
+
+
+def _next_number(session: Session, asset_id: str) -> int:
+    latest = session.scalar(
+        select(func.max(AssetVersion.number)).where(AssetVersion.asset_id == asset_id)
     )
+    return 1 + (latest or 0)
+
+
+def _commit_version(
+    session: Session, ctx: ServiceContext, req: Request, plan: _Plan, name: str, stored: _Stored
+) -> int:
+    """Version, wrapped DEK, replica and journal event: one transaction, or nothing."""
+    now, vhex, digest = ctx.clock.now(), plan.version_id.hex(), stored.digest
+    _ensure_asset(session, ctx, req, plan, name)
+    number = _next_number(session, plan.asset_id)
     session.add(
         AssetVersion(
             id=vhex,
             asset_id=plan.asset_id,
             number=number,
-            classification=classification,
-            tags=tags,
+            classification=stored.classification,
+            tags=stored.tags,
             size=digest.size,
             suite=int(SUITE),
             ciphertext_size=digest.ciphertext_size,
@@ -252,10 +267,10 @@ def _commit_version(
     session.flush()
     session.add(
         DataKey(
-            id=dek_id,
+            id=stored.dek_id,
             version_id=vhex,
             domain_key_id=plan.domain_key_id,
-            wrapped_dek=wrapped,
+            wrapped_dek=stored.wrapped,
             created_at=now,
         )
     )
@@ -324,14 +339,8 @@ def put_asset(
                     digest, wrapped, dek_id = _encrypt_and_store(
                         ctx, plan, src, progress or (lambda _n: None)
                     )
-                    number = _commit_version(
-                        session,
-                        ctx,
-                        req,
-                        plan,
-                        name,
-                        (digest, wrapped, dek_id, classification, clean_tags),
-                    )
+                    stored = _Stored(digest, wrapped, dek_id, classification, clean_tags)
+                    number = _commit_version(session, ctx, req, plan, name, stored)
                 except BaseException:
                     session.rollback()
                     _abandon_upload(ctx, plan)

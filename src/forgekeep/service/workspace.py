@@ -13,10 +13,12 @@ Security rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from forgekeep._durable import write_atomic
 from forgekeep.clock import Clock, SystemClock
 from forgekeep.config import CONFIG_NAME, KdfSection
 from forgekeep.db.engine import make_engine, make_sessionmaker, migrate
@@ -87,57 +89,68 @@ def _check_empty(home: Path) -> None:
         )
 
 
+def _tenant_rows(ids: InitResult, subjects: str, now: dt.datetime) -> list[object]:
+    rows: list[object] = [Tenant(id=ids.tenant_id, name=ids.tenant_id, created_at=now)]
+    rows += [
+        KeyRing(
+            id=ring,
+            tenant_id=ids.tenant_id,
+            jurisdiction=DEFAULT_SITE.jurisdiction,
+            purpose=purpose,
+            key_manager_uri=f"local:{KEYRING_FILE}",
+            created_at=now,
+        )
+        for ring, purpose in ((ids.asset_ring, "assets"), (subjects, "subjects"))
+    ]
+    rows.append(
+        Site(
+            name=DEFAULT_SITE.name,
+            tenant_id=ids.tenant_id,
+            jurisdiction=DEFAULT_SITE.jurisdiction,
+            operator=DEFAULT_SITE.operator,
+            store_uri=DEFAULT_SITE.store_uri,
+            created_at=now,
+        )
+    )
+    return rows
+
+
+def _admin_row(
+    km: KeyManager, ids: InitResult, subjects: str, admin_name: str, now: dt.datetime
+) -> Principal:
+    """The first admin: a pseudonym, with the display name sealed under its own key."""
+    wrapped, sealed = seal_attributes(
+        km, subjects, ids.tenant_id, ids.principal_id, {"display_name": admin_name}
+    )
+    return Principal(
+        id=ids.principal_id,
+        tenant_id=ids.tenant_id,
+        kind="person",
+        roles=["admin"],
+        status="active",
+        subject_ring=subjects,
+        attrs_wrapped_key=wrapped,
+        attrs_sealed=sealed,
+        created_at=now,
+    )
+
+
 def _seed_database(
     home: Path, km: KeyManager, ids: InitResult, admin_name: str, clock: Clock
 ) -> None:
     engine = make_engine(f"sqlite:///{home / DB_FILE}")
     try:
         migrate(engine)
-        sessions = make_sessionmaker(engine)
         now = clock.now()
         subjects = subject_ring_id(ids.tenant_id, DEFAULT_SITE.jurisdiction)
         km.create_ring(ids.asset_ring)
         km.create_ring(subjects)
-        wrapped, sealed = seal_attributes(
-            km, subjects, ids.tenant_id, ids.principal_id, {"display_name": admin_name}
-        )
-        with sessions.begin() as session:
-            session.add(Tenant(id=ids.tenant_id, name=ids.tenant_id, created_at=now))
-            session.flush()
-            for ring, purpose in ((ids.asset_ring, "assets"), (subjects, "subjects")):
-                session.add(
-                    KeyRing(
-                        id=ring,
-                        tenant_id=ids.tenant_id,
-                        jurisdiction="DE",
-                        purpose=purpose,
-                        key_manager_uri=f"local:{KEYRING_FILE}",
-                        created_at=now,
-                    )
-                )
-            session.add(
-                Site(
-                    name=DEFAULT_SITE.name,
-                    tenant_id=ids.tenant_id,
-                    jurisdiction=DEFAULT_SITE.jurisdiction,
-                    operator=DEFAULT_SITE.operator,
-                    store_uri=DEFAULT_SITE.store_uri,
-                    created_at=now,
-                )
-            )
-            session.add(
-                Principal(
-                    id=ids.principal_id,
-                    tenant_id=ids.tenant_id,
-                    kind="person",
-                    roles=["admin"],
-                    status="active",
-                    subject_ring=subjects,
-                    attrs_wrapped_key=wrapped,
-                    attrs_sealed=sealed,
-                    created_at=now,
-                )
-            )
+        admin = _admin_row(km, ids, subjects, admin_name, now)
+        with make_sessionmaker(engine).begin() as session:
+            for row in _tenant_rows(ids, subjects, now):
+                session.add(row)
+                session.flush()
+            session.add(admin)
             session.flush()
             SqlJournal(ids.tenant_id, clock).append(
                 session,
@@ -176,8 +189,6 @@ def init_workspace(
     _seed_database(home, km, ids, admin_name, clock)
     for path in home.glob(f"{DB_FILE}*"):
         path.chmod(0o600)
-    from forgekeep._durable import write_atomic  # noqa: PLC0415 (last step, kept visible here)
-
     write_atomic(
         home / CONFIG_NAME,
         _config_text(tenant, ids.principal_id, kdf, DEFAULT_SITE).encode(),
