@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
 import threading
+from collections.abc import Iterator
 
 from sqlalchemy import select
 
@@ -15,6 +17,26 @@ from forgekeep.service.assets import upload_lease
 from forgekeep.service.vault import Vault
 
 HOUR = dt.timedelta(hours=1)
+
+
+@contextlib.contextmanager
+def _lease_held_elsewhere(vault: Vault, version_hex: str) -> Iterator[None]:
+    """Another thread holds the upload's lease, as a put in progress would."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with upload_lease(vault.context, version_hex):
+            held.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=hold)
+    worker.start()
+    held.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        worker.join()
 
 
 def _site_root(vault: Vault) -> object:
@@ -66,23 +88,10 @@ def test_an_upload_in_progress_is_never_repaired(vault: Vault) -> None:
             )
         )
         session.commit()
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with upload_lease(vault.context, version_hex):
-            held.set()
-            release.wait(10)
-
-    worker = threading.Thread(target=hold)
-    worker.start()
-    held.wait(10)
-    try:
+    with _lease_held_elsewhere(vault, version_hex):
         report = vault.fsck(repair=True, grace=dt.timedelta(0))
         assert report.repaired == []
         assert {f.detail for f in report.findings} == {"in progress"}
-    finally:
-        release.set()
-        worker.join()
     after = vault.fsck(repair=True, grace=dt.timedelta(0))
     assert sorted(f.kind for f in after.repaired) == ["abandoned-upload", "orphan-blob"]
     assert vault.fsck().clean
@@ -159,23 +168,10 @@ def test_the_temporary_file_of_an_upload_in_progress_is_kept(vault: Vault) -> No
     root.mkdir(parents=True)
     temp = root / f".fk-tmp-0123456789abcdef-{version_hex}"
     temp.write_bytes(b"half")
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with upload_lease(vault.context, version_hex):
-            held.set()
-            release.wait(10)
-
-    worker = threading.Thread(target=hold)
-    worker.start()
-    held.wait(10)
-    try:
+    with _lease_held_elsewhere(vault, version_hex):
         report = vault.fsck(repair=True, grace=dt.timedelta(0))
         assert report.repaired == []
         assert temp.exists()
-    finally:
-        release.set()
-        worker.join()
     assert [f.kind for f in vault.fsck(repair=True, grace=dt.timedelta(0)).repaired] == [
         "temporary-file"
     ]
