@@ -197,9 +197,14 @@ def prepare(keyring: Path, socket_path: Path, key: bytes, ttl_seconds: float) ->
 
 
 def _harden() -> None:  # pragma: no cover - process-wide settings, only in the agent process
+    """No core dumps and not dumpable (no ptrace or /proc/PID/mem by same-uid processes).
+
+    Fails closed: an agent that cannot harden itself refuses to hold the key.
+    """
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+        raise AgentError(f"cannot make the agent non-dumpable (errno {ctypes.get_errno()})")
 
 
 def report(message: dict[str, Any]) -> None:
@@ -224,7 +229,12 @@ def main(argv: list[str]) -> int:  # pragma: no cover - runs in the detached age
     parser.add_argument("--socket", type=Path, required=True)
     parser.add_argument("--ttl", type=float, required=True)
     args = parser.parse_args(argv)
-    _harden()
+    try:
+        _harden()  # before the key arrives
+    except ForgekeepError as exc:
+        sys.stdin.buffer.read(KEY_BYTES + 1)  # let the parent finish writing, then refuse
+        report(error_reply(exc))
+        return 1
     key = sys.stdin.buffer.read(KEY_BYTES + 1)
     try:
         server = prepare(args.keyring, args.socket, key, args.ttl)
