@@ -57,3 +57,9 @@ MAX_ARGON2_LANES: Final = 64
 MIN_KEYRING_SALT_BYTES: Final = 16
 #: Argon2id salt in a keyring header, decoded bytes, largest accepted.
 MAX_KEYRING_SALT_BYTES: Final = 64
+#: An OIDC token (JWT) presented for authentication, bytes.
+MAX_TOKEN_BYTES: Final = 16 << 10
+#: A JWKS document fetched from an identity provider, bytes.
+MAX_JWKS_BYTES: Final = 64 << 10
+#: A residency rule such as ``EEA+CH`` or ``EU-HU``, characters.
+MAX_RESIDENCY_RULE_BYTES: Final = 256

@@ -1,5 +1,13 @@
-"""Identity: principals (pseudonymous people, machines, organisations)."""
+"""Identity: principals (pseudonymous people, machines, organisations) and OIDC."""
 
+from forgekeep.identity.oidc import (
+    Claims,
+    HttpJwks,
+    JwksSource,
+    OidcValidator,
+    StaticJwks,
+    parse_jwks,
+)
 from forgekeep.identity.principals import (
     PSEUDONYM_PREFIX,
     new_pseudonym,
@@ -10,8 +18,14 @@ from forgekeep.identity.principals import (
 
 __all__ = [
     "PSEUDONYM_PREFIX",
+    "Claims",
+    "HttpJwks",
+    "JwksSource",
+    "OidcValidator",
+    "StaticJwks",
     "new_pseudonym",
     "open_attributes",
+    "parse_jwks",
     "seal_attributes",
     "subject_ring_id",
 ]

@@ -25,6 +25,7 @@ from typing import Any, Final
 import cedarpy
 
 from forgekeep.errors import ConfigError
+from forgekeep.policy._slices import SliceIndex
 
 NAMESPACE: Final = "Forgekeep"
 SCHEMA_VERSION: Final = 1
@@ -79,9 +80,8 @@ class Request:
         }
 
 
-def _annotations(policies: str) -> dict[str, dict[str, str]]:
+def _annotations(parsed: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     """Cedar's own policy ids (policy0, …) → their annotations."""
-    parsed = json.loads(cedarpy.policies_to_json_str(policies))
     return {
         pid: dict(body.get("annotations", {})) for pid, body in parsed["staticPolicies"].items()
     }
@@ -144,7 +144,9 @@ class PolicyEngine:
         if problems:
             raise ConfigError(f"policies fail validation: {problems[0]}")
         type(self).parse_count += 1
-        self._annotations = _annotations(policies)
+        parsed = json.loads(cedarpy.policies_to_json_str(policies))
+        self._annotations = _annotations(parsed)
+        self.slices = SliceIndex(parsed)
         self.text = policies
 
     def entities(self, documents: Sequence[Mapping[str, Any]]) -> cedarpy.Entities:
@@ -154,14 +156,26 @@ class PolicyEngine:
     def policy_ids(self) -> list[str]:
         return sorted(a.get("id", pid) for pid, a in self._annotations.items())
 
-    def decide(self, request: Request, entities: cedarpy.Entities | None) -> Decision:
-        """Evaluate one request; anything but a clean Allow is a deny."""
+    def decide(
+        self,
+        request: Request,
+        entities: cedarpy.Entities | None,
+        *,
+        resource_ancestors: Sequence[str] | None = None,
+    ) -> Decision:
+        """Evaluate one request; anything but a clean Allow is a deny.
+
+        With ``resource_ancestors`` (the uids the resource is ``in``), only the
+        slice of policies whose scope can match is evaluated; without, all are.
+        """
         if entities is None:
             return Decision(False, (), (INVALID_ENTITIES,))
+        policies = self.policy_set
+        if resource_ancestors is not None:
+            keys = [request.resource, *resource_ancestors]
+            policies = self.slices.policy_set(request.action, keys)
         try:
-            result = cedarpy.is_authorized(
-                request.to_cedar(), self.policy_set, entities, self.schema
-            )
+            result = cedarpy.is_authorized(request.to_cedar(), policies, entities, self.schema)
         except (ValueError, TypeError) as exc:
             return Decision(False, (), (INVALID_ENTITIES,), (str(exc),))
         return self._decision(result)

@@ -6,6 +6,20 @@ from forgekeep import crypto
 from forgekeep.crypto import CHUNK_SIZE, DEK_SIZE, TAG_SIZE, VERSION_ID_SIZE, Suite
 
 EXPECTED = {
+    "Signature",
+    "SignedObject",
+    "SignerKey",
+    "VerifierKey",
+    "countersign",
+    "encode_signer_key",
+    "encode_vkey",
+    "generate_signer",
+    "key_hash",
+    "parse_signer_key",
+    "parse_vkey",
+    "sign",
+    "signed_message",
+    "verify",
     "BODY_PREFIX_SIZE",
     "CHUNK_SIZE",
     "DEK_SIZE",

@@ -1,0 +1,89 @@
+"""Policy slices: only the policies whose scope can match a request are evaluated.
+
+Cedar evaluates every policy on every call. A policy whose scope names another
+action, or another resource (``resource == X``, ``resource in Project::"P"``),
+cannot apply, so leaving it out cannot change the decision. A slice keeps every
+policy whose action scope admits the action and whose resource scope is
+unconstrained, a type test, or names the resource or one of the ancestors the
+caller supplies. Anything the indexer does not understand stays in every slice.
+
+Security rule: slicing only ever drops policies that provably cannot match; a
+property test compares sliced and full decisions over random requests. Slices
+are built once per key and cached, so nothing is re-parsed per request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cedarpy
+
+_MAX_CACHED_SLICES = 4096
+
+
+def _entity_key(entity: Mapping[str, Any]) -> str:
+    return f'{entity["type"]}::"{entity["id"]}"'
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    actions: frozenset[str] | None  # action ids, or None for any action
+    resources: frozenset[str] | None  # entity keys the resource must be or be in, or None
+
+
+def _action_scope(scope: Mapping[str, Any]) -> frozenset[str] | None:
+    if scope.get("op") == "==":
+        return frozenset({str(scope["entity"]["id"])})
+    if scope.get("op") == "in" and "entities" in scope:
+        return frozenset(str(e["id"]) for e in scope["entities"])
+    return None  # All, or `in` a single action group: keep it everywhere
+
+
+def _resource_scope(scope: Mapping[str, Any]) -> frozenset[str] | None:
+    if scope.get("op") in ("==", "in") and "entity" in scope:
+        return frozenset({_entity_key(scope["entity"])})
+    return None  # All, `is`, `is ... in`, slots: keep it everywhere
+
+
+class SliceIndex:
+    """Indexes a parsed policy set by action and resource scope."""
+
+    def __init__(self, policies_json: Mapping[str, Any]) -> None:
+        self._policies: dict[str, Any] = dict(policies_json["staticPolicies"])
+        self._scopes = {
+            pid: _Scope(_action_scope(body["action"]), _resource_scope(body["resource"]))
+            for pid, body in self._policies.items()
+        }
+        self._cache: dict[frozenset[str], cedarpy.PolicySet] = {}
+        self.builds = 0
+
+    def _matches(self, scope: _Scope, action: str, resource_keys: frozenset[str]) -> bool:
+        if scope.actions is not None and action not in scope.actions:
+            return False
+        return scope.resources is None or bool(scope.resources & resource_keys)
+
+    def policy_ids(self, action: str, resource_keys: Iterable[str]) -> frozenset[str]:
+        keys = frozenset(resource_keys)
+        return frozenset(
+            pid for pid, scope in self._scopes.items() if self._matches(scope, action, keys)
+        )
+
+    def policy_set(self, action: str, resource_keys: Iterable[str]) -> cedarpy.PolicySet:
+        """The cached PolicySet handle for this slice (built on first use)."""
+        ids = self.policy_ids(action, resource_keys)
+        cached = self._cache.get(ids)
+        if cached is None:
+            if len(self._cache) >= _MAX_CACHED_SLICES:
+                self._cache.clear()
+            document = {
+                "staticPolicies": {pid: self._policies[pid] for pid in ids},
+                "templates": {},
+                "templateLinks": [],
+            }
+            cached = cedarpy.PolicySet.from_json_str(json.dumps(document))
+            self._cache[ids] = cached
+            self.builds += 1
+        return cached
