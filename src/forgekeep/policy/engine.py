@@ -183,12 +183,12 @@ class PolicyEngine:
     def _decision(self, result: cedarpy.AuthzResult) -> Decision:
         errors = tuple(str(e) for e in result.diagnostics.errors)
         fired = [self._annotations.get(r, {}) for r in result.diagnostics.reasons]
-        ids = tuple(a.get("id", "?") for a in fired)
+        ids = tuple(sorted(a.get("id", "?") for a in fired))
         if errors:
             return Decision(False, ids, (EVALUATION_ERROR,), errors)
         if result.allowed:
             return Decision(True, ids, ())
-        reasons = tuple(a["reason"] for a in fired if "reason" in a) or (DEFAULT_DENY,)
+        reasons = tuple(sorted({a["reason"] for a in fired if "reason" in a})) or (DEFAULT_DENY,)
         return Decision(False, ids, reasons)
 
 

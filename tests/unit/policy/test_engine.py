@@ -145,3 +145,13 @@ def test_export_classified_assets_carry_their_classification() -> None:
     assert ear.to_cedar()["attrs"]["ear_eccn"] == "9E003"
     engine = PolicyEngine(baseline_text())
     assert engine.entities([e.to_cedar() for e in [*BASE, ear]]) is not None
+
+
+def test_a_sliced_decision_matches_the_full_one() -> None:
+    engine = PolicyEngine(baseline_text())
+    entities = engine.entities([e.to_cedar() for e in [*BASE, OWNER]])
+    full = engine.decide(_request(), entities)
+    sliced = engine.decide(_request(), entities, resource_ancestors=[uid("Project", "pr-1")])
+    again = engine.decide(_request(), entities, resource_ancestors=[uid("Project", "pr-1")])
+    assert full == sliced == again
+    assert full.allowed
