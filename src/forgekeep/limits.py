@@ -63,3 +63,7 @@ MAX_TOKEN_BYTES: Final = 16 << 10
 MAX_JWKS_BYTES: Final = 64 << 10
 #: A residency rule such as ``EEA+CH`` or ``EU-HU``, characters.
 MAX_RESIDENCY_RULE_BYTES: Final = 256
+#: A Cedar policy file given to ``forgekeep policy``, bytes.
+MAX_POLICY_FILE_BYTES: Final = 1 << 20
+#: A policy test-case file given to ``forgekeep policy test``, bytes.
+MAX_CASE_FILE_BYTES: Final = 1 << 20

@@ -87,7 +87,7 @@ def _annotations(parsed: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     }
 
 
-def _statement_starts(text: str) -> list[int]:
+def statement_starts(text: str) -> list[int]:
     """Offsets where each policy statement starts (``;`` outside strings and comments)."""
     starts, start, i, in_string = [], None, 0, False
     while i < len(text):
@@ -112,19 +112,19 @@ def _statement_starts(text: str) -> list[int]:
     return starts
 
 
-def _line_column(text: str, offset: int) -> tuple[int, int]:
+def line_column(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _first_bad_statement(text: str) -> tuple[int, int] | tuple[None, None]:
     """Line and column of the first statement that does not parse on its own."""
-    starts = _statement_starts(text)
+    starts = statement_starts(text)
     for index, start in enumerate(starts):
         end = starts[index + 1] if index + 1 < len(starts) else len(text)
         try:
             cedarpy.PolicySet.from_str(text[start:end])
         except ValueError:
-            return _line_column(text, start)
+            return line_column(text, start)
     return None, None  # pragma: no cover (the whole fails but every statement parses alone)
 
 
@@ -201,7 +201,7 @@ def validate_policies(policies: str, schema: cedarpy.Schema | str) -> list[Polic
         return [PolicyProblem("(parse)", str(exc).splitlines()[0], line, column)]
     result = cedarpy.validate_policies(policies, schema)
     ids = result.id_annotations_by_policy_id
-    starts = _statement_starts(policies)
+    starts = statement_starts(policies)
     problems = []
     for error in result.errors:
         index = (
@@ -210,7 +210,7 @@ def validate_policies(policies: str, schema: cedarpy.Schema | str) -> list[Polic
             else -1
         )
         line, column = (
-            _line_column(policies, starts[index]) if 0 <= index < len(starts) else (None, None)
+            line_column(policies, starts[index]) if 0 <= index < len(starts) else (None, None)
         )
         problems.append(
             PolicyProblem(ids.get(error.policy_id, error.policy_id), error.error, line, column)

@@ -1,0 +1,328 @@
+"""``forgekeep policy validate|test|diff``: check Cedar policies before they are applied.
+
+None of these needs a workspace: they read the files named on the command line
+and the schema and baseline shipped with Forgekeep. Files are bounded
+(:data:`MAX_POLICY_FILE_BYTES`) and read as UTF-8 text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+import cedarpy
+import typer
+
+from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, wants_json
+from forgekeep.errors import (
+    EXIT_FINDINGS,
+    ConfigError,
+    FormatError,
+    InputMissingError,
+    LimitExceededError,
+)
+from forgekeep.limits import MAX_CASE_FILE_BYTES, MAX_POLICY_FILE_BYTES
+from forgekeep.policy import PolicyEngine, baseline_text, schema_text, validate_policies
+from forgekeep.policy.engine import line_column, statement_starts
+from forgekeep.policy.testing import load_cases, run_cases
+
+#: The largest policy file accepted.
+BASELINE: Final = "(baseline)"
+_DOCS_HINT: Final = "see docs/policy.md"
+
+app = typer.Typer(
+    help=(
+        "Cedar access policies: validate files against the schema, run decision test "
+        "cases, and compare two policy files. These commands need no workspace."
+    ),
+    no_args_is_help=True,
+)
+
+FilesArg = Annotated[
+    list[Path], typer.Argument(help="Cedar policy files (.cedar).", show_default=False)
+]
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes of ``path``; a clear error for a missing or larger file."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputMissingError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputMissingError(f"{what} {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise InputMissingError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise LimitExceededError(f"{what} {path} is larger than {limit} bytes")
+    return data
+
+
+def _read_policies(path: Path) -> str:
+    data = _read(path, MAX_POLICY_FILE_BYTES, "policy file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FormatError(f"policy file {path} is not UTF-8 text", hint=_DOCS_HINT) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    policy: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.line}:{self.column}:" if self.line is not None else ""
+        return f"{self.file}:{where} {self.policy}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Located:
+    """One policy of a file: its @id (if any), annotations and where it starts."""
+
+    id: str | None
+    annotations: dict[str, str]
+    body: dict[str, Any]
+    template: bool
+    line: int | None
+    column: int | None
+
+
+def _policies_of(text: str) -> list[_Located]:
+    """The policies (and templates) of parsed text, in source order (text must parse)."""
+    parsed = json.loads(cedarpy.policies_to_json_str(text))
+    starts = statement_starts(text)
+    located = []
+    templates = parsed.get("templates", {})
+    for pid, body in [*parsed["staticPolicies"].items(), *templates.items()]:
+        index = int(pid.removeprefix("policy")) if pid.removeprefix("policy").isdigit() else -1
+        line, column = (
+            line_column(text, starts[index]) if 0 <= index < len(starts) else (None, None)
+        )
+        annotations = dict(body.get("annotations", {}))
+        located.append(
+            _Located(annotations.get("id"), annotations, body, pid in templates, line, column)
+        )
+    return sorted(located, key=lambda p: (p.line or 0, p.column or 0))
+
+
+def check_files(
+    sources: Sequence[tuple[str, str]], schema: cedarpy.Schema
+) -> tuple[list[Problem], int]:
+    """Problems in policy texts checked as one set, and how many policies they hold.
+
+    Each text is validated against the schema; every policy needs an ``@id``,
+    unique across all the texts, and every ``forbid`` a ``@reason``.
+    """
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    count = 0
+    for name, text in sources:
+        found = validate_policies(text, schema)
+        problems.extend(Problem(name, p.policy, p.message, p.line, p.column) for p in found)
+        if any(p.policy == "(parse)" for p in found):
+            continue
+        for policy in _policies_of(text):
+            count += 1
+            label = policy.id or "(no-id)"
+            if policy.id is None:
+                problems.append(
+                    Problem(name, label, "missing @id annotation", policy.line, policy.column)
+                )
+            elif policy.id in seen:
+                first = seen[policy.id]
+                problems.append(
+                    Problem(
+                        name, label, f"duplicate @id (also in {first})", policy.line, policy.column
+                    )
+                )
+            else:
+                seen[policy.id] = name
+            if policy.template:
+                problems.append(
+                    Problem(
+                        name,
+                        label,
+                        "templates (?principal, ?resource) are not supported",
+                        policy.line,
+                        policy.column,
+                    )
+                )
+            if policy.body.get("effect") == "forbid" and "reason" not in policy.annotations:
+                problems.append(
+                    Problem(
+                        name,
+                        label,
+                        "a forbid needs a @reason code for explanations",
+                        policy.line,
+                        policy.column,
+                    )
+                )
+    return problems, count
+
+
+def _checked_sources(
+    files: Sequence[Path], *, with_baseline: bool
+) -> tuple[list[tuple[str, str]], list[Problem], int]:
+    sources = [(BASELINE, baseline_text())] if with_baseline else []
+    sources += [(str(path), _read_policies(path)) for path in files]
+    problems, count = check_files(sources, cedarpy.Schema.from_str(schema_text()))
+    return sources, problems, count
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _problems_error(problems: Sequence[Problem], where: str) -> ConfigError:
+    files = len({p.file for p in problems})
+    return ConfigError(
+        f"{_plural(len(problems), 'problem')} in {_plural(files, 'file')}",
+        hint=f"fix the policies listed {where} and run `forgekeep policy validate` again",
+    )
+
+
+def _report_problems(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        stdout.print(str(problem), highlight=False, markup=False)
+    raise _problems_error(problems, "above")
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    files: FilesArg,
+    with_baseline: Annotated[
+        bool,
+        typer.Option(
+            "--with-baseline",
+            help="Check the files together with the shipped baseline (no @id may collide).",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Validate Cedar policy files against Forgekeep's schema.
+
+    Prints each problem as FILE:LINE:COL: POLICY-ID: MESSAGE and exits 1 when
+    there is any. The files are checked as one set: every policy needs a
+    unique @id, and every forbid a @reason code.
+    """
+    _, problems, count = _checked_sources(files, with_baseline=with_baseline)
+    if wants_json(ctx, json_out):
+        emit_json(
+            {
+                "ok": not problems,
+                "files": [str(f) for f in files],
+                "with_baseline": with_baseline,
+                "policies": count,
+                "problems": problems,
+            }
+        )
+        if problems:
+            raise _problems_error(problems, "in the JSON output")
+        return
+    if problems:
+        _report_problems(problems)
+    extra = " (with the baseline)" if with_baseline else ""
+    stdout.print(f"ok: {count} policies in {_plural(len(files), 'file')}{extra}", highlight=False)
+
+
+@app.command("test")
+def run_tests(
+    ctx: typer.Context,
+    cases_file: Annotated[
+        Path,
+        typer.Argument(metavar="CASES.json", help="Decision test cases (see docs/policy.md)."),
+    ],
+    policies: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--policies",
+            metavar="FILE",
+            help="Extra policy file to load with the baseline (repeat for more).",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run decision test cases against the baseline policies (plus --policies files).
+
+    Prints PASS or FAIL for each case; exits 4 when any case fails.
+    """
+    extra = list(policies or [])
+    sources, problems, _ = _checked_sources(extra, with_baseline=True)
+    if problems:
+        _report_problems(problems)
+    casefile = load_cases(_read(cases_file, MAX_CASE_FILE_BYTES, "case file"))
+    engine = PolicyEngine("\n".join(text for _, text in sources))
+    results = run_cases(engine, casefile)
+    failed = [r for r in results if not r.passed]
+    if wants_json(ctx, json_out):
+        emit_json({"passed": len(results) - len(failed), "failed": len(failed), "cases": results})
+    else:
+        for result in results:
+            verdict = "PASS" if result.passed else "FAIL"
+            stdout.print(f"{verdict} {result.name}", highlight=False, markup=False)
+            for problem in result.problems:
+                stdout.print(f"     {problem}", highlight=False, markup=False)
+        info(ctx, f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _by_id(path: Path) -> dict[str, str]:
+    """``@id`` → the normalised JSON of that policy (annotations included)."""
+    text = _read_policies(path)
+    try:
+        located = _policies_of(text)
+    except ValueError as exc:
+        raise ConfigError(
+            f"{path} does not parse: {str(exc).splitlines()[0]}",
+            hint=f"run `forgekeep policy validate {path}`",
+        ) from None
+    found: dict[str, str] = {}
+    for number, policy in enumerate(located):
+        key = policy.id if policy.id is not None else f"(no @id #{number + 1})"
+        if key in found:
+            raise ConfigError(
+                f"{path} has the @id {key!r} twice", hint=f"run `forgekeep policy validate {path}`"
+            )
+        found[key] = json.dumps(policy.body, sort_keys=True, separators=(",", ":"))
+    return found
+
+
+@app.command()
+def diff(
+    ctx: typer.Context,
+    old: Annotated[Path, typer.Argument(help="The policy file as it was.")],
+    new: Annotated[Path, typer.Argument(help="The policy file as it will be.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """List policies added (+), removed (-) and changed (~) between two files, by @id.
+
+    Whitespace, comments and order do not count. Exits 4 when they differ.
+    """
+    before, after = _by_id(old), _by_id(new)
+    added = sorted(after.keys() - before.keys())
+    removed = sorted(before.keys() - after.keys())
+    changed = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
+    unchanged = len(before.keys() & after.keys()) - len(changed)
+    if wants_json(ctx, json_out):
+        emit_json({"added": added, "removed": removed, "changed": changed, "unchanged": unchanged})
+    else:
+        for mark, ids in (("+", added), ("-", removed), ("~", changed)):
+            for policy_id in ids:
+                stdout.print(f"{mark} {policy_id}", highlight=False, markup=False)
+        info(
+            ctx,
+            f"{len(added)} added, {len(removed)} removed, {len(changed)} changed, "
+            f"{unchanged} unchanged",
+        )
+    if added or removed or changed:
+        raise typer.Exit(EXIT_FINDINGS)
