@@ -165,8 +165,11 @@ class PolicyEngine:
     ) -> Decision:
         """Evaluate one request; anything but a clean Allow is a deny.
 
-        With ``resource_ancestors`` (the uids the resource is ``in``), only the
-        slice of policies whose scope can match is evaluated; without, all are.
+        With ``resource_ancestors`` — *every* uid the resource is transitively
+        ``in``, as the entity store records it — only the slice of policies whose
+        scope can match is evaluated; without it, all are. Passing an incomplete
+        ancestor list could drop a policy that applies, so callers build it from
+        the same records they turn into entities.
         """
         if entities is None:
             return Decision(False, (), (INVALID_ENTITIES,))
