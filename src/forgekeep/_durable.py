@@ -76,3 +76,25 @@ def write_atomic(final: Path, data: bytes, *, mode: int = 0o600) -> None:
     """Write ``data`` to ``final`` atomically and durably."""
     with atomic_writer(final, mode=mode) as handle:
         handle.write(data)
+
+
+def write_new(final: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Like :func:`write_atomic`, but never replaces an existing file.
+
+    The complete, fsynced temp file is published with ``link``, which fails if
+    ``final`` appeared meanwhile, so a concurrent writer is never overwritten.
+    Raises ``FileExistsError`` in that case.
+    """
+    tmp = temp_path_for(final)
+    try:
+        with atomic_writer(tmp, mode=mode) as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+        os.link(tmp, final)
+        fsync_dir(final.parent)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise translate_os_error(exc, str(final.name)) from exc
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from forgekeep._durable import atomic_writer
+from forgekeep._durable import atomic_writer, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, wants_json
 from forgekeep.crypto.signed import encode_signer_key, encode_vkey, generate_signer
 from forgekeep.errors import ConflictError, UsageError
@@ -70,9 +70,19 @@ def keygen(
             f"invalid key name: {exc.message}",
             hint="a key name is 1-255 bytes without '+' or whitespace, e.g. approver-alice",
         ) from None
-    with atomic_writer(output, mode=KEY_FILE_MODE) as handle:
-        os.fchmod(handle.fileno(), KEY_FILE_MODE)  # exactly 0600, whatever the umask
-        handle.write((encode_signer_key(signer) + "\n").encode("ascii"))
+    line = (encode_signer_key(signer) + "\n").encode("ascii")
+    if force:
+        with atomic_writer(output, mode=KEY_FILE_MODE) as handle:
+            os.fchmod(handle.fileno(), KEY_FILE_MODE)  # exactly 0600, whatever the umask
+            handle.write(line)
+    else:
+        try:
+            write_new(output, line, mode=KEY_FILE_MODE)  # never replaces a file
+        except FileExistsError:
+            raise ConflictError(
+                f"{output} appeared while the key was written; not replaced",
+                hint="choose another -o KEYFILE",
+            ) from None
     vkey = encode_vkey(signer.verifier)
     if wants_json(ctx, json_out):
         emit_json({"name": name, "key_id": signer.key_id, "vkey": vkey, "file": str(output)})

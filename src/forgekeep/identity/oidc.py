@@ -122,7 +122,7 @@ def _load_jwk(kid: str, entry: Mapping[str, Any]) -> jwt.PyJWK:
         raise ConfigError(f"JWKS key {kid!r} holds private or symmetric key material")
     try:
         return jwt.PyJWK(dict(entry))
-    except jwt.PyJWTError as exc:
+    except Exception as exc:  # noqa: BLE001 (PyJWT raises several kinds for hostile keys)
         raise ConfigError(f"JWKS key {kid!r} cannot be loaded: {type(exc).__name__}") from None
 
 
@@ -224,8 +224,8 @@ def _read_bounded(response: httpx.Response) -> bytes:
 def _decode_json(body: bytes) -> object:
     try:
         return json.loads(body)
-    except ValueError:
-        raise ConfigError("JWKS document is not JSON") from None
+    except (ValueError, RecursionError):
+        raise ConfigError("JWKS document is not JSON (or is nested too deeply)") from None
 
 
 class OidcValidator:
@@ -261,13 +261,26 @@ class OidcValidator:
             raise AccessDeniedError("token key id is not in the issuer's JWKS")
         if key.key_type != _KEY_TYPES[alg] or key.algorithm_name != alg:
             raise AccessDeniedError("token algorithm does not match its key")
-        return self._check_times(self._verified_payload(token, alg, key))
+        payload = self._verified_payload(token, alg, key)
+        self._check_authorized_party(payload)
+        return self._check_times(payload)
+
+    def _check_authorized_party(self, payload: Mapping[str, Any]) -> None:
+        """OIDC Core 3.1.3.7: a token for several audiences must name us as ``azp``."""
+        audiences = payload.get("aud")
+        azp = payload.get("azp")
+        if isinstance(audiences, list) and len(audiences) > 1 and azp != self._audience:
+            raise AccessDeniedError("token has several audiences and we are not its azp")
+        if azp is not None and azp != self._audience:
+            raise AccessDeniedError("token was issued to another client (azp)")
 
     def _header(self, token: str) -> tuple[str, str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise AccessDeniedError("token is malformed") from None
+        if header.get("typ") not in (None, "JWT", "jwt"):
+            raise AccessDeniedError("token is not an ID token (typ)")
         alg, kid = header.get("alg"), header.get("kid")
         if not isinstance(alg, str) or alg not in self._algorithms:
             raise AccessDeniedError("token algorithm is not allowed")
@@ -318,6 +331,8 @@ def _check_algorithms(allowed: Sequence[str]) -> frozenset[str]:
     if isinstance(allowed, str) or not allowed:
         raise ConfigError("OIDC validator needs a non-empty list of algorithms")
     for alg in allowed:
+        if not isinstance(alg, str):
+            raise ConfigError("OIDC algorithms are names such as RS256")
         if alg.lower() == "none" or alg.upper().startswith("HS"):
             raise ConfigError(f"OIDC algorithm {alg!r} is refused: only asymmetric algorithms")
         if alg not in _KEY_TYPES:
@@ -326,6 +341,8 @@ def _check_algorithms(allowed: Sequence[str]) -> frozenset[str]:
 
 
 def _check_size(token: str) -> None:
+    if not isinstance(token, str):
+        raise AccessDeniedError("token is not a string")
     if len(token) > MAX_TOKEN_BYTES or len(token.encode("utf-8", "replace")) > MAX_TOKEN_BYTES:
         raise LimitExceededError(f"token exceeds {MAX_TOKEN_BYTES} bytes")
 

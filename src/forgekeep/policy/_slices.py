@@ -15,6 +15,7 @@ are built once per key and cached, so nothing is re-parsed per request.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,8 @@ from typing import Any
 import cedarpy
 
 _MAX_CACHED_SLICES = 4096
+# Ids that are written the same escaped or not; others are never used to drop a policy.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9._:-]+")
 
 
 def _entity_key(entity: Mapping[str, Any]) -> str:
@@ -37,15 +40,14 @@ class _Scope:
 def _action_scope(scope: Mapping[str, Any]) -> frozenset[str] | None:
     if scope.get("op") == "==":
         return frozenset({str(scope["entity"]["id"])})
-    if scope.get("op") == "in" and "entities" in scope:
-        return frozenset(str(e["id"]) for e in scope["entities"])
-    return None  # All, or `in` a single action group: keep it everywhere
+    return None  # All, or any `in` (action groups can nest): keep it everywhere
 
 
 def _resource_scope(scope: Mapping[str, Any]) -> frozenset[str] | None:
-    if scope.get("op") in ("==", "in") and "entity" in scope:
-        return frozenset({_entity_key(scope["entity"])})
-    return None  # All, `is`, `is ... in`, slots: keep it everywhere
+    entity = scope.get("entity")
+    if scope.get("op") in ("==", "in") and entity and _PLAIN_ID.fullmatch(str(entity["id"])):
+        return frozenset({_entity_key(entity)})
+    return None  # All, `is`, `is ... in`, slots, ids needing escapes: keep it everywhere
 
 
 class SliceIndex:

@@ -179,8 +179,8 @@ class PolicyEngine:
             policies = self.slices.policy_set(request.action, keys)
         try:
             result = cedarpy.is_authorized(request.to_cedar(), policies, entities, self.schema)
-        except (ValueError, TypeError) as exc:
-            return Decision(False, (), (INVALID_ENTITIES,), (str(exc),))
+        except (ValueError, TypeError, RecursionError) as exc:
+            return Decision(False, (), (INVALID_ENTITIES,), (type(exc).__name__,))
         return self._decision(result)
 
     def _decision(self, result: cedarpy.AuthzResult) -> Decision:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from forgekeep.errors import InvalidNameError
+from forgekeep.errors import InvalidNameError, UsageError
 from forgekeep.policy.engine import NAMESPACE
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -68,6 +68,10 @@ class Person:
     trainings: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
     status: str = "active"
+
+    def __post_init__(self) -> None:
+        if not self.citizenships:
+            raise UsageError(f"person {self.id} needs at least one citizenship on record")
 
     def to_cedar(self) -> Json:
         attrs: Json = {
@@ -208,4 +212,7 @@ class RequestContext:
             context["licence"] = ref("Licence", self.licence)
         if self.export_auth is not None:
             context["export_auth"] = ref("ExportAuth", self.export_auth)
+        clash = set(self.extra) & {*context, "licence", "export_auth"}
+        if clash:
+            raise UsageError(f"extra context may not override {sorted(clash)}")
         return context | self.extra

@@ -95,13 +95,45 @@ def test_a_valid_token_passes(
         claims.raw["sub"] = "p-eve"  # type: ignore[index]
 
 
-def test_an_audience_list_holding_ours_passes(
+def test_an_audience_list_holding_ours_passes_only_when_we_are_the_azp(
     issuer: TestIssuer, clock: ManualClock, validator: OidcValidator
 ) -> None:
     token = issuer.token(
-        "p-ada", audience=AUDIENCE, now=clock.now(), extra_claims={"aud": ["other", AUDIENCE]}
+        "p-ada",
+        audience=AUDIENCE,
+        now=clock.now(),
+        extra_claims={"aud": ["other", AUDIENCE], "azp": AUDIENCE},
     )
     assert validator.validate(token).audience == AUDIENCE
+    for azp in (None, "other"):
+        foreign = issuer.token(
+            "p-ada",
+            audience=AUDIENCE,
+            now=clock.now(),
+            extra_claims={"aud": ["other", AUDIENCE], "azp": azp},
+        )
+        with pytest.raises(AccessDeniedError):
+            validator.validate(foreign)
+
+
+def test_a_token_for_another_client_or_of_another_type_is_refused(
+    issuer: TestIssuer, clock: ManualClock, validator: OidcValidator
+) -> None:
+    other_client = issuer.token(
+        "p-ada", audience=AUDIENCE, now=clock.now(), extra_claims={"azp": "other"}
+    )
+    with pytest.raises(AccessDeniedError, match="azp"):
+        validator.validate(other_client)
+    header, payload, sig = issuer.token("p-ada", audience=AUDIENCE, now=clock.now()).split(".")
+    fields = json.loads(base64.urlsafe_b64decode(header + "=="))
+    fields["typ"] = "at+jwt"
+    forged = base64.urlsafe_b64encode(json.dumps(fields).encode()).rstrip(b"=").decode()
+    with pytest.raises(AccessDeniedError, match="typ"):
+        validator.validate(f"{forged}.{payload}.{sig}")
+    with pytest.raises(AccessDeniedError):
+        validator.validate("a.b.c")
+    with pytest.raises(AccessDeniedError):
+        validator.validate(42)  # type: ignore[arg-type]
 
 
 # --- time, from the injected clock only -------------------------------------------------
@@ -426,3 +458,14 @@ def test_keys_without_a_kid_or_not_for_signing_are_skipped(issuer: TestIssuer) -
 def test_the_test_issuer_has_no_key_for_other_algorithms(issuer: TestIssuer) -> None:
     with pytest.raises(ValueError, match="no PS256 key"):
         issuer.rotate("PS256")
+
+
+def test_algorithm_names_must_be_strings(issuer: TestIssuer, clock: ManualClock) -> None:
+    with pytest.raises(ConfigError):
+        OidcValidator(
+            issuer=issuer.issuer,
+            audience=AUDIENCE,
+            jwks=StaticJwks(issuer.jwks()),
+            allowed_algorithms=[256],
+            clock=clock,
+        )  # type: ignore[list-item]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from forgekeep.errors import ConfigError, InvalidNameError
+from forgekeep.errors import ConfigError, InvalidNameError, UsageError
 from forgekeep.policy import (
     DEFAULT_DENY,
     EVALUATION_ERROR,
@@ -155,3 +155,28 @@ def test_a_sliced_decision_matches_the_full_one() -> None:
     again = engine.decide(_request(), entities, resource_ancestors=[uid("Project", "pr-1")])
     assert full == sliced == again
     assert full.allowed
+
+
+def test_hostile_inputs_deny_or_are_refused() -> None:
+    engine = PolicyEngine(baseline_text())
+    entities = engine.entities([e.to_cedar() for e in [*BASE, OWNER]])
+    deep: dict[str, Any] = {}
+    for _ in range(5000):
+        deep = {"x": deep}
+    ctx = RequestContext(NOW, "DE", "design", "mfa").to_cedar() | {"deep": deep}
+    assert not engine.decide(_request(ctx), entities).allowed
+    with pytest.raises(UsageError):
+        RequestContext(NOW, "DE", "design", "mfa", extra={"now": 0}).to_cedar()
+    with pytest.raises(UsageError):
+        Person("p-9", org="org-a", citizenships=frozenset(), us_person=False, location="DE")
+
+
+def test_itar_with_no_citizenship_on_record_is_denied() -> None:
+    engine = PolicyEngine(baseline_text())
+    itar = Asset("a-itar", owner="org-a", project="pr-1", itar=True)
+    nobody = OWNER.to_cedar()
+    nobody["attrs"]["citizenships"] = []
+    entities = engine.entities([e.to_cedar() for e in [*BASE, itar]] + [nobody])
+    ctx = RequestContext(NOW, "DE", "design", "mfa").to_cedar()
+    request = Request(uid("Person", "p-1"), "read", uid("Asset", "a-itar"), ctx)
+    assert not engine.decide(request, entities).allowed

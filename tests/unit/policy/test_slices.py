@@ -29,7 +29,19 @@ def test_scopes_select_the_slice() -> None:
     assert _ids(engine, "read", a1, p1) == {"any", "read-in-p1", "assets"}
     assert _ids(engine, "read", a1) == {"any", "assets"}
     assert _ids(engine, "share", a2) == {"any", "share-or-download-a2", "assets"}
-    assert _ids(engine, "modify", a2) == {"any", "assets"}
+    # `action in [...]` is never used to drop a policy: action groups can nest.
+    assert _ids(engine, "modify", a2) == {"any", "share-or-download-a2", "assets"}
+    assert "share-or-download-a2" not in _ids(engine, "modify", a1)
+
+
+def test_ids_that_need_escaping_never_drop_a_policy() -> None:
+    engine = PolicyEngine(
+        '@id("odd") forbid (principal, action, resource == '
+        'Forgekeep::Asset::"a\\"b") when { false };'
+    )
+    annotations = {pid: a["id"] for pid, a in engine._annotations.items()}
+    kept = {annotations[p] for p in engine.slices.policy_ids("read", [uid("Asset", "a1")])}
+    assert kept == {"odd"}
 
 
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
