@@ -8,12 +8,13 @@ test passphrase and a private ``XDG_RUNTIME_DIR``.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from forgekeep.testing.tmpfs import try_mount_tmpfs, unmount
 
 _HARNESS_DIR = Path(__file__).resolve().parents[1] / "cli"
 if str(_HARNESS_DIR) not in sys.path:
@@ -34,18 +35,6 @@ __all__ = ["MountTmpfs", "_test_environment", "base_template", "fk", "fk_sub", "
 MountTmpfs = Callable[[str], Path]
 
 
-def _mount(where: Path, size: str) -> str | None:
-    """Mount a tmpfs of ``size`` at ``where``; return why it could not be mounted, or None."""
-    command = ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=30)
-    except OSError as exc:
-        return f"cannot run mount: {exc}"
-    if done.returncode != 0:
-        return f"mount -t tmpfs failed (needs root or CAP_SYS_ADMIN): {done.stderr.strip()}"
-    return None
-
-
 @pytest.fixture
 def mount_tmpfs(tmp_path: Path) -> Iterator[MountTmpfs]:
     """Mount small tmpfs file systems: a real full disk. Unmounted in teardown.
@@ -58,7 +47,7 @@ def mount_tmpfs(tmp_path: Path) -> Iterator[MountTmpfs]:
     def mount(size: str) -> Path:
         where = tmp_path / f"tmpfs-{len(mounted)}"
         where.mkdir()
-        problem = _mount(where, size)
+        problem = try_mount_tmpfs(where, size)
         if problem is not None:
             if os.environ.get("CI"):
                 pytest.fail(f"CI must run the real full-disk tests: {problem}")
@@ -70,4 +59,4 @@ def mount_tmpfs(tmp_path: Path) -> Iterator[MountTmpfs]:
         yield mount
     finally:
         for where in reversed(mounted):
-            subprocess.run(["umount", str(where)], check=True, timeout=30)
+            unmount(where)

@@ -8,7 +8,6 @@ fails the test. The simulated test always runs, through FaultInjectingBlobStore.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,27 +16,16 @@ import pytest
 from forgekeep.errors import DiskFullError
 from forgekeep.storage.file import FileBlobStore
 from forgekeep.testing.fakes import FaultInjectingBlobStore
+from forgekeep.testing.tmpfs import try_mount_tmpfs, unmount
 
 _MIB = 1 << 20
-
-
-def _mount_tmpfs(where: Path) -> str | None:
-    """Mount a 2 MiB tmpfs at ``where``; return why it could not be mounted, or None."""
-    command = ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(where)]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=30)
-    except OSError as exc:
-        return f"cannot run mount: {exc}"
-    if done.returncode != 0:
-        return f"mount -t tmpfs failed (needs root or CAP_SYS_ADMIN): {done.stderr.strip()}"
-    return None
 
 
 @pytest.fixture
 def full_disk_root(tmp_path: Path) -> Iterator[Path]:
     mount_point = tmp_path / "tmpfs"
     mount_point.mkdir()
-    problem = _mount_tmpfs(mount_point)
+    problem = try_mount_tmpfs(mount_point, "2m")
     if problem is not None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the real full-disk test: {problem}")
@@ -48,7 +36,7 @@ def full_disk_root(tmp_path: Path) -> Iterator[Path]:
     try:
         yield mount_point
     finally:
-        subprocess.run(["umount", str(mount_point)], check=True, timeout=30)
+        unmount(mount_point)
 
 
 def _chunks(total: int) -> Iterator[memoryview]:
