@@ -75,6 +75,12 @@ class UploadSection(_Strict):
     orphan_grace_seconds: int = Field(default=24 * 3600, ge=0)
 
 
+class VettingSection(_Strict):
+    """Issuers whose signed vetting records are accepted; empty means none (no default trust)."""
+
+    trusted_issuers: tuple[str, ...] = ()
+
+
 class Settings(BaseSettings):
     """Everything a workspace needs to open, after merging file and environment."""
 
@@ -87,6 +93,7 @@ class Settings(BaseSettings):
     keys: KeysSection
     sites: tuple[SiteSection, ...] = Field(min_length=1)
     uploads: UploadSection = UploadSection()
+    vetting: VettingSection = VettingSection()
 
     @classmethod
     def settings_customise_sources(

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from forgekeep.cli import assets, keygen, policy, projects, workspace
+from forgekeep.cli import assets, keygen, policy, principals, projects, workspace
 from forgekeep.cli._common import GlobalOptions, stderr
 from forgekeep.errors import EXIT_ERROR, EXIT_USAGE, ForgekeepError
 
@@ -73,6 +73,8 @@ app.command()(assets.versions)
 app.command()(assets.rm)
 app.command()(assets.fsck)
 app.add_typer(projects.app, name="projects")
+app.add_typer(principals.app, name="principals")
+app.command()(principals.whoami)
 app.command()(keygen.keygen)
 app.add_typer(policy.app, name="policy")
 

@@ -80,6 +80,18 @@ class Tenant(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
+class Organisation(Base):
+    """An organisation principals belong to (a company, not a person: no sealed data)."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    name: Mapped[str] = mapped_column(String(255))
+    jurisdiction: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
 class Principal(Base):
     """A person, machine or organisation, named only by its pseudonym ``id``."""
 
@@ -93,6 +105,25 @@ class Principal(Base):
     attrs_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     attrs_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
+    clearance: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    trainings: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    vetting_expires: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cert_fingerprints: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+
+
+class VettingRecord(Base):
+    """A signed vetting record imported for a principal (the signed JSON is kept)."""
+
+    __tablename__ = "vetting_records"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    principal_id: Mapped[str] = mapped_column(ForeignKey("principals.id"))
+    issuer_key_id: Mapped[str] = mapped_column(String(255))
+    evidence_ref: Mapped[str] = mapped_column(String(255))
+    clearance: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class KeyRing(Base):

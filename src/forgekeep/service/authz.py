@@ -28,6 +28,11 @@ class Action(enum.StrEnum):
     PROJECT_LIST = "project.list"
     PROJECT_SHOW = "project.show"
     PROJECT_SET = "project.set"
+    PRINCIPAL_ADD = "principal.add"
+    PRINCIPAL_LIST = "principal.list"
+    PRINCIPAL_SHOW = "principal.show"
+    PRINCIPAL_SUSPEND = "principal.suspend"
+    PRINCIPAL_VET = "principal.vet"
     VAULT_FSCK = "vault.fsck"
     VAULT_REPAIR = "vault.repair"
 
@@ -46,7 +51,15 @@ ROLE_GRANTS: Mapping[str, frozenset[Action]] = {
     "admin": frozenset(Action),
     "writer": WRITE_ACTIONS,
     "reader": READ_ACTIONS,
-    "auditor": frozenset({Action.ASSET_LIST, Action.ASSET_VERSIONS, Action.VAULT_FSCK}),
+    "auditor": frozenset(
+        {
+            Action.ASSET_LIST,
+            Action.ASSET_VERSIONS,
+            Action.VAULT_FSCK,
+            Action.PRINCIPAL_LIST,
+            Action.PRINCIPAL_SHOW,
+        }
+    ),
 }
 
 

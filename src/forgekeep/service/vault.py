@@ -8,12 +8,13 @@ business rules live anywhere else.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 from forgekeep.service import assets, fsck, reading
+from forgekeep.service import principals as principal_ops
 from forgekeep.service import projects as project_ops
 from forgekeep.service._core import ServiceContext
 from forgekeep.service._pipeline import Progress
@@ -124,6 +125,49 @@ class Vault:
         return project_ops.set_project(
             self._ctx, name, residency=residency, replicas=replicas, shred_domain=shred_domain
         )
+
+    def add_organisation(self, name: str, *, jurisdiction: str) -> principal_ops.OrganisationInfo:
+        return principal_ops.add_organisation(self._ctx, name, jurisdiction)
+
+    def add_person(
+        self,
+        *,
+        org: str,
+        display_name: str,
+        citizenships: Sequence[str],
+        location: str,
+        roles: Sequence[str],
+        trainings: Sequence[str] = (),
+    ) -> principal_ops.PrincipalInfo:
+        return principal_ops.add_person(
+            self._ctx, org, display_name, citizenships, location, roles, trainings
+        )
+
+    def add_machine(
+        self, *, org: str, roles: Sequence[str], fingerprints: Sequence[str]
+    ) -> principal_ops.PrincipalInfo:
+        return principal_ops.add_machine(self._ctx, org, roles, fingerprints)
+
+    def principals(self) -> list[principal_ops.PrincipalInfo]:
+        return principal_ops.list_principals(self._ctx)
+
+    def organisations(self) -> list[principal_ops.OrganisationInfo]:
+        return principal_ops.list_organisations(self._ctx)
+
+    def principal(self, principal_id: str) -> principal_ops.PrincipalDetail:
+        return principal_ops.show_principal(self._ctx, principal_id)
+
+    def suspend(self, principal_id: str) -> principal_ops.PrincipalInfo:
+        return principal_ops.suspend(self._ctx, principal_id)
+
+    def resume(self, principal_id: str) -> principal_ops.PrincipalInfo:
+        return principal_ops.resume(self._ctx, principal_id)
+
+    def import_vetting(self, document: bytes) -> principal_ops.VettingInfo:
+        return principal_ops.import_vetting(self._ctx, document)
+
+    def whoami(self) -> principal_ops.WhoAmI:
+        return principal_ops.whoami(self._ctx)
 
     def close(self) -> None:
         for closer in reversed(self._ctx.closers):

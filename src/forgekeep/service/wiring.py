@@ -20,7 +20,13 @@ from sqlalchemy import Engine
 
 from forgekeep.clock import Clock, SystemClock
 from forgekeep.config import KdfSection, Settings, load_settings
-from forgekeep.db.engine import make_engine, make_sessionmaker
+from forgekeep.db.engine import (
+    HEAD_REVISION,
+    current_revision,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+)
 from forgekeep.keys import agent as key_agent
 from forgekeep.keys.local import (
     KdfParams,
@@ -123,6 +129,8 @@ def build_context(
     settings = load_settings(home)
     clock = clock or SystemClock()
     engine = make_engine(database_url(home, settings))
+    if current_revision(engine) != HEAD_REVISION:
+        migrate(engine)  # an embedded workspace upgrades its own schema on open
     ctx = ServiceContext(
         home=home,
         settings=settings,

@@ -1,0 +1,227 @@
+"""``forgekeep principals add|ls|show|suspend|resume|vet`` and ``forgekeep whoami``.
+
+People are shown by pseudonym; only ``show`` opens a person's sealed attributes.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forgekeep import limits
+from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
+from forgekeep.errors import InputMissingError, UsageError
+from forgekeep.service.principals import PrincipalInfo
+
+app = typer.Typer(
+    help="Principals: organisations, people (pseudonymous) and machines; vetting records.",
+    no_args_is_help=True,
+)
+
+
+class Kind(enum.StrEnum):
+    ORG = "org"
+    PERSON = "person"
+    MACHINE = "machine"
+
+
+def _print_info(info: PrincipalInfo) -> None:
+    expires = info.vetting_expires.isoformat() if info.vetting_expires else "-"
+    rows = {
+        "id": info.id,
+        "kind": info.kind,
+        "org": info.org_id or "-",
+        "roles": ",".join(info.roles) or "-",
+        "status": info.status,
+        "clearance": info.clearance,
+        "vetting": expires,
+        "trainings": ",".join(info.trainings) or "-",
+        "fingerprints": ",".join(info.fingerprints) or "-",
+    }
+    for key, value in rows.items():
+        stdout.print(f"{key:13} {value}", highlight=False, markup=False)
+
+
+def _require(value: str | None, option: str, kind: Kind) -> str:
+    if value is None:
+        raise UsageError(f"`principals add {kind}` needs {option}")
+    return value
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    kind: Annotated[Kind, typer.Argument(help="org, person or machine.")],
+    *,
+    name: Annotated[
+        str | None, typer.Option(help="Organisation name, or a person's display name.")
+    ] = None,
+    org: Annotated[str | None, typer.Option(help="Organisation (name or id).")] = None,
+    jurisdiction: Annotated[
+        str | None, typer.Option(help="Organisation's ISO 3166-1 country.")
+    ] = None,
+    citizenship: Annotated[
+        list[str] | None, typer.Option(help="A person's citizenship (repeatable).")
+    ] = None,
+    location: Annotated[str | None, typer.Option(help="A person's ISO 3166-1 location.")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="Role (repeatable).")] = None,
+    training: Annotated[list[str] | None, typer.Option(help="Training (repeatable).")] = None,
+    fingerprint: Annotated[
+        list[str] | None,
+        typer.Option(help="A machine's certificate SHA-256, 64 lower-case hex (repeatable)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Add an organisation, a person (attributes sealed) or a machine."""
+    with vault(ctx) as v:
+        if kind is Kind.ORG:
+            org_info = v.add_organisation(
+                _require(name, "--name", kind),
+                jurisdiction=_require(jurisdiction, "--jurisdiction", kind),
+            )
+            if wants_json(ctx, json_out):
+                emit_json(org_info)
+            else:
+                for key in ("id", "name", "jurisdiction"):
+                    stdout.print(f"{key:13} {getattr(org_info, key)}", highlight=False)
+            return
+        if kind is Kind.PERSON:
+            info = v.add_person(
+                org=_require(org, "--org", kind),
+                display_name=_require(name, "--name", kind),
+                citizenships=citizenship or [],
+                location=_require(location, "--location", kind),
+                roles=role or [],
+                trainings=training or [],
+            )
+        else:
+            info = v.add_machine(
+                org=_require(org, "--org", kind), roles=role or [], fingerprints=fingerprint or []
+            )
+    if wants_json(ctx, json_out):
+        emit_json(info)
+        return
+    _print_info(info)
+
+
+@app.command("ls")
+def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """List organisations and principals (pseudonyms only, no personal data)."""
+    with vault(ctx) as v:
+        orgs = v.organisations()
+        items = v.principals()
+    if wants_json(ctx, json_out):
+        emit_json({"organisations": orgs, "principals": items})
+        return
+    org_table = Table("organisation", "id", "jurisdiction")
+    for o in orgs:
+        org_table.add_row(o.name, o.id, o.jurisdiction)
+    stdout.print(org_table)
+    table = Table("id", "kind", "org", "roles", "status", "clearance", "vetting expires")
+    for p in items:
+        expires = p.vetting_expires.isoformat() if p.vetting_expires else "-"
+        table.add_row(
+            p.id, p.kind, p.org_id or "-", ",".join(p.roles), p.status, str(p.clearance), expires
+        )
+    stdout.print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    principal_id: Annotated[str, typer.Argument(metavar="ID", help="Pseudonym (p-…).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Show one principal, opening its sealed personal attributes."""
+    with vault(ctx) as v:
+        detail = v.principal(principal_id)
+    if wants_json(ctx, json_out):
+        emit_json(detail)
+        return
+    _print_info(detail.principal)
+    for key, value in sorted(detail.attributes.items()):
+        stdout.print(f"{key:13} {value}", highlight=False, markup=False)
+
+
+@app.command()
+def suspend(
+    ctx: typer.Context,
+    principal_id: Annotated[str, typer.Argument(metavar="ID", help="Pseudonym (p-…).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Suspend a principal: every request it makes is denied until resumed."""
+    with vault(ctx) as v:
+        info = v.suspend(principal_id)
+    if wants_json(ctx, json_out):
+        emit_json(info)
+        return
+    _print_info(info)
+
+
+@app.command()
+def resume(
+    ctx: typer.Context,
+    principal_id: Annotated[str, typer.Argument(metavar="ID", help="Pseudonym (p-…).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Make a suspended principal active again."""
+    with vault(ctx) as v:
+        info = v.resume(principal_id)
+    if wants_json(ctx, json_out):
+        emit_json(info)
+        return
+    _print_info(info)
+
+
+def _read_document(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            # One byte over the limit, so the service refuses (and journals) an oversize record.
+            return handle.read(limits.MAX_SIGNED_DOCUMENT_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputMissingError(f"vetting record {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputMissingError(f"vetting record {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise InputMissingError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+@app.command()
+def vet(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="Signed vetting record (JSON).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Import a vetting record signed by a trusted issuer; sets clearance and expiry."""
+    document = _read_document(file)
+    with vault(ctx) as v:
+        result = v.import_vetting(document)
+    if wants_json(ctx, json_out):
+        emit_json(result)
+        return
+    for key in ("record_id", "subject", "issuer_key_id", "clearance", "expires"):
+        stdout.print(f"{key:13} {getattr(result, key)}", highlight=False, markup=False)
+
+
+def whoami(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Show the acting principal: tenant, roles, status, clearance, vetting expiry."""
+    with vault(ctx) as v:
+        me = v.whoami()
+    if wants_json(ctx, json_out):
+        emit_json(me)
+        return
+    expires = me.vetting_expires.isoformat() if me.vetting_expires else "-"
+    rows = {
+        "principal": me.principal,
+        "tenant": me.tenant,
+        "roles": ",".join(me.roles) or "-",
+        "status": me.status,
+        "clearance": me.clearance,
+        "vetting": expires,
+    }
+    for key, value in rows.items():
+        stdout.print(f"{key:10} {value}", highlight=False, markup=False)

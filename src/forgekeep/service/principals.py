@@ -1,0 +1,561 @@
+"""Principals: organisations, people, machines, suspension and signed vetting records.
+
+Security rules:
+
+* People are pseudonymous (DESIGN §2): a person is named only by a random
+  pseudonym; the display name, citizenships and location are sealed under the
+  person's own subject key (``identity.seal_attributes``) and never stored,
+  journaled or listed in clear. Only :func:`show_principal` opens them.
+* Journal details name pseudonyms, organisation ids, roles and counts, never
+  personal attributes.
+* Vetting records are accepted only when signed by an issuer listed in
+  ``[vetting] trusted_issuers``; there is no default trust. A forged, untrusted,
+  wrongly typed, expired, duplicate or unknown-subject record is refused, and the
+  refusal is journaled by :func:`request`.
+* An admin cannot suspend itself, so a workspace cannot be locked out by accident.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forgekeep.crypto.signed import SignedObject, VerifierKey, parse_vkey, verify
+from forgekeep.db.models import KeyRing, Organisation, Principal, VettingRecord
+from forgekeep.errors import (
+    ConfigError,
+    ConflictError,
+    FormatError,
+    InvalidNameError,
+    NotFoundError,
+    UsageError,
+)
+from forgekeep.identity import new_pseudonym, open_attributes, seal_attributes
+from forgekeep.ledger.journal import Outcome
+from forgekeep.residency import Jurisdiction
+from forgekeep.service._core import ServiceContext, commit_with_event, load_subject, request
+from forgekeep.service.authz import ROLE_GRANTS, Action
+
+VETTING_TYPE = "vetting-record"
+VETTING_FIELDS = frozenset({"record_id", "subject", "issuer", "evidence", "clearance", "expires"})
+MAX_CLEARANCE = 9
+MAX_DISPLAY_NAME = 255
+MAX_LIST_ITEMS = 32
+STATUSES = ("active", "suspended")
+_ORG = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+_TRAINING = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
+_RECORD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Cf"})
+_VETTING_HINT = "ask the issuer for a fresh record signed by a key in [vetting] trusted_issuers"
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationInfo:
+    id: str
+    name: str
+    jurisdiction: str
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalInfo:
+    """What may be listed about a principal: no personal attributes."""
+
+    id: str
+    kind: str
+    org_id: str | None
+    roles: tuple[str, ...]
+    status: str
+    clearance: int
+    vetting_expires: dt.datetime | None
+    trainings: tuple[str, ...]
+    fingerprints: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PrincipalDetail:
+    """One principal with its sealed personal attributes opened (people only)."""
+
+    principal: PrincipalInfo
+    attributes: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class WhoAmI:
+    principal: str
+    tenant: str
+    roles: tuple[str, ...]
+    status: str
+    clearance: int
+    vetting_expires: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class VettingInfo:
+    record_id: str
+    subject: str
+    issuer_key_id: str
+    clearance: int
+    expires: dt.datetime
+
+
+def _info(row: Principal) -> PrincipalInfo:
+    return PrincipalInfo(
+        id=row.id,
+        kind=row.kind,
+        org_id=row.org_id,
+        roles=tuple(row.roles),
+        status=row.status,
+        clearance=row.clearance,
+        vetting_expires=row.vetting_expires,
+        trainings=tuple(row.trainings or ()),
+        fingerprints=tuple(row.cert_fingerprints or ()),
+    )
+
+
+# -- validation ---------------------------------------------------------------
+
+
+def validate_org_name(name: str) -> str:
+    if not isinstance(name, str) or not _ORG.fullmatch(name):
+        raise InvalidNameError(
+            f"organisation name {name!r} is invalid",
+            hint="use lower-case letters, digits, '.', '_' and '-' (max 63)",
+        )
+    return name
+
+
+def validate_display_name(name: str) -> str:
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_DISPLAY_NAME:
+        raise InvalidNameError(f"a display name is 1-{MAX_DISPLAY_NAME} characters")
+    if name.strip() != name or any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in name):
+        raise InvalidNameError(
+            "a display name has no control or invisible characters and no outer spaces"
+        )
+    return name
+
+
+def _country(code: str) -> str:
+    if not isinstance(code, str):
+        raise InvalidNameError("a country is an ISO 3166-1 alpha-2 code")
+    return Jurisdiction(code).code
+
+
+def _bounded(items: Iterable[str], what: str) -> list[str]:
+    values = sorted(set(items))
+    if len(values) > MAX_LIST_ITEMS:
+        raise UsageError(f"at most {MAX_LIST_ITEMS} {what}")
+    return values
+
+
+def validate_roles(roles: Iterable[str]) -> list[str]:
+    values = _bounded(roles, "roles")
+    if not values:
+        raise UsageError("a principal needs at least one role", hint=_roles_hint())
+    for role in values:
+        if role not in ROLE_GRANTS:
+            raise UsageError(f"unknown role {role!r}", hint=_roles_hint())
+    return values
+
+
+def _roles_hint() -> str:
+    return f"roles are {', '.join(sorted(ROLE_GRANTS))}"
+
+
+def validate_trainings(trainings: Iterable[str]) -> list[str]:
+    values = _bounded(trainings, "trainings")
+    for training in values:
+        if not isinstance(training, str) or not _TRAINING.fullmatch(training):
+            raise InvalidNameError(
+                f"training {training!r} is invalid",
+                hint="use letters, digits, '.', '_', ':' and '-' (max 63)",
+            )
+    return values
+
+
+def validate_fingerprints(fingerprints: Iterable[str]) -> list[str]:
+    values = _bounded(fingerprints, "certificate fingerprints")
+    if not values:
+        raise UsageError("a machine needs at least one certificate fingerprint")
+    for fingerprint in values:
+        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
+            raise UsageError(
+                "a certificate fingerprint is a SHA-256 in 64 lower-case hex digits",
+                hint="e.g. `openssl x509 -noout -fingerprint -sha256` without colons, lower-cased",
+            )
+    return values
+
+
+# -- look-ups -----------------------------------------------------------------
+
+
+def find_organisation(session: Session, ctx: ServiceContext, ref: str) -> Organisation:
+    """An organisation of this tenant by id (``o-…``) or name."""
+    row = session.scalar(
+        select(Organisation).where(
+            Organisation.tenant_id == ctx.tenant_id,
+            (Organisation.id == ref) | (Organisation.name == ref),
+        )
+    )
+    if row is None:
+        raise NotFoundError(f"no organisation {ref!r}", hint="run `forgekeep principals ls`")
+    return row
+
+
+def find_principal(session: Session, ctx: ServiceContext, principal_id: str) -> Principal:
+    row = session.get(Principal, principal_id)
+    if row is None or row.tenant_id != ctx.tenant_id:
+        raise NotFoundError(f"no principal {principal_id!r}", hint="run `forgekeep principals ls`")
+    return row
+
+
+def _subject_ring(session: Session, ctx: ServiceContext) -> str:
+    ring = session.scalar(
+        select(KeyRing.id)
+        .where(KeyRing.tenant_id == ctx.tenant_id, KeyRing.purpose == "subjects")
+        .order_by(KeyRing.id)
+    )
+    if ring is None:
+        raise NotFoundError("the tenant has no subjects key ring")
+    return ring
+
+
+# -- use cases ----------------------------------------------------------------
+
+
+def add_organisation(ctx: ServiceContext, name: str, jurisdiction: str) -> OrganisationInfo:
+    with request(ctx, Action.PRINCIPAL_ADD, name) as req, ctx.sessions() as session:
+        validate_org_name(name)
+        code = _country(jurisdiction)
+        exists = session.scalar(
+            select(Organisation.id).where(
+                Organisation.tenant_id == ctx.tenant_id, Organisation.name == name
+            )
+        )
+        if exists is not None:
+            raise ConflictError(f"organisation {name!r} already exists")
+        row = Organisation(
+            id=f"o-{secrets.token_hex(8)}",
+            tenant_id=ctx.tenant_id,
+            name=name,
+            jurisdiction=code,
+            created_at=ctx.clock.now(),
+        )
+        session.add(row)
+        commit_with_event(
+            session, ctx, req.event(Outcome.OK, kind="organisation", org=row.id, jurisdiction=code)
+        )
+        return OrganisationInfo(row.id, row.name, row.jurisdiction)
+
+
+def add_person(
+    ctx: ServiceContext,
+    org: str,
+    display_name: str,
+    citizenships: Sequence[str],
+    location: str,
+    roles: Sequence[str],
+    trainings: Sequence[str] = (),
+) -> PrincipalInfo:
+    """A new person: a pseudonym, with name, citizenships and location sealed."""
+    pseudonym = new_pseudonym()
+    with request(ctx, Action.PRINCIPAL_ADD, pseudonym) as req, ctx.sessions() as session:
+        validate_display_name(display_name)
+        countries = _bounded((_country(c) for c in citizenships), "citizenships")
+        if not countries:
+            raise UsageError("a person needs at least one citizenship (ISO 3166-1 code)")
+        place = _country(location)
+        role_list = validate_roles(roles)
+        training_list = validate_trainings(trainings)
+        organisation = find_organisation(session, ctx, org)
+        ring = _subject_ring(session, ctx)
+        attributes = {
+            "display_name": display_name,
+            "citizenships": ",".join(countries),
+            "location": place,
+        }
+        wrapped, sealed = seal_attributes(
+            ctx.key_manager, ring, ctx.tenant_id, pseudonym, attributes
+        )
+        row = Principal(
+            id=pseudonym,
+            tenant_id=ctx.tenant_id,
+            kind="person",
+            roles=role_list,
+            status="active",
+            subject_ring=ring,
+            attrs_wrapped_key=wrapped,
+            attrs_sealed=sealed,
+            created_at=ctx.clock.now(),
+            org_id=organisation.id,
+            clearance=0,
+            trainings=training_list,
+            vetting_expires=None,
+            cert_fingerprints=[],
+        )
+        session.add(row)
+        commit_with_event(
+            session,
+            ctx,
+            req.event(Outcome.OK, kind="person", org=organisation.id, roles=",".join(role_list)),
+        )
+        return _info(row)
+
+
+def add_machine(
+    ctx: ServiceContext, org: str, roles: Sequence[str], fingerprints: Sequence[str]
+) -> PrincipalInfo:
+    """A new machine principal, identified by its certificates' SHA-256 fingerprints."""
+    pseudonym = new_pseudonym()
+    with request(ctx, Action.PRINCIPAL_ADD, pseudonym) as req, ctx.sessions() as session:
+        role_list = validate_roles(roles)
+        prints = validate_fingerprints(fingerprints)
+        organisation = find_organisation(session, ctx, org)
+        taken = {
+            fp
+            for row_prints in session.scalars(
+                select(Principal.cert_fingerprints).where(Principal.tenant_id == ctx.tenant_id)
+            )
+            for fp in (row_prints or ())
+        }
+        if taken.intersection(prints):
+            raise ConflictError("a certificate fingerprint is already bound to a principal")
+        row = Principal(
+            id=pseudonym,
+            tenant_id=ctx.tenant_id,
+            kind="machine",
+            roles=role_list,
+            status="active",
+            subject_ring=_subject_ring(session, ctx),
+            attrs_wrapped_key=None,
+            attrs_sealed=None,
+            created_at=ctx.clock.now(),
+            org_id=organisation.id,
+            clearance=0,
+            trainings=[],
+            vetting_expires=None,
+            cert_fingerprints=prints,
+        )
+        session.add(row)
+        commit_with_event(
+            session,
+            ctx,
+            req.event(
+                Outcome.OK,
+                kind="machine",
+                org=organisation.id,
+                roles=",".join(role_list),
+                fingerprints=len(prints),
+            ),
+        )
+        return _info(row)
+
+
+def list_principals(ctx: ServiceContext) -> list[PrincipalInfo]:
+    with request(ctx, Action.PRINCIPAL_LIST, "*") as req, ctx.sessions() as session:
+        rows = session.scalars(
+            select(Principal)
+            .where(Principal.tenant_id == ctx.tenant_id)
+            .order_by(Principal.created_at, Principal.id)
+        ).all()
+        commit_with_event(session, ctx, req.event(Outcome.OK, count=len(rows)))
+        return [_info(r) for r in rows]
+
+
+def list_organisations(ctx: ServiceContext) -> list[OrganisationInfo]:
+    with request(ctx, Action.PRINCIPAL_LIST, "organisations") as req, ctx.sessions() as session:
+        rows = session.scalars(
+            select(Organisation)
+            .where(Organisation.tenant_id == ctx.tenant_id)
+            .order_by(Organisation.name)
+        ).all()
+        commit_with_event(session, ctx, req.event(Outcome.OK, count=len(rows)))
+        return [OrganisationInfo(r.id, r.name, r.jurisdiction) for r in rows]
+
+
+def show_principal(ctx: ServiceContext, principal_id: str) -> PrincipalDetail:
+    """One principal, with its sealed attributes opened by the key manager."""
+    with request(ctx, Action.PRINCIPAL_SHOW, principal_id) as req, ctx.sessions() as session:
+        row = find_principal(session, ctx, principal_id)
+        attributes: dict[str, str] = {}
+        if row.attrs_sealed is not None and row.attrs_wrapped_key is not None:
+            attributes = open_attributes(
+                ctx.key_manager,
+                row.subject_ring,
+                ctx.tenant_id,
+                row.id,
+                row.attrs_wrapped_key,
+                row.attrs_sealed,
+            )
+        commit_with_event(session, ctx, req.event(Outcome.OK, opened=bool(attributes)))
+        return PrincipalDetail(_info(row), attributes)
+
+
+def _set_status(ctx: ServiceContext, principal_id: str, status: str) -> PrincipalInfo:
+    with request(ctx, Action.PRINCIPAL_SUSPEND, principal_id) as req, ctx.sessions() as session:
+        row = find_principal(session, ctx, principal_id)
+        if status != "active" and row.id == ctx.principal_id:
+            raise UsageError(
+                "you cannot suspend yourself", hint="ask another admin to suspend this principal"
+            )
+        before = row.status
+        row.status = status
+        commit_with_event(session, ctx, req.event(Outcome.OK, before=before, after=status))
+        return _info(row)
+
+
+def suspend(ctx: ServiceContext, principal_id: str) -> PrincipalInfo:
+    """Suspend a principal: every later request it makes is denied."""
+    return _set_status(ctx, principal_id, "suspended")
+
+
+def resume(ctx: ServiceContext, principal_id: str) -> PrincipalInfo:
+    """Make a suspended principal active again (journaled as a principal.suspend change)."""
+    return _set_status(ctx, principal_id, "active")
+
+
+def whoami(ctx: ServiceContext) -> WhoAmI:
+    """The acting principal as this workspace knows it (no personal attributes).
+
+    Authentication only, not journaled: it reads the caller's own row, so a
+    suspended or unknown principal can still see why it is refused.
+    """
+    with ctx.sessions() as session:
+        subject = load_subject(session, ctx)
+        row = session.get(Principal, ctx.principal_id)
+        if row is None or row.tenant_id != ctx.tenant_id:
+            row = None
+        return WhoAmI(
+            principal=subject.id,
+            tenant=ctx.tenant_id,
+            roles=tuple(subject.roles),
+            status=subject.status,
+            clearance=0 if row is None else row.clearance,
+            vetting_expires=None if row is None else row.vetting_expires,
+        )
+
+
+# -- vetting ------------------------------------------------------------------
+
+
+def _trusted_issuers(ctx: ServiceContext) -> list[VerifierKey]:
+    configured = ctx.settings.vetting.trusted_issuers
+    if not configured:
+        raise ConfigError(
+            "no vetting issuer is trusted in this workspace",
+            hint='add [vetting] trusted_issuers = ["<vkey>"] to forgekeep.toml',
+        )
+    try:
+        return [parse_vkey(text) for text in configured]
+    except FormatError as exc:
+        raise ConfigError(f"[vetting] trusted_issuers holds a malformed key: {exc}") from exc
+
+
+def _text_field(payload: Mapping[str, Any], name: str, limit: int = 255) -> str:
+    value = payload[name]
+    if not isinstance(value, str) or not 1 <= len(value) <= limit:
+        raise FormatError(f"vetting record {name} is not a string of 1-{limit} characters")
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value):
+        raise FormatError(f"vetting record {name} contains control characters")
+    return value
+
+
+def _parse_expiry(value: object) -> dt.datetime:
+    if not isinstance(value, str):
+        raise FormatError("vetting record expires is not an ISO 8601 string")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise FormatError("vetting record expires is not an ISO 8601 timestamp") from None
+    if parsed.tzinfo is None or parsed.utcoffset() != dt.timedelta(0):
+        raise FormatError("vetting record expires must be in UTC (e.g. 2027-01-01T00:00:00Z)")
+    return parsed.astimezone(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Vetting:
+    record_id: str
+    subject: str
+    evidence: str
+    clearance: int
+    expires: dt.datetime
+
+
+def _parse_vetting(payload: Mapping[str, Any]) -> _Vetting:
+    if set(payload) != VETTING_FIELDS:
+        raise FormatError(
+            f"a vetting record has exactly the fields {', '.join(sorted(VETTING_FIELDS))}"
+        )
+    record_id = payload["record_id"]
+    if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
+        raise FormatError("vetting record_id is 1-64 letters, digits, '.', '_', ':' or '-'")
+    _text_field(payload, "issuer")
+    clearance = payload["clearance"]
+    if isinstance(clearance, bool) or not isinstance(clearance, int):
+        raise FormatError("vetting record clearance is not an integer")
+    if not 0 <= clearance <= MAX_CLEARANCE:
+        raise FormatError(f"vetting record clearance must be 0-{MAX_CLEARANCE}")
+    return _Vetting(
+        record_id=record_id,
+        subject=_text_field(payload, "subject", 64),
+        evidence=_text_field(payload, "evidence"),
+        clearance=clearance,
+        expires=_parse_expiry(payload["expires"]),
+    )
+
+
+def import_vetting(ctx: ServiceContext, document: bytes) -> VettingInfo:
+    """Import a signed vetting record and set its subject's clearance and expiry."""
+    with request(ctx, Action.PRINCIPAL_VET, "vetting") as req, ctx.sessions() as session:
+        trusted = _trusted_issuers(ctx)
+        obj = SignedObject.from_json(document)
+        payload = verify(obj, expected_type=VETTING_TYPE, trusted=trusted, quorum=1)
+        record = _parse_vetting(payload)
+        trusted_ids = {key.key_id for key in trusted}
+        issuer_key_id = next(s.key_id for s in obj.signatures if s.key_id in trusted_ids)
+        now = ctx.clock.now()
+        if record.expires <= now:
+            raise UsageError(
+                f"vetting record {record.record_id} expired at {record.expires.isoformat()}",
+                hint=_VETTING_HINT,
+            )
+        row = find_principal(session, ctx, record.subject)
+        if session.get(VettingRecord, record.record_id) is not None:
+            raise ConflictError(f"vetting record {record.record_id} was already imported")
+        session.add(
+            VettingRecord(
+                id=record.record_id,
+                principal_id=row.id,
+                issuer_key_id=issuer_key_id,
+                evidence_ref=record.evidence,
+                clearance=record.clearance,
+                expires_at=record.expires,
+                document=bytes(document),
+                imported_at=now,
+            )
+        )
+        row.clearance = record.clearance
+        row.vetting_expires = record.expires
+        commit_with_event(
+            session,
+            ctx,
+            req.event(
+                Outcome.OK,
+                record=record.record_id,
+                subject=row.id,
+                issuer=issuer_key_id,
+                clearance=record.clearance,
+                expires=record.expires.isoformat(),
+            ),
+        )
+        return VettingInfo(
+            record.record_id, row.id, issuer_key_id, record.clearance, record.expires
+        )
