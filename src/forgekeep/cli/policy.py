@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 import cedarpy
 import typer
@@ -25,8 +24,8 @@ from forgekeep.errors import (
     LimitExceededError,
 )
 from forgekeep.limits import MAX_CASE_FILE_BYTES, MAX_POLICY_FILE_BYTES
-from forgekeep.policy import PolicyEngine, baseline_text, schema_text, validate_policies
-from forgekeep.policy.engine import line_column, statement_starts
+from forgekeep.policy import PolicyEngine, baseline_text, schema_text
+from forgekeep.policy.lint import Problem, check_files, located_policies
 from forgekeep.policy.testing import load_cases, run_cases
 
 #: The largest policy file accepted.
@@ -68,104 +67,6 @@ def _read_policies(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise FormatError(f"policy file {path} is not UTF-8 text", hint=_DOCS_HINT) from None
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    file: str
-    policy: str
-    message: str
-    line: int | None = None
-    column: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.line}:{self.column}:" if self.line is not None else ""
-        return f"{self.file}:{where} {self.policy}: {self.message}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Located:
-    """One policy of a file: its @id (if any), annotations and where it starts."""
-
-    id: str | None
-    annotations: dict[str, str]
-    body: dict[str, Any]
-    template: bool
-    line: int | None
-    column: int | None
-
-
-def _policies_of(text: str) -> list[_Located]:
-    """The policies (and templates) of parsed text, in source order (text must parse)."""
-    parsed = json.loads(cedarpy.policies_to_json_str(text))
-    starts = statement_starts(text)
-    located = []
-    templates = parsed.get("templates", {})
-    for pid, body in [*parsed["staticPolicies"].items(), *templates.items()]:
-        index = int(pid.removeprefix("policy")) if pid.removeprefix("policy").isdigit() else -1
-        line, column = (
-            line_column(text, starts[index]) if 0 <= index < len(starts) else (None, None)
-        )
-        annotations = dict(body.get("annotations", {}))
-        located.append(
-            _Located(annotations.get("id"), annotations, body, pid in templates, line, column)
-        )
-    return sorted(located, key=lambda p: (p.line or 0, p.column or 0))
-
-
-def check_files(
-    sources: Sequence[tuple[str, str]], schema: cedarpy.Schema
-) -> tuple[list[Problem], int]:
-    """Problems in policy texts checked as one set, and how many policies they hold.
-
-    Each text is validated against the schema; every policy needs an ``@id``,
-    unique across all the texts, and every ``forbid`` a ``@reason``.
-    """
-    problems: list[Problem] = []
-    seen: dict[str, str] = {}
-    count = 0
-    for name, text in sources:
-        found = validate_policies(text, schema)
-        problems.extend(Problem(name, p.policy, p.message, p.line, p.column) for p in found)
-        if any(p.policy == "(parse)" for p in found):
-            continue
-        for policy in _policies_of(text):
-            count += 1
-            label = policy.id or "(no-id)"
-            if policy.id is None:
-                problems.append(
-                    Problem(name, label, "missing @id annotation", policy.line, policy.column)
-                )
-            elif policy.id in seen:
-                first = seen[policy.id]
-                problems.append(
-                    Problem(
-                        name, label, f"duplicate @id (also in {first})", policy.line, policy.column
-                    )
-                )
-            else:
-                seen[policy.id] = name
-            if policy.template:
-                problems.append(
-                    Problem(
-                        name,
-                        label,
-                        "templates (?principal, ?resource) are not supported",
-                        policy.line,
-                        policy.column,
-                    )
-                )
-            if policy.body.get("effect") == "forbid" and "reason" not in policy.annotations:
-                problems.append(
-                    Problem(
-                        name,
-                        label,
-                        "a forbid needs a @reason code for explanations",
-                        policy.line,
-                        policy.column,
-                    )
-                )
-    return problems, count
 
 
 def _checked_sources(
@@ -280,7 +181,7 @@ def _by_id(path: Path) -> dict[str, str]:
     """``@id`` → the normalised JSON of that policy (annotations included)."""
     text = _read_policies(path)
     try:
-        located = _policies_of(text)
+        located = located_policies(text)
     except ValueError as exc:
         raise ConfigError(
             f"{path} does not parse: {str(exc).splitlines()[0]}",

@@ -102,10 +102,7 @@ def add(
             info = v.add_machine(
                 org=_require(org, "--org", kind), roles=role or [], fingerprints=fingerprint or []
             )
-    if wants_json(ctx, json_out):
-        emit_json(info)
-        return
-    _print_info(info)
+    _emit_info(ctx, info, as_json=json_out)
 
 
 @app.command("ls")
@@ -147,6 +144,14 @@ def show(
         stdout.print(f"{key:13} {value}", highlight=False, markup=False)
 
 
+def _emit_info(ctx: typer.Context, info: PrincipalInfo, *, as_json: bool) -> None:
+    """One principal, as JSON or as aligned lines."""
+    if wants_json(ctx, as_json):
+        emit_json(info)
+        return
+    _print_info(info)
+
+
 @app.command()
 def suspend(
     ctx: typer.Context,
@@ -156,10 +161,7 @@ def suspend(
     """Suspend a principal: every request it makes is denied until resumed."""
     with vault(ctx) as v:
         info = v.suspend(principal_id)
-    if wants_json(ctx, json_out):
-        emit_json(info)
-        return
-    _print_info(info)
+    _emit_info(ctx, info, as_json=json_out)
 
 
 @app.command()
@@ -171,10 +173,7 @@ def resume(
     """Make a suspended principal active again."""
     with vault(ctx) as v:
         info = v.resume(principal_id)
-    if wants_json(ctx, json_out):
-        emit_json(info)
-        return
-    _print_info(info)
+    _emit_info(ctx, info, as_json=json_out)
 
 
 def _read_document(path: Path) -> bytes:

@@ -116,6 +116,15 @@ def line_column(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+def policy_location(
+    text: str, starts: Sequence[int], policy_id: str
+) -> tuple[int, int] | tuple[None, None]:
+    """Line and column of Cedar's ``policyN`` in ``text`` (statements in source order)."""
+    number = policy_id.removeprefix("policy")
+    index = int(number) if policy_id.startswith("policy") and number.isdigit() else -1
+    return line_column(text, starts[index]) if 0 <= index < len(starts) else (None, None)
+
+
 def _first_bad_statement(text: str) -> tuple[int, int] | tuple[None, None]:
     """Line and column of the first statement that does not parse on its own."""
     starts = statement_starts(text)
@@ -205,17 +214,11 @@ def validate_policies(policies: str, schema: cedarpy.Schema | str) -> list[Polic
     result = cedarpy.validate_policies(policies, schema)
     ids = result.id_annotations_by_policy_id
     starts = statement_starts(policies)
-    problems = []
-    for error in result.errors:
-        index = (
-            int(error.policy_id.removeprefix("policy"))
-            if error.policy_id.startswith("policy") and error.policy_id[6:].isdigit()
-            else -1
+    return [
+        PolicyProblem(
+            ids.get(error.policy_id, error.policy_id),
+            error.error,
+            *policy_location(policies, starts, error.policy_id),
         )
-        line, column = (
-            line_column(policies, starts[index]) if 0 <= index < len(starts) else (None, None)
-        )
-        problems.append(
-            PolicyProblem(ids.get(error.policy_id, error.policy_id), error.error, line, column)
-        )
-    return problems
+        for error in result.errors
+    ]
