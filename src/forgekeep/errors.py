@@ -40,7 +40,9 @@ The tree::
     │   └── BlobNotFoundError           FK-STORE-003
     ├── JournalError                    FK-JOURNAL-001
     ├── DatabaseError                   FK-DB-001
-    └── AccessDeniedError               FK-DENIED-001 exit 3
+    └── AccessDeniedError               FK-AUTHZ-001 exit 3
+        ├── AuthenticationError         FK-AUTHZ-002 exit 3 (token, JWT or certificate refused)
+        └── ApprovalRequiredError       FK-AUTHZ-003 exit 3 (waits for approvals)
 """
 
 from __future__ import annotations
@@ -214,9 +216,25 @@ class DatabaseError(ForgekeepError):
 
 
 class AccessDeniedError(ForgekeepError):
-    code = "FK-DENIED-001"
+    """A policy decision refused the request (was FK-DENIED-001 in 0.1)."""
+
+    code = "FK-AUTHZ-001"
     exit_code = EXIT_DENIED
     default_hint = "run `forgekeep access explain --request R` with the request id"
+
+
+class AuthenticationError(AccessDeniedError):
+    """A credential was refused: expired, revoked, forged or of the wrong kind."""
+
+    code = "FK-AUTHZ-002"
+    default_hint = "log in again (`forgekeep login`) or ask for a new token"
+
+
+class ApprovalRequiredError(AccessDeniedError):
+    """The action needs approvals by other principals that it does not have yet."""
+
+    code = "FK-AUTHZ-003"
+    default_hint = "ask approvers to run `forgekeep approvals approve ID`"
 
 
 def all_error_classes() -> list[type[ForgekeepError]]:

@@ -1,1 +1,7 @@
-"""Forgekeep db package."""
+"""Forgekeep db package: the metadata database (models, engine, migrations).
+
+Importing the package registers every model on one metadata, so Alembic and
+the model/migration agreement test see all tables.
+"""
+
+from forgekeep.db import access as access

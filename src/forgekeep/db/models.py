@@ -78,6 +78,8 @@ class Tenant(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The tenant's own organisation (owns projects by default); set at init.
+    home_org_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Organisation(Base):
@@ -110,6 +112,7 @@ class Principal(Base):
     trainings: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     vetting_expires: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cert_fingerprints: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    signing_vkey: Mapped[str | None] = mapped_column(String(512))  # for approvals (keygen)
 
 
 class VettingRecord(Base):
@@ -168,6 +171,7 @@ class Project(Base):
     shred_domain: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    owner_org_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
 
 
 class Asset(Base):
@@ -182,6 +186,9 @@ class Asset(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     deleted_by: Mapped[str | None] = mapped_column(ForeignKey("principals.id"))
+    # Export control: regime "ITAR" (USML category), "EAR" (ECCN) or "EAR99"; None = not controlled.
+    export_regime: Mapped[str | None] = mapped_column(String(8))
+    export_class: Mapped[str | None] = mapped_column(String(32))
 
 
 class Upload(Base):
