@@ -57,6 +57,18 @@ class Organisation:
 
 
 @dataclass(frozen=True, slots=True)
+class Tenant:
+    """The resource of tenant-wide actions; operators must act from these jurisdictions."""
+
+    id: str
+    operator_jurisdictions: frozenset[str] = frozenset()
+
+    def to_cedar(self) -> Json:
+        attrs = {"operator_jurisdictions": sorted(self.operator_jurisdictions)}
+        return _entity("Tenant", self.id, attrs)
+
+
+@dataclass(frozen=True, slots=True)
 class Person:
     id: str
     org: str
@@ -95,10 +107,12 @@ class Machine:
     org: str
     roles: frozenset[str] = frozenset()
     status: str = "active"
+    clearance: int = 0
 
     def to_cedar(self) -> Json:
         attrs = {
             "org": ref("Organisation", self.org),
+            "clearance": self.clearance,
             "roles": sorted(self.roles),
             "status": self.status,
         }
@@ -147,6 +161,7 @@ class Licence:
     purpose: str
     valid_from: dt.datetime
     valid_until: dt.datetime
+    projects: frozenset[str] = frozenset()
 
     def to_cedar(self) -> Json:
         return _entity(
@@ -155,6 +170,7 @@ class Licence:
             {
                 "licensee": ref("Organisation", self.licensee),
                 "assets": [ref("Asset", a) for a in sorted(self.assets)],
+                "projects": [ref("Project", p) for p in sorted(self.projects)],
                 "actions": sorted(self.actions),
                 "territory": sorted(self.territory),
                 "purpose": self.purpose,
@@ -173,6 +189,7 @@ class ExportAuth:
     destinations: frozenset[str]
     valid_until: dt.datetime
     covers_126_18: bool = False
+    projects: frozenset[str] = frozenset()
 
     def to_cedar(self) -> Json:
         return _entity(
@@ -182,11 +199,30 @@ class ExportAuth:
                 "holder": ref("Organisation", self.holder),
                 "kind": self.kind,
                 "assets": [ref("Asset", a) for a in sorted(self.assets)],
+                "projects": [ref("Project", p) for p in sorted(self.projects)],
                 "destinations": sorted(self.destinations),
                 "valid_until": epoch(self.valid_until),
                 "covers_126_18": self.covers_126_18,
             },
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlass:
+    """A time-boxed emergency grant of one person to some assets."""
+
+    id: str
+    holder: str
+    assets: frozenset[str]
+    expires: dt.datetime
+
+    def to_cedar(self) -> Json:
+        attrs = {
+            "holder": ref("Person", self.holder),
+            "assets": [ref("Asset", a) for a in sorted(self.assets)],
+            "expires": epoch(self.expires),
+        }
+        return _entity("BreakGlass", self.id, attrs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +235,7 @@ class RequestContext:
     auth_strength: str
     licence: str | None = None
     export_auth: str | None = None
+    break_glass: str | None = None
     extra: Json = field(default_factory=dict)
 
     def to_cedar(self) -> Json:
@@ -212,7 +249,9 @@ class RequestContext:
             context["licence"] = ref("Licence", self.licence)
         if self.export_auth is not None:
             context["export_auth"] = ref("ExportAuth", self.export_auth)
-        clash = set(self.extra) & {*context, "licence", "export_auth"}
+        if self.break_glass is not None:
+            context["break_glass"] = ref("BreakGlass", self.break_glass)
+        clash = set(self.extra) & {*context, "licence", "export_auth", "break_glass"}
         if clash:
             raise UsageError(f"extra context may not override {sorted(clash)}")
         return context | self.extra

@@ -69,6 +69,7 @@ def _person(pid: str, org: str, citizenships: Iterable[str], *, us: bool = False
         location="DE",
         clearance=2,
         vetting_expires=VETTED_UNTIL,
+        roles=frozenset({"reader"}),
     )
 
 
@@ -76,7 +77,7 @@ US_IN_A = _person("p-us-a", "org-a", {"US"}, us=True)
 US_IN_B = _person("p-us-b", "org-b", {"US"}, us=True)
 DE_IN_B = _person("p-de-b", "org-b", {"DE"})
 DUAL_IN_B = _person("p-dual-b", "org-b", {"DE", "CN"})
-SERVICE_B = Machine("m-b-etl", org="org-b", roles=frozenset({"service"}))
+SERVICE_B = Machine("m-b-etl", org="org-b", roles=frozenset({"service"}), clearance=2)
 
 ENTITIES: list[Any] = [
     Organisation("org-a"),
@@ -137,7 +138,7 @@ def test_a_us_person_in_the_owner_organisation_is_allowed(
 ) -> None:
     decision = _decide(engine, entities, US_IN_A, _ctx(clock, "US"))
     assert decision.allowed
-    assert decision.policies == ("baseline/owner-organisation",)
+    assert decision.policies == ("baseline/owner-read",)
 
 
 def test_a_us_person_in_b_without_the_licence_is_denied(

@@ -26,7 +26,9 @@ OWNER = Person(
     citizenships=frozenset({"DE"}),
     us_person=False,
     location="DE",
+    clearance=2,
     vetting_expires=NOW + dt.timedelta(days=30),
+    roles=frozenset({"reader"}),
 )
 PART = Asset("a-1", owner="org-a", project="pr-1")
 BASE = [Organisation("org-a"), Project("pr-1", owner="org-a"), PART]
@@ -59,7 +61,13 @@ def test_entities_missing_a_required_attribute_are_refused_before_evaluation() -
 def test_a_person_without_a_vetting_record_is_denied_not_crashed() -> None:
     engine = PolicyEngine(baseline_text())
     unvetted = Person(
-        "p-2", org="org-a", citizenships=frozenset({"DE"}), us_person=False, location="DE"
+        "p-2",
+        org="org-a",
+        citizenships=frozenset({"DE"}),
+        us_person=False,
+        location="DE",
+        clearance=2,
+        roles=frozenset({"reader"}),
     )
     entities = engine.entities([e.to_cedar() for e in [*BASE, unvetted]])
     decision = engine.decide(_request(principal="p-2"), entities)

@@ -42,10 +42,10 @@ ENTITIES = [
             "citizenships": ["DE"],
             "us_person": False,
             "location": "DE",
-            "clearance": 0,
+            "clearance": 1,
             "vetting_expires": NOW + 3600,
             "trainings": [],
-            "roles": [],
+            "roles": ["reader"],
             "status": "active",
         },
         [ORG],
@@ -89,7 +89,7 @@ def test_short_forms_get_the_namespace() -> None:
 def test_a_passing_allow_and_a_passing_deny(engine: PolicyEngine) -> None:
     late = dict(CONTEXT, now=NOW + 7200)
     doc = _doc(
-        _case(policies=["baseline/owner-organisation"]),
+        _case(policies=["baseline/owner-read"]),
         _case(
             name="after vetting expired",
             context=late,
@@ -133,7 +133,11 @@ def test_a_deny_from_a_malformed_request_does_not_pass_by_accident(engine: Polic
 
 
 def test_an_unknown_principal_is_denied_by_the_guards(engine: PolicyEngine) -> None:
-    reasons = ["principal-not-active", "vetting-missing-or-expired"]
+    reasons = [
+        "clearance-below-classification",
+        "principal-not-active",
+        "vetting-missing-or-expired",
+    ]
     doc = _doc(_case(principal="Person::p-nobody", expect="deny", reasons=reasons))
     assert run_cases(engine, load_cases(doc))[0].passed
 
