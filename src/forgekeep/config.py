@@ -81,6 +81,17 @@ class VettingSection(_Strict):
     trusted_issuers: tuple[str, ...] = ()
 
 
+class AccessSection(_Strict):
+    """Who may operate: a residency rule (e.g. ``"EEA+CH"``) for operators' jurisdictions.
+
+    Operational actions (principal changes, policy apply, licences, repairs) need a
+    vetted person located, and acting from, a jurisdiction this rule allows. Empty
+    means nowhere: no default.
+    """
+
+    operator_jurisdictions: str = ""
+
+
 class Settings(BaseSettings):
     """Everything a workspace needs to open, after merging file and environment."""
 
@@ -94,6 +105,7 @@ class Settings(BaseSettings):
     sites: tuple[SiteSection, ...] = Field(min_length=1)
     uploads: UploadSection = UploadSection()
     vetting: VettingSection = VettingSection()
+    access: AccessSection = AccessSection()
 
     @classmethod
     def settings_customise_sources(
@@ -121,16 +133,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from exc
 
 
-#: Settings that decide who acts and which keys are used: the file only, never env.
-PINNED_ENV_PREFIXES = ("FORGEKEEP_WORKSPACE__", "FORGEKEEP_KEYS__URI")
+#: Settings that decide who acts, whom to trust and which keys are used: the file only.
+PINNED_ENV_PREFIXES = (
+    "FORGEKEEP_WORKSPACE__",
+    "FORGEKEEP_KEYS__URI",
+    "FORGEKEEP_VETTING__",
+    "FORGEKEEP_ACCESS__",
+)
 
 
 def _refuse_pinned_overrides() -> None:
     for name in os.environ:
         if name.upper().startswith(PINNED_ENV_PREFIXES):
             raise ConfigError(
-                f"{name} cannot override the workspace's identity or key manager",
-                hint="change forgekeep.toml instead (the tenant, principal and keys.uri)",
+                f"{name} cannot override the workspace's identity, trust or key manager",
+                hint="change forgekeep.toml instead ([workspace], keys.uri, [vetting], [access])",
             )
 
 

@@ -222,6 +222,19 @@ class AccessDeniedError(ForgekeepError):
     exit_code = EXIT_DENIED
     default_hint = "run `forgekeep access explain --request R` with the request id"
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        request_id: str | None = None,
+        reasons: tuple[str, ...] = (),
+        policies: tuple[str, ...] = (),
+    ):
+        super().__init__(message, hint=hint, request_id=request_id)
+        self.reasons = reasons  # reason codes of the decision, safe to show
+        self.policies = policies  # @id of the policies that decided it
+
 
 class AuthenticationError(AccessDeniedError):
     """A credential was refused: expired, revoked, forged or of the wrong kind."""

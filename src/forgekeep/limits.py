@@ -67,3 +67,29 @@ MAX_RESIDENCY_RULE_BYTES: Final = 256
 MAX_POLICY_FILE_BYTES: Final = 1 << 20
 #: A policy test-case file given to ``forgekeep policy test``, bytes.
 MAX_CASE_FILE_BYTES: Final = 1 << 20
+#: Assets, and separately projects, named by one licence or export authorisation.
+MAX_LICENCE_SCOPE_ITEMS: Final = 256
+#: An API token's text (``fkt_<id>_<secret>`` is 64), characters, checked before parsing.
+MAX_API_TOKEN_CHARS: Final = 128
+#: An API token's lifetime, days.
+MAX_TOKEN_TTL_DAYS: Final = 90
+#: An API token's label, characters.
+MAX_TOKEN_LABEL_CHARS: Final = 64
+#: Unexpired, unrevoked API tokens one principal may hold.
+MAX_ACTIVE_TOKENS: Final = 50
+#: The client config (``config.toml``) and the ``credentials`` file, bytes each.
+MAX_CLIENT_CONFIG_BYTES: Final = 64 << 10
+#: Profiles in the client config.
+MAX_PROFILES: Final = 256
+#: Approvers an approval may require.
+MAX_APPROVERS: Final = 9
+#: How long an approval request stays open, hours (7 days).
+MAX_APPROVAL_TTL_HOURS: Final = 168
+#: The canonical JSON payload of one approval request, bytes (a policy set and its hash).
+MAX_APPROVAL_PAYLOAD_BYTES: Final = 2 << 20
+#: An approver's signer key file given to ``forgekeep approvals``, bytes.
+MAX_SIGNER_KEY_FILE_BYTES: Final = 4096
+#: How long one break-glass grant lasts, minutes (4 hours).
+MAX_BREAK_GLASS_MINUTES: Final = 240
+#: Assets one break-glass grant may cover.
+MAX_BREAK_GLASS_ASSETS: Final = 32

@@ -8,6 +8,7 @@ CLI.md: ``error[FK-…]: message`` then ``hint: …`` on stderr, and the exit co
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import re
@@ -25,9 +26,14 @@ import pytest
 
 from forgekeep._durable import TEMP_PREFIX
 from forgekeep.cli.main import run
+from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = "tests only: correct horse battery staple"  # noqa: S105 (test-only)
-CHEAP_KDF = ("--kdf-memory-kib", "64", "--kdf-iterations", "1")
+#: ``init`` arguments for tests: cheap KDF, the first admin's identity, the test issuer.
+CHEAP_KDF = (
+    "--kdf-memory-kib", "64", "--kdf-iterations", "1",
+    "--citizenship", "DE", "--location", "DE", "--trust-issuer", ISSUER.vkey,
+)  # fmt: skip
 PROJECT = "p1"
 SITE = Path("sites") / "local-de"
 
@@ -169,9 +175,19 @@ def use_test_environment(monkeypatch: pytest.MonkeyPatch, xdg: Path) -> None:
     monkeypatch.setenv("COLUMNS", "200")
 
 
+def vet_through_cli(home: Path, principal: str, *, xdg: Path, clearance: int = 3) -> None:
+    """Sign a vetting record for ``principal`` with the test issuer; import it by CLI."""
+    record = home.parent / f"vetting-{principal}.json"
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    record.write_bytes(ISSUER.record(principal, now=now, clearance=clearance))
+    run_subprocess(["--workspace", str(home), "principals", "vet", str(record)], xdg=xdg).ok()
+    record.unlink()
+
+
 def init_workspace(home: Path, *, xdg: Path) -> None:
-    """``forgekeep init`` (cheap KDF) and ``projects create p1``, through the real CLI."""
-    run_subprocess(["--workspace", str(home), "init", *CHEAP_KDF], xdg=xdg).ok()
+    """``forgekeep init``, vet the admin, ``projects create p1``, through the real CLI."""
+    created = run_subprocess(["--workspace", str(home), "--json", "init", *CHEAP_KDF], xdg=xdg)
+    vet_through_cli(home, created.ok().json()["principal_id"], xdg=xdg)
     run_subprocess(
         ["--workspace", str(home), "projects", "create", PROJECT, "--residency", "DE"], xdg=xdg
     ).ok()

@@ -120,11 +120,10 @@ def test_passphrase_file(fk: InProcess, tmp_path: Path) -> None:
     secret.write_text("from a file\n")
     no_env = {"FORGEKEEP_PASSPHRASE": None}
     fk("--workspace", str(home), "init", "--passphrase-file", str(secret), *CHEAP_KDF, env=no_env)
-    fk(
-        "--workspace", str(home), "ls", env={**no_env, "FORGEKEEP_PASSPHRASE_FILE": str(secret)}
-    ).ok()
-    fk("--workspace", str(home), "ls", env={"FORGEKEEP_PASSPHRASE": "from a file"}).ok()
-    fk("--workspace", str(home), "ls").error("FK-KEY-002", 1)  # the test default is wrong here
+    env = {**no_env, "FORGEKEEP_PASSPHRASE_FILE": str(secret)}
+    fk("--workspace", str(home), "whoami", env=env).ok()
+    fk("--workspace", str(home), "whoami", env={"FORGEKEEP_PASSPHRASE": "from a file"}).ok()
+    fk("--workspace", str(home), "whoami").error("FK-KEY-002", 1)  # the test default is wrong
 
 
 def test_status_and_doctor(fk: InProcess, ws: Path) -> None:

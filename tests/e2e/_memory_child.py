@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
 from forgekeep.config import KdfSection
+from forgekeep.crypto.signed import encode_vkey, generate_signer
+from forgekeep.identity.vetting import issue_vetting_record
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import init_workspace
+from forgekeep.service.workspace import AdminSpec, init_workspace
 
 PASSPHRASE = b"memory-test"
 
@@ -28,13 +31,21 @@ def peak_rss_bytes() -> int:
 def main() -> None:
     op, home, path = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     if op == "put":
-        init_workspace(
+        issuer = generate_signer("security-office.test")
+        ids = init_workspace(
             home,
             passphrase=PASSPHRASE,
-            admin_name="m",
+            admin=AdminSpec("m", ("DE",), "DE"),
+            trusted_issuers=[encode_vkey(issuer.verifier)],
             kdf=KdfSection(memory_kib=64, iterations=1, lanes=1),
         )
         with open_vault(home, passphrase=PASSPHRASE) as vault:
+            expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+            vault.import_vetting(
+                issue_vetting_record(
+                    issuer, subject=ids.principal_id, clearance=3, expires=expires, evidence="m"
+                )
+            )
             vault.create_project("mem", residency="DE")
             vault.put(path, project="mem", name="big.bin")
     else:

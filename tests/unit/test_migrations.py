@@ -18,7 +18,7 @@ from forgekeep.db.engine import (
 )
 from forgekeep.db.models import Base
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import init_workspace
+from forgekeep.service.workspace import AdminSpec, init_workspace
 
 
 def test_models_and_migrations_agree(tmp_path: Path) -> None:
@@ -64,12 +64,15 @@ def test_an_older_workspace_is_upgraded_when_it_is_opened(tmp_path: Path) -> Non
 
     home = tmp_path / "ws"
     init_workspace(
-        home, passphrase=b"pw", admin_name="a", kdf=KdfSection(memory_kib=64, iterations=1, lanes=1)
+        home,
+        passphrase=b"pw",
+        admin=AdminSpec("a", ("DE",), "DE"),
+        kdf=KdfSection(memory_kib=64, iterations=1, lanes=1),
     )
     engine = make_engine(f"sqlite:///{home / 'forgekeep.db'}")
     command.downgrade(_alembic_config(engine), "0001")
     assert current_revision(engine) == "0001"
     with open_vault(home, passphrase=b"pw") as vault:
-        assert vault.projects() == []
+        assert vault.whoami().roles == ("admin",)
     assert current_revision(engine) == HEAD_REVISION
     engine.dispose()

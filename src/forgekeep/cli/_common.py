@@ -4,7 +4,8 @@ Rules the CLI keeps (CLI.md): data goes to stdout, progress bars, hints and
 warnings to stderr; ``--json`` prints machine-readable data; errors print as
 ``error[FK-…]: message`` plus a ``hint:`` line and exit with the documented
 code. Secrets never come from the command line: the passphrase comes from the
-unlock agent, ``FORGEKEEP_PASSPHRASE(_FILE)``, ``--passphrase-file`` or a prompt.
+unlock agent, ``FORGEKEEP_PASSPHRASE(_FILE)``, ``--passphrase-file`` or a prompt;
+an API token from ``FORGEKEEP_TOKEN(_FILE)`` or the 0600 credentials file.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from forgekeep.client_config import selected_profile, stored_token
 from forgekeep.config import read_secret_env, read_secret_file, resolve_home
 from forgekeep.errors import KeyringLockedError, UsageError
 from forgekeep.service.vault import Vault
@@ -50,12 +52,38 @@ class GlobalOptions:
     yes: bool = False
 
     def home(self) -> Path:
-        if self.server or self.profile:
+        """--profile (a workspace profile), else --workspace, else the active profile."""
+        if self.server:
             raise UsageError(
-                "split mode (--server/--profile) is not available in this release",
+                "split mode (--server) is not available in this release",
                 hint="use --workspace DIR or FORGEKEEP_HOME for embedded mode",
             )
-        return resolve_home(self.workspace)
+        if self.workspace is not None and self.profile is None:
+            return resolve_home(self.workspace)
+        profile = selected_profile(self.profile)
+        if profile is None:
+            return resolve_home(self.workspace)
+        if profile.workspace is None:
+            raise UsageError(
+                f"profile {profile.name} is a server profile; split mode is not available yet",
+                hint="use --workspace DIR, or `forgekeep profiles use` a workspace profile",
+            )
+        return profile.workspace.expanduser().resolve()
+
+    def token(self, home: Path) -> str | None:
+        """An API token: FORGEKEEP_TOKEN(_FILE), else the one stored for this workspace's profile.
+
+        A stored token is used only when the selected profile points at ``home``.
+        """
+        from_env = read_secret_env("FORGEKEEP_TOKEN")
+        if from_env is not None:
+            return from_env.decode("utf-8", "replace")
+        profile = selected_profile(self.profile)
+        if profile is None or profile.workspace is None:
+            return None
+        if profile.workspace.expanduser().resolve() != home:
+            return None
+        return stored_token(profile.name)
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print data as JSON.")]
@@ -91,12 +119,16 @@ def passphrase_for(passphrase_file: Path | None, *, confirm: bool = False) -> by
 
 
 @contextlib.contextmanager
-def vault(ctx: typer.Context) -> Iterator[Vault]:
-    """Open the workspace as its configured principal (agent first, then passphrase)."""
+def vault(
+    ctx: typer.Context, *, home: Path | None = None, token: str | None = None
+) -> Iterator[Vault]:
+    """Open the workspace (agent first, then passphrase) as the token's principal
+    (``token``, else :meth:`GlobalOptions.token`) or else its configured principal."""
     opts = options(ctx)
-    home = opts.home()
+    home = home or opts.home()
+    token = token or opts.token(home)
     passphrase = None if keyring_unlocked(home) else passphrase_for(None)
-    with open_vault(home, passphrase=passphrase) as opened:
+    with open_vault(home, passphrase=passphrase, token=token) as opened:
         if opts.tenant is not None and opts.tenant != opened.tenant_id:
             raise UsageError(
                 f"this workspace holds tenant {opened.tenant_id}, not {opts.tenant}",

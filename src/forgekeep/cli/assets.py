@@ -73,6 +73,13 @@ def get(
     ],
     output: Annotated[str, typer.Option("-o", "--output", help="Output file, or - for stdout.")],
     project: ProjectOpt = None,
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="Why you read it, e.g. tooling. A partner's IP licence applies only to reads"
+            " for the licence's own purpose."
+        ),
+    ] = "unspecified",
 ) -> None:
     """Decrypt an asset version and verify it.
 
@@ -83,11 +90,35 @@ def get(
     """
     with vault(ctx) as v, progress_bar(ctx, f"get {ref}", None) as tick:
         if output == "-":
-            result = v.get(ref, cast(BinaryIO, sys.stdout.buffer), project=project, progress=tick)
+            stream = cast(BinaryIO, sys.stdout.buffer)
+            result = v.get(ref, stream, project=project, progress=tick, purpose=purpose)
             sys.stdout.buffer.flush()
         else:
-            result = v.get(ref, Path(output), project=project, progress=tick)
+            result = v.get(ref, Path(output), project=project, progress=tick, purpose=purpose)
     info(ctx, f"verified {result.name}@{result.version} ({human_size(result.size)})")
+
+
+def classify(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(metavar="NAME_OR_ID", help="Asset name or id.")],
+    export: Annotated[
+        str,
+        typer.Option(
+            help="Export-control marking: ITAR:<USML category, e.g. XI>, EAR:<ECCN, e.g."
+            " 9E003>, EAR99, or none. ITAR and EAR assets then need an export"
+            " authorisation (`forgekeep export-auth add`) for non-US readers."
+        ),
+    ],
+    project: ProjectOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Mark an asset as export-controlled (ITAR or EAR), or clear the marking."""
+    with vault(ctx) as v:
+        result = v.classify(ref, export=export, project=project)
+    if wants_json(ctx, json_out):
+        emit_json(result)
+        return
+    stdout.print(f"{result.asset_id}: {result.before} -> {result.after}", highlight=False)
 
 
 def ls(ctx: typer.Context, project: ProjectOpt = None, json_out: JsonOpt = False) -> None:

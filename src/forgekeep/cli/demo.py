@@ -9,6 +9,7 @@ is refused with no output left behind, and prints a summary.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import secrets
@@ -21,10 +22,12 @@ import typer
 from rich.table import Table
 
 from forgekeep.cli._common import human_size, progress_bar, stderr, stdout
+from forgekeep.crypto.signed import encode_vkey, generate_signer
 from forgekeep.errors import ForgekeepError
+from forgekeep.identity.vetting import issue_vetting_record
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import init_workspace
+from forgekeep.service.workspace import AdminSpec, init_workspace
 
 BLOCK = 1 << 20
 
@@ -148,12 +151,30 @@ def run_demo(ctx: typer.Context, *, keep: Path | None, big_mib: int) -> None:
         home = root / "workspace"
         passphrase = secrets.token_urlsafe(18).encode()
         _say(f"1. init: workspace {home}")
-        ids = init_workspace(home, passphrase=passphrase, admin_name="Demo Admin")
+        security_office = generate_signer("security-office.demo")
+        ids = init_workspace(
+            home,
+            passphrase=passphrase,
+            admin=AdminSpec("Demo Admin", ("DE",), "DE", org="demo-works"),
+            trusted_issuers=[encode_vkey(security_office.verifier)],
+        )
         _say(f"   tenant {ids.tenant_id}, admin {ids.principal_id} (a pseudonym), site local-de")
         files = _inputs(ctx, root, big_mib)
         out = root / "out"
         out.mkdir()
         with open_vault(home, passphrase=passphrase) as v:
+            record = issue_vetting_record(
+                security_office,
+                subject=ids.principal_id,
+                clearance=3,
+                expires=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+                evidence="demo-case-1",
+            )
+            vetting = v.import_vetting(record)
+            _say(
+                f"   the security office's signed vetting record: clearance {vetting.clearance},"
+                f" until {vetting.expires:%Y-%m-%d} (Cedar refuses unvetted people)"
+            )
             v.create_project("turbine-blade", residency="DE")
             _say("2. put: project turbine-blade (residency DE)")
             put_s = _put_all(ctx, v, files)

@@ -12,10 +12,23 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 from typer.exceptions import TyperException
 
-from forgekeep.cli import assets, keygen, policy, principals, projects, workspace
+from forgekeep.cli import (
+    access,
+    approvals,
+    assets,
+    keygen,
+    licences,
+    policy,
+    principals,
+    projects,
+    session,
+    tokens,
+    workspace,
+)
 from forgekeep.cli._common import GlobalOptions, stderr
 from forgekeep.errors import EXIT_ERROR, EXIT_USAGE, ForgekeepError
 
@@ -47,7 +60,8 @@ def main(
         ),
     ] = None,
     profile: Annotated[
-        str | None, typer.Option(help="Client profile (split mode; arrives with the server).")
+        str | None,
+        typer.Option(help="Client profile from config.toml (see `forgekeep profiles ls`)."),
     ] = None,
     server: Annotated[
         str | None, typer.Option(help="Server URL (split mode; arrives with the server).")
@@ -71,12 +85,22 @@ app.command()(assets.get)
 app.command("ls")(assets.ls)
 app.command()(assets.versions)
 app.command()(assets.rm)
+app.command()(assets.classify)
 app.command()(assets.fsck)
 app.add_typer(projects.app, name="projects")
 app.add_typer(principals.app, name="principals")
 app.command()(principals.whoami)
+app.command()(session.login)
+app.command()(session.logout)
+app.add_typer(session.profiles_app, name="profiles")
+app.add_typer(tokens.app, name="tokens")
 app.command()(keygen.keygen)
 app.add_typer(policy.app, name="policy")
+app.add_typer(approvals.app, name="approvals")
+app.add_typer(licences.app, name="licences")
+app.add_typer(licences.app, name="licenses", hidden=True)
+app.add_typer(licences.export_app, name="export-auth")
+app.add_typer(access.app, name="access")
 
 
 _GLOBAL_SWITCHES = frozenset({"-q", "--quiet", "-y", "--yes"})
@@ -106,9 +130,15 @@ def hoist_global_options(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)  # whatever stderr is now, not at configure time
+
+
 def run(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn errors into one-line messages and exit codes."""
     args = hoist_global_options(sys.argv[1:] if argv is None else argv)
+    # Warnings (break-glass use, refused tokens) go to stderr; stdout stays for results.
+    structlog.configure(logger_factory=_stderr_logger)
     try:
         code = app(args=args, standalone_mode=False)
     except ForgekeepError as exc:

@@ -1,7 +1,9 @@
-"""``forgekeep policy validate|test|diff``: check Cedar policies before they are applied.
+"""``forgekeep policy validate|test|diff|apply|show``: check and apply Cedar policies.
 
-None of these needs a workspace: they read the files named on the command line
-and the schema and baseline shipped with Forgekeep. Files are bounded
+``validate``, ``test`` and ``diff`` need no workspace: they read the files named
+on the command line and the schema and baseline shipped with Forgekeep.
+``apply`` and ``show`` act on the workspace; applying needs one approval by
+someone other than the requester. Files are bounded
 (:data:`MAX_POLICY_FILE_BYTES`) and read as UTF-8 text.
 """
 
@@ -15,13 +17,14 @@ from typing import Annotated, Final
 import cedarpy
 import typer
 
-from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, wants_json
+from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants_json
 from forgekeep.errors import (
     EXIT_FINDINGS,
     ConfigError,
     FormatError,
     InputMissingError,
     LimitExceededError,
+    UsageError,
 )
 from forgekeep.limits import MAX_CASE_FILE_BYTES, MAX_POLICY_FILE_BYTES
 from forgekeep.policy import PolicyEngine, baseline_text, schema_text
@@ -227,3 +230,71 @@ def diff(
         )
     if added or removed or changed:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def apply(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None, typer.Argument(help="Cedar policy file to request approval for.")
+    ] = None,
+    approval: Annotated[
+        str | None,
+        typer.Option(metavar="ID", help="Apply the policy set this approved request holds."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Apply a customer policy set, in two steps, with one approval in between.
+
+    `forgekeep policy apply FILE` validates FILE and opens an approval request;
+    someone else approves it (`forgekeep approvals approve ID --key KEYFILE`);
+    then `forgekeep policy apply --approval ID` applies exactly that text.
+    """
+    if approval is not None and file is None:
+        with vault(ctx) as v:
+            applied = v.apply_policy(approval)
+        if wants_json(ctx, json_out):
+            emit_json(applied)
+            return
+        stdout.print(
+            f"applied policy version {applied.version} ({applied.sha256})", highlight=False
+        )
+        return
+    if file is None or approval is not None:
+        raise UsageError(
+            "`policy apply` takes either FILE or --approval ID",
+            hint="first `policy apply FILE`, then, once approved, `policy apply --approval ID`",
+        )
+    text = _read_policies(file)
+    with vault(ctx) as v:
+        request = v.request_policy_apply(text)
+    if wants_json(ctx, json_out):
+        emit_json(request)
+        return
+    stdout.print(request.id, highlight=False, markup=False)
+    info(ctx, f"needs {request.required} approval: ask an approver to run")
+    info(ctx, f"  forgekeep approvals approve {request.id} --key KEYFILE")
+    info(ctx, f"then run `forgekeep policy apply --approval {request.id}`")
+
+
+@app.command()
+def show(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Show the shipped baseline and the customer policy set in force (with its approval)."""
+    with vault(ctx) as v:
+        view = v.show_policy()
+    if wants_json(ctx, json_out):
+        emit_json(view)
+        return
+    stdout.print("// ---- baseline (shipped with Forgekeep) ----", highlight=False, markup=False)
+    stdout.print(view.baseline, highlight=False, markup=False)
+    if view.active is None:
+        stdout.print("// ---- no customer policy applied ----", highlight=False, markup=False)
+        return
+    a = view.active
+    stdout.print(
+        f"// ---- customer policy version {a.version}, sha256 {a.sha256}, "
+        f"approval {a.approval_id}, applied by {a.applied_by} at {a.applied_at.isoformat()} ----",
+        highlight=False,
+        markup=False,
+    )
+    stdout.print(a.text, highlight=False, markup=False)

@@ -1,4 +1,4 @@
-"""``forgekeep principals add|ls|show|suspend|resume|vet`` and ``forgekeep whoami``.
+"""``forgekeep principals add|ls|show|suspend|resume|vet|set-key`` and ``forgekeep whoami``.
 
 People are shown by pseudonym; only ``show`` opens a person's sealed attributes.
 """
@@ -204,6 +204,31 @@ def vet(
         return
     for key in ("record_id", "subject", "issuer_key_id", "clearance", "expires"):
         stdout.print(f"{key:13} {getattr(result, key)}", highlight=False, markup=False)
+
+
+@app.command("set-key")
+def set_key(
+    ctx: typer.Context,
+    principal_id: Annotated[str, typer.Argument(metavar="P", help="Pseudonym (p-…).")],
+    vkey: Annotated[
+        str,
+        typer.Argument(
+            metavar="VKEY", help="The public vkey `forgekeep keygen` printed (NAME+KEYID+BASE64)."
+        ),
+    ],
+    json_out: JsonOpt = False,
+) -> None:
+    """Register the public key a principal signs approvals with (replaces any earlier one).
+
+    Give the PUBLIC vkey, never the private key file. Replacing a key voids the
+    approvals signed with the old one that were not used yet.
+    """
+    with vault(ctx) as v:
+        result = v.set_signing_key(principal_id, vkey)
+    if wants_json(ctx, json_out):
+        emit_json(result)
+        return
+    stdout.print(f"{result.principal} signs approvals with {result.key_id}", highlight=False)
 
 
 def whoami(ctx: typer.Context, json_out: JsonOpt = False) -> None:

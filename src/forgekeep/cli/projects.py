@@ -27,6 +27,7 @@ def _show(ctx: typer.Context, info: ProjectInfo, *, as_json: bool) -> None:
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Project name (lower-case, digits, . _ -).")],
+    *,
     residency: Annotated[
         str,
         typer.Option(
@@ -41,6 +42,12 @@ def create(
     shred_domain: Annotated[
         str, typer.Option(help="'project': one domain key for all assets; 'asset': one per asset.")
     ] = "project",
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            help="Organisation that owns the project's IP (default: your own, set at init)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a project and its domain key."""
@@ -51,6 +58,7 @@ def create(
             replicas=replicas,
             key_ring=key_ring,
             shred_domain=shred_domain,
+            owner=owner,
         )
     _show(ctx, info, as_json=json_out)
 

@@ -24,7 +24,7 @@ from forgekeep.errors import EXIT_FINDINGS, UsageError
 from forgekeep.service import wiring
 from forgekeep.service.doctor import run_checks
 from forgekeep.service.keyring import lock_keyring, unlock_keyring
-from forgekeep.service.workspace import init_workspace
+from forgekeep.service.workspace import AdminSpec, init_workspace
 
 PassphraseFileOpt = Annotated[
     Path | None,
@@ -36,13 +36,50 @@ _TTL = re.compile(r"^(\d+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+CitizenshipOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--citizenship",
+        help="The first admin's citizenship, an ISO 3166-1 code; repeat for dual nationals."
+        " Sealed; export-control policies use it.",
+    ),
+]
+LocationOpt = Annotated[
+    str,
+    typer.Option(help="Where the first admin works (ISO 3166-1 code). Sealed."),
+]
+TrustIssuerOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--trust-issuer",
+        help="A vetting issuer's verifier key (vkey, from `forgekeep keygen`) whose signed"
+        " vetting records this workspace accepts. Repeatable; none by default.",
+    ),
+]
+OperatorsOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Residency rule for where operators may act from, e.g. EEA+CH"
+        " (default: the admin's location)."
+    ),
+]
+
+
 def init(
     ctx: typer.Context,
+    *,
+    citizenship: CitizenshipOpt,
+    location: LocationOpt,
     passphrase_file: PassphraseFileOpt = None,
     admin_name: Annotated[
         str | None,
         typer.Option(help="Display name of the first admin (sealed; records use a pseudonym)."),
     ] = None,
+    org: Annotated[
+        str, typer.Option(help="Name of your own organisation, which owns new projects.")
+    ] = "home",
+    trust_issuer: TrustIssuerOpt = None,
+    operator_jurisdictions: OperatorsOpt = None,
     kdf_memory_kib: Annotated[
         int, typer.Option(help="Argon2id memory cost in KiB for the keyring.")
     ] = KdfSection().memory_kib,
@@ -57,24 +94,34 @@ def init(
     empty. The keyring is sealed by a passphrase from FORGEKEEP_PASSPHRASE(_FILE),
     --passphrase-file, or a prompt. Keep that passphrase: without it the
     workspace's content cannot be read by anyone.
+
+    The first admin starts unvetted: policies refuse it everything but
+    `forgekeep principals vet FILE` until a vetting record signed by a
+    --trust-issuer key is imported.
     """
     home = options(ctx).home()
     passphrase = passphrase_for(passphrase_file, confirm=True)
     kdf = KdfSection(memory_kib=kdf_memory_kib, iterations=kdf_iterations)
+    admin = AdminSpec(admin_name or getpass.getuser(), tuple(citizenship), location, org)
     result = init_workspace(
-        home, passphrase=passphrase, admin_name=admin_name or getpass.getuser(), kdf=kdf
+        home,
+        passphrase=passphrase,
+        admin=admin,
+        trusted_issuers=trust_issuer or (),
+        operator_jurisdictions=operator_jurisdictions,
+        kdf=kdf,
     )
     if wants_json(ctx, json_out):
         emit_json(result)
         return
     stdout.print(f"workspace {result.home}", highlight=False)
     stdout.print(f"tenant    {result.tenant_id}", highlight=False)
-    stdout.print(f"admin     {result.principal_id}", highlight=False)
+    stdout.print(f"admin     {result.principal_id} (unvetted)", highlight=False)
     stdout.print(f"site      {result.site} (DE)", highlight=False)
     info(
         ctx,
         f"hint: export FORGEKEEP_HOME={result.home}; forgekeep unlock; "
-        "forgekeep projects create NAME --residency DE",
+        f"forgekeep principals vet RECORD (a vetting record for {result.principal_id})",
     )
 
 

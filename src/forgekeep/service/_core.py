@@ -7,6 +7,10 @@ Security rules:
 
 * There is no anonymous mode: every request names an acting principal, which
   must exist in the tenant and be active.
+* Every request is decided by Cedar (``service._access``) before it acts: tenant
+  actions on entry, project and asset actions once the use case has found the
+  resource. A request that reaches its end without an allowing decision is
+  refused, and an API token narrows a request to its scopes first.
 * Every refusal (denial or error) is journaled with its request id and error
   code, in a transaction of its own; if even that fails, the caller gets a
   :class:`JournalError` chained to the original error.
@@ -17,26 +21,31 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from forgekeep.clock import Clock
 from forgekeep.config import Settings
-from forgekeep.db.models import Principal
+from forgekeep.db.models import Project
 from forgekeep.errors import (
     AccessDeniedError,
     DatabaseError,
     ForgekeepError,
     JournalError,
 )
+from forgekeep.identity.tokens import allows
 from forgekeep.keys.protocol import KeyManager
 from forgekeep.ledger.journal import Journal, JournalEvent, Outcome, Scalar
-from forgekeep.service.authz import Action, Authorizer, Decision, Subject
+from forgekeep.service._access import AccessControl, Actor, AssetTarget, RequestFacts
+from forgekeep.service.authz import SPECS, Action, Decision, Scope
 from forgekeep.storage.protocol import BlobStore
+
+_log = structlog.get_logger("forgekeep.access")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,23 @@ class SiteHandle:
     name: str
     jurisdiction: str
     store: BlobStore
+
+
+@dataclass(frozen=True, slots=True)
+class Authentication:
+    """How the acting principal proved who it is.
+
+    ``scopes`` is ``None`` for a full session (the workspace's own principal,
+    or a login); an API token limits the request to its scopes' actions.
+    """
+
+    method: str  # "workspace", "token", "oidc" or "mtls"
+    strength: str  # Cedar context auth_strength: "local", "token", "oidc", "mtls"
+    scopes: frozenset[str] | None = None
+    token_id: str | None = None
+
+
+WORKSPACE_AUTH = Authentication("workspace", "local")
 
 
 @dataclass(slots=True)
@@ -57,10 +83,11 @@ class ServiceContext:
     clock: Clock
     sessions: sessionmaker[Session]
     journal: Journal
-    authorizer: Authorizer
+    access: AccessControl
     key_manager: KeyManager
     sites: Mapping[str, SiteHandle]
     run_dir: Path
+    auth: Authentication = WORKSPACE_AUTH
     closers: list[contextlib.AbstractContextManager[object]] = field(default_factory=list)
 
     @property
@@ -72,31 +99,112 @@ def new_request_id() -> str:
     return "req-" + secrets.token_hex(8)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Request:
+    """One request being served: who acts, what is asked, and the decision(s) made."""
+
     id: str
     action: Action
     target: str
-    subject: Subject
-    decision: Decision
+    ctx: ServiceContext
+    actor: Actor | None
+    facts: RequestFacts
+    decision: Decision | None = None
+
+    @property
+    def actor_id(self) -> str:
+        return self.ctx.principal_id
+
+    def _record(self, decision: Decision) -> Decision:
+        if not decision.allowed:
+            raise AccessDeniedError(
+                f"{self.action} refused ({decision.reason})",
+                request_id=self.id,
+                reasons=decision.reasons,
+                policies=decision.policies,
+            )
+        self.decision = decision
+        if decision.break_glass is not None:
+            _log.warning(
+                "break-glass access",
+                request=self.id,
+                action=str(self.action),
+                actor=self.actor_id,
+                grant=decision.break_glass,
+            )
+        return decision
+
+    def authorize_tenant(self) -> Decision:
+        spec = SPECS[self.action]
+        return self._record(
+            self.ctx.access.decide_tenant(self.actor, self.ctx.tenant_id, spec.cedar, self.facts)
+        )
+
+    def authorize_project(
+        self, session: Session, project: Project, *, cedar_action: str | None = None
+    ) -> Decision:
+        action = cedar_action or SPECS[self.action].cedar
+        return self._record(
+            self.ctx.access.decide_project(session, self.actor, project, action, self.facts)
+        )
+
+    def authorize_asset(
+        self, session: Session, target: AssetTarget, *, cedar_action: str | None = None
+    ) -> Decision:
+        action = cedar_action or SPECS[self.action].cedar
+        return self._record(
+            self.ctx.access.decide_asset(session, self.actor, target, action, self.facts)
+        )
+
+    def visible(self, session: Session, targets: Sequence[AssetTarget]) -> list[AssetTarget]:
+        """A listing: assets in projects the actor may ``list`` that it may ``inspect``.
+
+        Every item is decided, but the listing is one request with one event.
+        """
+        access, facts = self.ctx.access, self.facts
+        listable: dict[str, bool] = {}
+        shown = []
+        for target in targets:
+            project = target.project
+            if project.id not in listable:
+                decision = access.decide_project(session, self.actor, project, "list", facts)
+                listable[project.id] = decision.allowed
+            if (
+                listable[project.id]
+                and access.decide_asset(session, self.actor, target, "inspect", facts).allowed
+            ):
+                shown.append(target)
+        return shown
 
     def event(self, outcome: Outcome, **detail: Scalar) -> JournalEvent:
+        if self.decision is None:
+            raise ForgekeepError(f"internal error: {self.action} has no authorization decision")
+        extra: dict[str, Scalar] = {"policy": ",".join(self.decision.policies)}
+        for name in ("licence", "export_auth", "break_glass"):
+            value = getattr(self.decision, name)
+            if value is not None:
+                extra[name] = value
         return JournalEvent(
             action=str(self.action),
             outcome=outcome,
-            actor=self.subject.id,
+            actor=self.actor_id,
             target=self.target,
             request_id=self.id,
-            detail={"policy": self.decision.policy, **detail},
+            detail={**extra, **detail},
         )
 
 
-def load_subject(session: Session, ctx: ServiceContext) -> Subject:
+def load_actor(session: Session, ctx: ServiceContext) -> Actor | None:
     """Authenticate: the acting principal must exist in this tenant."""
-    row = session.get(Principal, ctx.principal_id)
-    if row is None or row.tenant_id != ctx.tenant_id:
-        return Subject(id=ctx.principal_id, roles=(), status="unknown")
-    return Subject(id=row.id, roles=tuple(row.roles), status=row.status)
+    return ctx.access.load_actor(session, ctx.key_manager, ctx.tenant_id, ctx.principal_id)
+
+
+def _refusal_detail(exc: ForgekeepError) -> dict[str, Scalar]:
+    detail: dict[str, Scalar] = {"code": exc.code}
+    if isinstance(exc, AccessDeniedError) and exc.reasons:
+        detail["reasons"] = ",".join(exc.reasons)
+        detail["policy"] = ",".join(exc.policies)
+    return detail
 
 
 def _journal_refusal(
@@ -109,7 +217,7 @@ def _journal_refusal(
         actor=ctx.principal_id,
         target=target,
         request_id=request_id,
-        detail={"code": exc.code},
+        detail=_refusal_detail(exc),
     )
     try:
         with ctx.sessions.begin() as session:
@@ -120,21 +228,54 @@ def _journal_refusal(
         ) from journal_exc
 
 
-def _authorize(ctx: ServiceContext, request_id: str, action: Action, target: str) -> Request:
+def _begin(
+    ctx: ServiceContext, request_id: str, action: Action, target: str, purpose: str
+) -> Request:
     with ctx.sessions() as session:
-        subject = load_subject(session, ctx)
-    decision = ctx.authorizer.decide(subject, action, target)
-    if not decision.allowed:
-        raise AccessDeniedError(f"{action} refused ({decision.reason})", request_id=request_id)
-    return Request(request_id, action, target, subject, decision)
+        ctx.access.refresh(session, ctx.tenant_id)
+        actor = load_actor(session, ctx)
+    facts = RequestFacts(ctx.clock.now(), purpose, ctx.auth.strength)
+    req = Request(request_id, action, target, ctx, actor, facts)
+    if actor is None:
+        raise AccessDeniedError(
+            f"{action} refused (principal-unknown)",
+            request_id=request_id,
+            reasons=("principal-unknown",),
+            policies=("authentication",),
+        )
+    if not allows(ctx.auth.scopes, str(action)):
+        raise AccessDeniedError(
+            f"{action} refused (token-scope)",
+            request_id=request_id,
+            reasons=("token-scope",),
+            policies=("token/scope",),
+        )
+    if SPECS[action].scope is Scope.TENANT:
+        req.authorize_tenant()
+    return req
+
+
+def _require_decision(req: Request) -> None:
+    if req.decision is None:
+        raise ForgekeepError(f"internal error: {req.action} ended without a decision")
 
 
 @contextlib.contextmanager
-def request(ctx: ServiceContext, action: Action, target: str) -> Iterator[Request]:
-    """Authenticate and authorize one request; journal it if it is refused."""
+def request(
+    ctx: ServiceContext, action: Action, target: str, *, purpose: str = "unspecified"
+) -> Iterator[Request]:
+    """Authenticate and authorize one request; journal it if it is refused.
+
+    Tenant-wide actions are decided here; project and asset actions are decided
+    by the use case (``authorize_project``/``authorize_asset``/``visible``) once
+    it has found the resource. A request that ends without an allowing decision
+    is refused, so a use case cannot forget to ask.
+    """
     request_id = new_request_id()
     try:
-        yield _authorize(ctx, request_id, action, target)
+        req = _begin(ctx, request_id, action, target, purpose)
+        yield req
+        _require_decision(req)
     except ForgekeepError as exc:
         if exc.request_id is None:
             exc.request_id = request_id

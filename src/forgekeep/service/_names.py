@@ -45,6 +45,19 @@ def validate_project_name(name: str) -> str:
     return name
 
 
+_PURPOSE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
+def validate_purpose(purpose: str) -> str:
+    """A declared purpose (e.g. ``tooling``): lower-case letters, digits, '.', '_', '-'."""
+    if not isinstance(purpose, str) or not _PURPOSE.fullmatch(purpose):
+        raise UsageError(
+            f"purpose {purpose[:40]!r} is invalid",
+            hint="use lower-case letters, digits, '.', '_' and '-' (max 64), e.g. tooling",
+        )
+    return purpose
+
+
 def validate_classification(value: str) -> str:
     if value not in CLASSIFICATIONS:
         raise UsageError(f"classification must be one of {', '.join(CLASSIFICATIONS)}")

@@ -42,6 +42,7 @@ from forgekeep.errors import ConflictError, InputMissingError, LimitExceededErro
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
 from forgekeep.limits import MAX_ASSET_BYTES
+from forgekeep.service._access import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, SiteHandle, commit_with_event, request
 from forgekeep.service._names import validate_classification, validate_name, validate_tags
 from forgekeep.service._pipeline import Progress, PutDigest, encrypt_stream
@@ -140,9 +141,17 @@ def _open_source(source: Path | BinaryIO) -> contextlib.AbstractContextManager[B
         raise InputMissingError(f"cannot read {source}: {exc.strerror}") from exc
 
 
-def _plan(session: Session, ctx: ServiceContext, project: str, name: str) -> _Plan:
+def _plan(
+    session: Session, ctx: ServiceContext, req: Request, project: str, name: str, level: str
+) -> _Plan:
     proj = find_project(session, ctx, project)
     existing = session.scalar(select(Asset).where(Asset.project_id == proj.id, Asset.name == name))
+    # Decided before any key or blob is made: a new version needs "modify" on the
+    # asset at the new version's classification; a new asset, "create" on its project.
+    if existing is not None:
+        req.authorize_asset(session, AssetTarget(existing, proj, level))
+    else:
+        req.authorize_project(session, proj, cedar_action="create")
     if existing is not None:
         asset_id, domain = existing.id, existing.domain_key_id
     else:
@@ -225,7 +234,7 @@ def _ensure_asset(
             project_id=plan.project.id,
             name=name,
             domain_key_id=plan.domain_key_id,
-            created_by=req.subject.id,
+            created_by=req.actor_id,
             created_at=ctx.clock.now(),
             deleted_at=None,
             deleted_by=None,
@@ -260,7 +269,7 @@ def _commit_version(
             ciphertext_size=digest.ciphertext_size,
             ciphertext_sha256=digest.ciphertext_sha256,
             plaintext_hmac=digest.plaintext_hmac,
-            created_by=req.subject.id,
+            created_by=req.actor_id,
             created_at=now,
         )
     )
@@ -332,9 +341,9 @@ def put_asset(
         validate_classification(classification)
         clean_tags = validate_tags(tags or {})
         with _open_source(source) as src, ctx.sessions() as session:
-            plan = _plan(session, ctx, project, name)
+            plan = _plan(session, ctx, req, project, name, classification)
             with upload_lease(ctx, plan.version_id.hex()):
-                _register_upload(session, ctx, plan, req.subject.id)
+                _register_upload(session, ctx, plan, req.actor_id)
                 try:
                     digest, wrapped, dek_id = _encrypt_and_store(
                         ctx, plan, src, progress or (lambda _n: None)

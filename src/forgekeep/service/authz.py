@@ -1,21 +1,20 @@
-"""Authorization for the vault core: default deny, by role.
+"""What can be asked of the service: every action, the kind of resource it acts
+on, and the Cedar action that decides it.
 
 Security rules:
 
-* Deny by default: an action not granted to one of the principal's roles is
-  refused, and so is any principal that is not ``active``.
-* Every decision carries a reason code, so a refusal can be explained without
-  leaking protected details.
-* This role table is the embedded baseline; the Access issue replaces the
-  :class:`Authorizer` with Cedar policies behind the same interface.
+* Every service action is listed here with exactly one resource scope (tenant,
+  project or asset); ``service._core.request`` refuses to run an action that a
+  Cedar decision has not allowed, so there is no path around the policies.
+* Roles are a closed list; the Cedar baseline gives each its least privileges.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final
 
 
 class Action(enum.StrEnum):
@@ -47,72 +46,73 @@ class Action(enum.StrEnum):
     APPROVAL_LIST = "approval.list"
     APPROVAL_SHOW = "approval.show"
     APPROVAL_DECIDE = "approval.decide"
-    TOKEN_CREATE = "token.create"
-    TOKEN_LIST = "token.list"
-    TOKEN_REVOKE = "token.revoke"
+    TOKEN_CREATE = "token.create"  # noqa: S105 (an action name, not a secret)
+    TOKEN_LIST = "token.list"  # noqa: S105 (an action name, not a secret)
+    TOKEN_REVOKE = "token.revoke"  # noqa: S105 (an action name, not a secret)
     POLICY_SHOW = "policy.show"
     POLICY_APPLY = "policy.apply"
     ACCESS_EXPLAIN = "access.explain"
     BREAK_GLASS = "break-glass.request"
 
 
-READ_ACTIONS = frozenset(
-    {
-        Action.ASSET_GET,
-        Action.ASSET_LIST,
-        Action.ASSET_VERSIONS,
-        Action.PROJECT_LIST,
-        Action.PROJECT_SHOW,
-    }
-)
-WRITE_ACTIONS = READ_ACTIONS | {Action.ASSET_PUT, Action.ASSET_REMOVE}
-ROLE_GRANTS: Mapping[str, frozenset[Action]] = {
-    "admin": frozenset(Action),
-    "writer": WRITE_ACTIONS,
-    "reader": READ_ACTIONS,
-    "auditor": frozenset(
-        {
-            Action.ASSET_LIST,
-            Action.ASSET_VERSIONS,
-            Action.VAULT_FSCK,
-            Action.PRINCIPAL_LIST,
-            Action.PRINCIPAL_SHOW,
-        }
-    ),
+class Scope(enum.Enum):
+    TENANT = "Tenant"
+    PROJECT = "Project"
+    ASSET = "Asset"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    scope: Scope
+    cedar: str  # the Cedar action id that decides it
+
+
+_ASSET_ACTIONS: Final = {
+    Action.ASSET_GET: "download",
+    Action.ASSET_VERSIONS: "inspect",
+    Action.ASSET_REMOVE: "delete",
+    Action.ASSET_CLASSIFY: "classify",
+    Action.ASSET_PUT: "modify",  # a new asset is decided as "create" on its project
+}
+_PROJECT_ACTIONS: Final = {
+    Action.PROJECT_SHOW: "project.show",
+    Action.PROJECT_SET: "project.set",
+}
+
+SPECS: Mapping[Action, ActionSpec] = {
+    action: (
+        ActionSpec(Scope.ASSET, _ASSET_ACTIONS[action])
+        if action in _ASSET_ACTIONS
+        else ActionSpec(Scope.PROJECT, _PROJECT_ACTIONS[action])
+        if action in _PROJECT_ACTIONS
+        else ActionSpec(Scope.TENANT, str(action))
+    )
+    for action in Action
+}
+
+#: Roles a principal may hold; what each may do is written in the Cedar baseline.
+ROLES: Final = ("admin", "approver", "auditor", "reader", "writer")
+
+#: Classification names and the clearance level each needs.
+CLASSIFICATION_LEVELS: Mapping[str, int] = {
+    "public": 0,
+    "internal": 1,
+    "confidential": 2,
+    "secret": 3,
 }
 
 
 @dataclass(frozen=True, slots=True)
-class Subject:
-    """The acting principal as authorization sees it (pseudonym, roles, status)."""
-
-    id: str
-    roles: Sequence[str]
-    status: str
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
+    """One authorization decision, as journaled and explained."""
+
     allowed: bool
-    reason: str
-    policy: str
+    policies: tuple[str, ...]
+    reasons: tuple[str, ...]
+    licence: str | None = None
+    export_auth: str | None = None
+    break_glass: str | None = None
 
-
-class Authorizer(Protocol):
-    def decide(self, subject: Subject, action: Action, resource: str) -> Decision: ...
-
-
-class RoleAuthorizer:
-    """Grants an action when one of the subject's roles grants it; denies otherwise."""
-
-    def __init__(self, grants: Mapping[str, frozenset[Action]] = ROLE_GRANTS) -> None:
-        self._grants = grants
-
-    def decide(self, subject: Subject, action: Action, resource: str) -> Decision:
-        del resource  # roles are global in the embedded baseline
-        if subject.status != "active":
-            return Decision(False, "principal-not-active", "baseline/active-principal")
-        for role in subject.roles:
-            if action in self._grants.get(role, frozenset()):
-                return Decision(True, "role-grants-action", f"baseline/role/{role}")
-        return Decision(False, "no-role-grants-action", "baseline/default-deny")
+    @property
+    def reason(self) -> str:
+        return ",".join(self.reasons) if self.reasons else "allowed"

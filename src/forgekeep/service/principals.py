@@ -1,4 +1,7 @@
-"""Principals: organisations, people, machines, suspension and signed vetting records.
+"""Principals: organisations, people, machines, suspension and signing keys.
+
+Signed vetting records (clearance and its expiry) are imported by
+:mod:`forgekeep.service.vetting`.
 
 Security rules:
 
@@ -8,10 +11,6 @@ Security rules:
   journaled or listed in clear. Only :func:`show_principal` opens them.
 * Journal details name pseudonyms, organisation ids, roles and counts, never
   personal attributes.
-* Vetting records are accepted only when signed by an issuer listed in
-  ``[vetting] trusted_issuers``; there is no default trust. A forged, untrusted,
-  wrongly typed, expired, duplicate or unknown-subject record is refused, and the
-  refusal is journaled by :func:`request`.
 * An admin cannot suspend itself, so a workspace cannot be locked out by accident.
 """
 
@@ -23,39 +22,26 @@ import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forgekeep.crypto.signed import SignedObject, VerifierKey, parse_vkey, verify
-from forgekeep.db.models import KeyRing, Organisation, Principal, VettingRecord
-from forgekeep.errors import (
-    ConfigError,
-    ConflictError,
-    FormatError,
-    InvalidNameError,
-    NotFoundError,
-    UsageError,
-)
+from forgekeep.crypto.signed import encode_vkey, parse_vkey
+from forgekeep.db.models import KeyRing, Organisation, Principal
+from forgekeep.errors import ConflictError, InvalidNameError, NotFoundError, UsageError
 from forgekeep.identity import new_pseudonym, open_attributes, seal_attributes
 from forgekeep.ledger.journal import Outcome
 from forgekeep.residency import Jurisdiction
-from forgekeep.service._core import ServiceContext, commit_with_event, load_subject, request
-from forgekeep.service.authz import ROLE_GRANTS, Action
+from forgekeep.service._core import ServiceContext, commit_with_event, load_actor, request
+from forgekeep.service.authz import ROLES, Action
 
-VETTING_TYPE = "vetting-record"
-VETTING_FIELDS = frozenset({"record_id", "subject", "issuer", "evidence", "clearance", "expires"})
-MAX_CLEARANCE = 9
 MAX_DISPLAY_NAME = 255
 MAX_LIST_ITEMS = 32
 STATUSES = ("active", "suspended")
 _ORG = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 _TRAINING = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
 _FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-_RECORD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Cf"})
-_VETTING_HINT = "ask the issuer for a fresh record signed by a key in [vetting] trusted_issuers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +82,8 @@ class WhoAmI:
     status: str
     clearance: int
     vetting_expires: dt.datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class VettingInfo:
-    record_id: str
-    subject: str
-    issuer_key_id: str
-    clearance: int
-    expires: dt.datetime
+    org: str | None = None
+    auth: str = "workspace"
 
 
 def _info(row: Principal) -> PrincipalInfo:
@@ -161,13 +140,13 @@ def validate_roles(roles: Iterable[str]) -> list[str]:
     if not values:
         raise UsageError("a principal needs at least one role", hint=_roles_hint())
     for role in values:
-        if role not in ROLE_GRANTS:
+        if role not in ROLES:
             raise UsageError(f"unknown role {role!r}", hint=_roles_hint())
     return values
 
 
 def _roles_hint() -> str:
-    return f"roles are {', '.join(sorted(ROLE_GRANTS))}"
+    return f"roles are {', '.join(ROLES)}"
 
 
 def validate_trainings(trainings: Iterable[str]) -> list[str]:
@@ -422,6 +401,40 @@ def resume(ctx: ServiceContext, principal_id: str) -> PrincipalInfo:
     return _set_status(ctx, principal_id, "active")
 
 
+@dataclass(frozen=True, slots=True)
+class SigningKeyInfo:
+    principal: str
+    key_id: str
+
+
+def set_signing_key(ctx: ServiceContext, principal_id: str, vkey_text: str) -> SigningKeyInfo:
+    """Register (or replace) the verifier key a principal signs approvals with.
+
+    A key belongs to one principal only. Replacing a key makes the principal's
+    earlier signed verdicts stop verifying, so approvals they signed cannot be used.
+    """
+    with request(ctx, Action.PRINCIPAL_SET_KEY, principal_id) as req, ctx.sessions() as session:
+        row = find_principal(session, ctx, principal_id)
+        key = parse_vkey(vkey_text.strip() if isinstance(vkey_text, str) else vkey_text)
+        vkey = encode_vkey(key)
+        holder = session.scalar(
+            select(Principal.id).where(
+                Principal.tenant_id == ctx.tenant_id,
+                Principal.signing_vkey == vkey,
+                Principal.id != row.id,
+            )
+        )
+        if holder is not None:
+            raise ConflictError(
+                f"key {key.key_id} is already registered to another principal",
+                hint="each approver signs with a key of their own (`forgekeep keygen`)",
+            )
+        before = parse_vkey(row.signing_vkey).key_id if row.signing_vkey else None
+        row.signing_vkey = vkey
+        commit_with_event(session, ctx, req.event(Outcome.OK, key=key.key_id, replaced=before))
+        return SigningKeyInfo(row.id, key.key_id)
+
+
 def whoami(ctx: ServiceContext) -> WhoAmI:
     """The acting principal as this workspace knows it (no personal attributes).
 
@@ -429,133 +442,14 @@ def whoami(ctx: ServiceContext) -> WhoAmI:
     suspended or unknown principal can still see why it is refused.
     """
     with ctx.sessions() as session:
-        subject = load_subject(session, ctx)
-        row = session.get(Principal, ctx.principal_id)
-        if row is None or row.tenant_id != ctx.tenant_id:
-            row = None
+        actor = load_actor(session, ctx)
         return WhoAmI(
-            principal=subject.id,
+            principal=ctx.principal_id,
             tenant=ctx.tenant_id,
-            roles=tuple(subject.roles),
-            status=subject.status,
-            clearance=0 if row is None else row.clearance,
-            vetting_expires=None if row is None else row.vetting_expires,
-        )
-
-
-# -- vetting ------------------------------------------------------------------
-
-
-def _trusted_issuers(ctx: ServiceContext) -> list[VerifierKey]:
-    configured = ctx.settings.vetting.trusted_issuers
-    if not configured:
-        raise ConfigError(
-            "no vetting issuer is trusted in this workspace",
-            hint='add [vetting] trusted_issuers = ["<vkey>"] to forgekeep.toml',
-        )
-    try:
-        return [parse_vkey(text) for text in configured]
-    except FormatError as exc:
-        raise ConfigError(f"[vetting] trusted_issuers holds a malformed key: {exc}") from exc
-
-
-def _text_field(payload: Mapping[str, Any], name: str, limit: int = 255) -> str:
-    value = payload[name]
-    if not isinstance(value, str) or not 1 <= len(value) <= limit:
-        raise FormatError(f"vetting record {name} is not a string of 1-{limit} characters")
-    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value):
-        raise FormatError(f"vetting record {name} contains control characters")
-    return value
-
-
-def _parse_expiry(value: object) -> dt.datetime:
-    if not isinstance(value, str):
-        raise FormatError("vetting record expires is not an ISO 8601 string")
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise FormatError("vetting record expires is not an ISO 8601 timestamp") from None
-    if parsed.tzinfo is None or parsed.utcoffset() != dt.timedelta(0):
-        raise FormatError("vetting record expires must be in UTC (e.g. 2027-01-01T00:00:00Z)")
-    return parsed.astimezone(dt.UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class _Vetting:
-    record_id: str
-    subject: str
-    evidence: str
-    clearance: int
-    expires: dt.datetime
-
-
-def _parse_vetting(payload: Mapping[str, Any]) -> _Vetting:
-    if set(payload) != VETTING_FIELDS:
-        raise FormatError(
-            f"a vetting record has exactly the fields {', '.join(sorted(VETTING_FIELDS))}"
-        )
-    record_id = payload["record_id"]
-    if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
-        raise FormatError("vetting record_id is 1-64 letters, digits, '.', '_', ':' or '-'")
-    _text_field(payload, "issuer")
-    clearance = payload["clearance"]
-    if isinstance(clearance, bool) or not isinstance(clearance, int):
-        raise FormatError("vetting record clearance is not an integer")
-    if not 0 <= clearance <= MAX_CLEARANCE:
-        raise FormatError(f"vetting record clearance must be 0-{MAX_CLEARANCE}")
-    return _Vetting(
-        record_id=record_id,
-        subject=_text_field(payload, "subject", 64),
-        evidence=_text_field(payload, "evidence"),
-        clearance=clearance,
-        expires=_parse_expiry(payload["expires"]),
-    )
-
-
-def import_vetting(ctx: ServiceContext, document: bytes) -> VettingInfo:
-    """Import a signed vetting record and set its subject's clearance and expiry."""
-    with request(ctx, Action.PRINCIPAL_VET, "vetting") as req, ctx.sessions() as session:
-        trusted = _trusted_issuers(ctx)
-        obj = SignedObject.from_json(document)
-        payload = verify(obj, expected_type=VETTING_TYPE, trusted=trusted, quorum=1)
-        record = _parse_vetting(payload)
-        trusted_ids = {key.key_id for key in trusted}
-        issuer_key_id = next(s.key_id for s in obj.signatures if s.key_id in trusted_ids)
-        now = ctx.clock.now()
-        if record.expires <= now:
-            raise UsageError(
-                f"vetting record {record.record_id} expired at {record.expires.isoformat()}",
-                hint=_VETTING_HINT,
-            )
-        row = find_principal(session, ctx, record.subject)
-        if session.get(VettingRecord, record.record_id) is not None:
-            raise ConflictError(f"vetting record {record.record_id} was already imported")
-        session.add(
-            VettingRecord(
-                id=record.record_id,
-                principal_id=row.id,
-                issuer_key_id=issuer_key_id,
-                evidence_ref=record.evidence,
-                clearance=record.clearance,
-                expires_at=record.expires,
-                document=bytes(document),
-                imported_at=now,
-            )
-        )
-        row.clearance = record.clearance
-        row.vetting_expires = record.expires
-        commit_with_event(
-            session,
-            ctx,
-            req.event(
-                Outcome.OK,
-                record=record.record_id,
-                subject=row.id,
-                issuer=issuer_key_id,
-                clearance=record.clearance,
-                expires=record.expires.isoformat(),
-            ),
-        )
-        return VettingInfo(
-            record.record_id, row.id, issuer_key_id, record.clearance, record.expires
+            roles=() if actor is None else actor.roles,
+            status="unknown" if actor is None else actor.status,
+            clearance=0 if actor is None else actor.clearance,
+            vetting_expires=None if actor is None else actor.vetting_expires,
+            org=None if actor is None else actor.org_id,
+            auth=ctx.auth.method,
         )

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forgekeep.db.models import DomainKey, KeyRing, Project
+from forgekeep.db.models import DomainKey, KeyRing, Project, Tenant
 from forgekeep.errors import ConflictError, NotFoundError, UsageError
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service._names import validate_project_name
 from forgekeep.service.authz import Action
+from forgekeep.service.principals import find_organisation
 
 SHRED_DOMAINS = ("project", "asset")
 _RESIDENCY = re.compile(r"[A-Z]{2,5}(\+[A-Z]{2,5})*")
@@ -37,6 +38,7 @@ class ProjectInfo:
     key_ring: str
     shred_domain: str
     domain_key: str
+    owner: str | None = None
 
 
 def _info(row: Project) -> ProjectInfo:
@@ -48,6 +50,7 @@ def _info(row: Project) -> ProjectInfo:
         row.key_ring_id,
         row.shred_domain,
         row.domain_key_id,
+        row.owner_org_id,
     )
 
 
@@ -89,9 +92,12 @@ def create_project(
     replicas: int = 1,
     key_ring: str | None = None,
     shred_domain: str = "project",
+    owner: str | None = None,
 ) -> ProjectInfo:
+    """A new project owned by ``owner`` (an organisation; default: the tenant's own)."""
     with request(ctx, Action.PROJECT_CREATE, name) as req, ctx.sessions() as session:
         validate_project_name(name)
+        owner_org = _owner(session, ctx, owner)
         _check_settings(residency, replicas, shred_domain)
         if (
             session.scalar(
@@ -124,10 +130,18 @@ def create_project(
             shred_domain=shred_domain,
             created_at=now,
             updated_at=now,
+            owner_org_id=owner_org,
         )
         session.add(row)
         commit_with_event(session, ctx, req.event(Outcome.OK, project=row.id, ring=ring))
         return _info(row)
+
+
+def _owner(session: Session, ctx: ServiceContext, owner: str | None) -> str | None:
+    if owner is not None:
+        return find_organisation(session, ctx, owner).id
+    tenant = session.get(Tenant, ctx.tenant_id)
+    return tenant.home_org_id if tenant else None
 
 
 def _default_ring(session: Session, ctx: ServiceContext) -> str:
@@ -151,6 +165,7 @@ def list_projects(ctx: ServiceContext) -> list[ProjectInfo]:
 def show_project(ctx: ServiceContext, name: str) -> ProjectInfo:
     with request(ctx, Action.PROJECT_SHOW, name) as req, ctx.sessions() as session:
         row = find_project(session, ctx, name)
+        req.authorize_project(session, row)
         commit_with_event(session, ctx, req.event(Outcome.OK))
         return _info(row)
 
@@ -166,6 +181,7 @@ def set_project(
     with request(ctx, Action.PROJECT_SET, name) as req, ctx.sessions() as session:
         _check_settings(residency, replicas, shred_domain)
         row = find_project(session, ctx, name)
+        req.authorize_project(session, row)
         before = f"{row.residency}/{row.replicas}/{row.shred_domain}"
         row.residency = residency or row.residency
         row.replicas = replicas or row.replicas

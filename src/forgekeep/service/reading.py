@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -38,10 +38,11 @@ from forgekeep.errors import (
 )
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
+from forgekeep.service._access import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
-from forgekeep.service._names import split_reference
+from forgekeep.service._names import split_reference, validate_purpose
 from forgekeep.service._pipeline import Progress, decrypt_stream
-from forgekeep.service.authz import Action
+from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
 
 PREFIX_PEEK = 10
 BODY_PREFIX = 24 + 32
@@ -137,6 +138,7 @@ class _ReadPlan:
     data_key: DataKey
     replica: Replica
     ring: str
+    project: Project
 
 
 def _read_plan(session: Session, ctx: ServiceContext, ref: str, project: str | None) -> _ReadPlan:
@@ -148,7 +150,7 @@ def _read_plan(session: Session, ctx: ServiceContext, ref: str, project: str | N
     proj = session.get(Project, asset.project_id)
     if data_key is None or replica is None or proj is None:
         raise IntegrityError(f"metadata of {asset.name}@{version.number} is incomplete")
-    return _ReadPlan(asset, version, data_key, replica, proj.key_ring_id)
+    return _ReadPlan(asset, version, data_key, replica, proj.key_ring_id, proj)
 
 
 def _unwrap_dek(ctx: ServiceContext, plan: _ReadPlan) -> bytes:
@@ -246,6 +248,9 @@ def _decide_and_stream(
 ) -> tuple[_ReadPlan, int]:
     with ctx.sessions() as session:
         plan = _read_plan(session, ctx, ref, project)
+        req.authorize_asset(
+            session, AssetTarget(plan.asset, plan.project, plan.version.classification)
+        )
         # The decision is durable before the first byte leaves.
         commit_with_event(
             session,
@@ -266,10 +271,15 @@ def get_asset(
     *,
     project: str | None = None,
     progress: Progress | None = None,
+    purpose: str = "unspecified",
 ) -> GetResult:
-    """Decrypt ``ref`` (``NAME_OR_ID[@VERSION]``) into ``out``, verifying everything."""
+    """Decrypt ``ref`` (``NAME_OR_ID[@VERSION]``) into ``out``, verifying everything.
+
+    ``purpose`` is the declared purpose of the read; a licence only applies to
+    reads made for its own purpose.
+    """
     tick = progress or (lambda _n: None)
-    with request(ctx, Action.ASSET_GET, ref) as req:
+    with request(ctx, Action.ASSET_GET, ref, purpose=validate_purpose(purpose)) as req:
         if isinstance(out, Path):
             _check_output(ctx, out)
             with atomic_writer(out, mode=0o600, hint=OUTPUT_HINT) as handle:
@@ -293,7 +303,7 @@ def list_assets(
     """Every visible asset with its latest version; one journal event for the listing."""
     with request(ctx, Action.ASSET_LIST, project or "*") as req, ctx.sessions() as session:
         query = (
-            select(Asset, Project.name)
+            select(Asset, Project)
             .join(Project, Asset.project_id == Project.id)
             .where(Asset.tenant_id == ctx.tenant_id)
             .order_by(Project.name, Asset.name)
@@ -302,8 +312,12 @@ def list_assets(
             query = query.where(Project.name == project)
         if not include_deleted:
             query = query.where(Asset.deleted_at.is_(None))
+        rows = [(a, p) for a, p in session.execute(query).all()]
+        shown = {t.asset.id for t in req.visible(session, _targets(session, rows))}
         result = []
-        for asset, project_name in session.execute(query).all():
+        for asset, project_row in rows:
+            if asset.id not in shown:
+                continue
             versions = session.scalars(
                 select(AssetVersion)
                 .where(AssetVersion.asset_id == asset.id)
@@ -314,14 +328,29 @@ def list_assets(
                     AssetSummary(
                         asset.id,
                         asset.name,
-                        project_name,
+                        project_row.name,
                         len(versions),
                         _version_info(versions[-1]),
                         asset.deleted_at is not None,
                     )
                 )
-        commit_with_event(session, ctx, req.event(Outcome.OK, count=len(result)))
+        hidden = len(rows) - len(shown)
+        commit_with_event(session, ctx, req.event(Outcome.OK, count=len(result), hidden=hidden))
         return result
+
+
+def _targets(session: Session, rows: Sequence[tuple[Asset, Project]]) -> list[AssetTarget]:
+    """Each listed asset as a decision sees it: classified by its latest version."""
+    targets = []
+    for asset, project in rows:
+        latest = session.scalar(
+            select(AssetVersion.classification)
+            .where(AssetVersion.asset_id == asset.id)
+            .order_by(AssetVersion.number.desc())
+            .limit(1)
+        )
+        targets.append(AssetTarget(asset, project, latest or "internal"))
+    return targets
 
 
 def list_versions(
@@ -334,8 +363,18 @@ def list_versions(
             .where(AssetVersion.asset_id == asset.id)
             .order_by(AssetVersion.number)
         ).all()
+        req.authorize_asset(session, _target(session, asset, rows))
         commit_with_event(session, ctx, req.event(Outcome.OK, asset=asset.id, count=len(rows)))
         return [_version_info(v) for v in rows]
+
+
+def _target(session: Session, asset: Asset, versions: Sequence[AssetVersion]) -> AssetTarget:
+    """The asset classified at its highest version classification (metadata of all)."""
+    project = session.get(Project, asset.project_id)
+    if project is None:
+        raise IntegrityError(f"asset {asset.id} has no project")
+    levels = sorted(versions, key=lambda v: CLASSIFICATION_LEVELS.get(v.classification, 3))
+    return AssetTarget(asset, project, levels[-1].classification if levels else "internal")
 
 
 def remove_asset(ctx: ServiceContext, ref: str, *, project: str | None = None) -> str:
@@ -344,6 +383,10 @@ def remove_asset(ctx: ServiceContext, ref: str, *, project: str | None = None) -
         asset = resolve_asset(session, ctx, ref, project)
         if asset.deleted_at is not None:
             raise NotFoundError(f"{asset.name!r} is already removed")
-        asset.deleted_at, asset.deleted_by = ctx.clock.now(), req.subject.id
+        versions = session.scalars(
+            select(AssetVersion).where(AssetVersion.asset_id == asset.id)
+        ).all()
+        req.authorize_asset(session, _target(session, asset, versions))
+        asset.deleted_at, asset.deleted_by = ctx.clock.now(), req.actor_id
         commit_with_event(session, ctx, req.event(Outcome.OK, asset=asset.id))
         return asset.id

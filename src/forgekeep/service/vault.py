@@ -13,9 +13,19 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from forgekeep.crypto.signed import SignerKey
+from forgekeep.service import approvals as approval_ops
 from forgekeep.service import assets, fsck, reading
+from forgekeep.service import break_glass as break_glass_ops
+from forgekeep.service import classify as classify_ops
+from forgekeep.service import explain as explain_ops
+from forgekeep.service import export_auths as export_ops
+from forgekeep.service import licences as licence_ops
+from forgekeep.service import policy_admin as policy_ops
 from forgekeep.service import principals as principal_ops
 from forgekeep.service import projects as project_ops
+from forgekeep.service import tokens as token_ops
+from forgekeep.service import vetting as vetting_ops
 from forgekeep.service._core import ServiceContext
 from forgekeep.service._pipeline import Progress
 
@@ -69,8 +79,37 @@ class Vault:
         *,
         project: str | None = None,
         progress: Progress | None = None,
+        purpose: str = "unspecified",
     ) -> reading.GetResult:
-        return reading.get_asset(self._ctx, ref, out, project=project, progress=progress)
+        return reading.get_asset(
+            self._ctx, ref, out, project=project, progress=progress, purpose=purpose
+        )
+
+    def classify(
+        self, ref: str, *, export: str, project: str | None = None
+    ) -> classify_ops.ClassifyResult:
+        return classify_ops.classify_asset(self._ctx, ref, export=export, project=project)
+
+    def explain(self, request_id: str) -> explain_ops.Explanation:
+        return explain_ops.explain_request(self._ctx, request_id)
+
+    def what_if(
+        self,
+        *,
+        principal: str,
+        action: str,
+        asset: str,
+        project: str | None = None,
+        purpose: str = "unspecified",
+    ) -> explain_ops.WhatIf:
+        return explain_ops.explain_what_if(
+            self._ctx,
+            principal=principal,
+            action=action,
+            asset=asset,
+            project=project,
+            purpose=purpose,
+        )
 
     def ls(self, *, project: str | None = None) -> list[reading.AssetSummary]:
         return reading.list_assets(self._ctx, project=project)
@@ -98,6 +137,7 @@ class Vault:
         replicas: int = 1,
         key_ring: str | None = None,
         shred_domain: str = "project",
+        owner: str | None = None,
     ) -> project_ops.ProjectInfo:
         return project_ops.create_project(
             self._ctx,
@@ -106,6 +146,7 @@ class Vault:
             replicas=replicas,
             key_ring=key_ring,
             shred_domain=shred_domain,
+            owner=owner,
         )
 
     def projects(self) -> list[project_ops.ProjectInfo]:
@@ -163,11 +204,142 @@ class Vault:
     def resume(self, principal_id: str) -> principal_ops.PrincipalInfo:
         return principal_ops.resume(self._ctx, principal_id)
 
-    def import_vetting(self, document: bytes) -> principal_ops.VettingInfo:
-        return principal_ops.import_vetting(self._ctx, document)
+    def import_vetting(self, document: bytes) -> vetting_ops.VettingInfo:
+        return vetting_ops.import_vetting(self._ctx, document)
 
     def whoami(self) -> principal_ops.WhoAmI:
         return principal_ops.whoami(self._ctx)
+
+    def grant_licence(  # noqa: PLR0913 (keyword-only: the licence's fields)
+        self,
+        *,
+        licensee: str,
+        assets: Sequence[str] = (),
+        projects: Sequence[str] = (),
+        actions: Sequence[str],
+        territory: str,
+        purpose: str,
+        valid_from: dt.datetime,
+        valid_until: dt.datetime,
+        licence_id: str | None = None,
+    ) -> licence_ops.LicenceInfo:
+        return licence_ops.grant_licence(
+            self._ctx,
+            licensee=licensee,
+            assets=assets,
+            projects=projects,
+            actions=actions,
+            territory=territory,
+            purpose=purpose,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            licence_id=licence_id,
+        )
+
+    def revoke_licence(self, licence_id: str) -> licence_ops.LicenceInfo:
+        return licence_ops.revoke_licence(self._ctx, licence_id)
+
+    def licences(self, *, include_revoked: bool = False) -> list[licence_ops.LicenceInfo]:
+        return licence_ops.list_licences(self._ctx, include_revoked=include_revoked)
+
+    def licence(self, licence_id: str) -> licence_ops.LicenceInfo:
+        return licence_ops.show_licence(self._ctx, licence_id)
+
+    def add_export_auth(  # noqa: PLR0913 (keyword-only: the authorisation's fields)
+        self,
+        *,
+        holder: str,
+        kind: str,
+        reference: str,
+        assets: Sequence[str] = (),
+        projects: Sequence[str] = (),
+        destinations: str,
+        valid_until: dt.datetime,
+        covers_126_18: bool = False,
+        auth_id: str | None = None,
+    ) -> export_ops.ExportAuthInfo:
+        return export_ops.add_export_auth(
+            self._ctx,
+            holder=holder,
+            kind=kind,
+            reference=reference,
+            assets=assets,
+            projects=projects,
+            destinations=destinations,
+            valid_until=valid_until,
+            covers_126_18=covers_126_18,
+            auth_id=auth_id,
+        )
+
+    def revoke_export_auth(self, auth_id: str) -> export_ops.ExportAuthInfo:
+        return export_ops.revoke_export_auth(self._ctx, auth_id)
+
+    def export_auths(self, *, include_revoked: bool = False) -> list[export_ops.ExportAuthInfo]:
+        return export_ops.list_export_auths(self._ctx, include_revoked=include_revoked)
+
+    def create_token(
+        self,
+        *,
+        label: str,
+        scopes: Sequence[str],
+        ttl: dt.timedelta,
+        principal: str | None = None,
+    ) -> tuple[token_ops.TokenInfo, str]:
+        """A new API token; the returned text is shown once and never stored."""
+        return token_ops.create_token(
+            self._ctx, principal=principal, label=label, scopes=scopes, ttl=ttl
+        )
+
+    def tokens(self, *, principal: str | None = None) -> list[token_ops.TokenInfo]:
+        return token_ops.list_tokens(self._ctx, principal=principal)
+
+    def revoke_token(self, token_id: str) -> token_ops.TokenInfo:
+        return token_ops.revoke_token(self._ctx, token_id)
+
+    # -- approvals, policy apply, break-glass --------------------------------
+
+    def set_signing_key(self, principal_id: str, vkey: str) -> principal_ops.SigningKeyInfo:
+        return principal_ops.set_signing_key(self._ctx, principal_id, vkey)
+
+    def approvals(self, *, status: str | None = None) -> list[approval_ops.ApprovalInfo]:
+        return approval_ops.list_approvals(self._ctx, status=status)
+
+    def approval(self, approval_id: str) -> approval_ops.ApprovalDetail:
+        return approval_ops.show_approval(self._ctx, approval_id)
+
+    def approve(self, approval_id: str, signer: SignerKey) -> approval_ops.ApprovalInfo:
+        return approval_ops.approve(self._ctx, approval_id, signer)
+
+    def reject(self, approval_id: str, signer: SignerKey) -> approval_ops.ApprovalInfo:
+        return approval_ops.reject(self._ctx, approval_id, signer)
+
+    def approve_signed(self, approval_id: str, document: bytes) -> approval_ops.ApprovalInfo:
+        return approval_ops.approve_signed(self._ctx, approval_id, document)
+
+    def reject_signed(self, approval_id: str, document: bytes) -> approval_ops.ApprovalInfo:
+        return approval_ops.reject_signed(self._ctx, approval_id, document)
+
+    def request_policy_apply(self, text: str) -> approval_ops.ApprovalInfo:
+        return policy_ops.request_policy_apply(self._ctx, text)
+
+    def apply_policy(self, approval_id: str) -> policy_ops.PolicyVersionInfo:
+        return policy_ops.apply_policy(self._ctx, approval_id)
+
+    def show_policy(self) -> policy_ops.PolicyView:
+        return policy_ops.show_policy(self._ctx)
+
+    def request_break_glass(
+        self, *, assets: Sequence[str], reason: str, duration: dt.timedelta
+    ) -> approval_ops.ApprovalInfo:
+        return break_glass_ops.request_break_glass(
+            self._ctx, assets=assets, reason=reason, duration=duration
+        )
+
+    def activate_break_glass(self, approval_id: str) -> break_glass_ops.BreakGlassInfo:
+        return break_glass_ops.activate_break_glass(self._ctx, approval_id)
+
+    def revoke_break_glass(self, grant_id: str) -> break_glass_ops.BreakGlassInfo:
+        return break_glass_ops.revoke_break_glass(self._ctx, grant_id)
 
     def close(self) -> None:
         for closer in reversed(self._ctx.closers):

@@ -17,6 +17,7 @@ import contextlib
 from pathlib import Path
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from forgekeep.clock import Clock, SystemClock
 from forgekeep.config import KdfSection, Settings, load_settings
@@ -27,6 +28,7 @@ from forgekeep.db.engine import (
     make_sessionmaker,
     migrate,
 )
+from forgekeep.errors import UsageError
 from forgekeep.keys import agent as key_agent
 from forgekeep.keys.local import (
     KdfParams,
@@ -38,8 +40,10 @@ from forgekeep.keys.local import (
 from forgekeep.keys.protocol import KeyManager
 from forgekeep.keys.registry import open_key_manager as open_key_manager_by_uri
 from forgekeep.ledger.journal import SqlJournal
-from forgekeep.service._core import ServiceContext, SiteHandle
-from forgekeep.service.authz import RoleAuthorizer
+from forgekeep.residency import ResidencyRule
+from forgekeep.service._access import AccessControl, applied_policy, policy_engine
+from forgekeep.service._core import WORKSPACE_AUTH, Authentication, ServiceContext, SiteHandle
+from forgekeep.service.tokens import authenticate_token
 from forgekeep.service.vault import Vault
 from forgekeep.storage.registry import open_blob_store
 
@@ -125,27 +129,56 @@ def build_context(
     passphrase: bytes | None,
     principal: str | None = None,
     clock: Clock | None = None,
+    token: str | None = None,
 ) -> ServiceContext:
+    if principal is not None and token is not None:
+        raise UsageError(
+            "give either a principal or an API token, not both",
+            hint="a token already names the principal it acts as",
+        )
     settings = load_settings(home)
     clock = clock or SystemClock()
     engine = make_engine(database_url(home, settings))
     if current_revision(engine) != HEAD_REVISION:
         migrate(engine)  # an embedded workspace upgrades its own schema on open
+    sessions = make_sessionmaker(engine)
+    journal = SqlJournal(settings.workspace.tenant, clock)
+    acting, auth = principal or settings.workspace.principal, WORKSPACE_AUTH
+    if token is not None:
+        try:
+            grant = authenticate_token(
+                sessions, settings.workspace.tenant, token, clock, journal=journal
+            )
+        except BaseException:
+            engine.dispose()
+            raise
+        acting = grant.principal_id
+        auth = Authentication("token", "token", grant.scopes, grant.token_id)
     ctx = ServiceContext(
         home=home,
         settings=settings,
         tenant_id=settings.workspace.tenant,
-        principal_id=principal or settings.workspace.principal,
+        principal_id=acting,
         clock=clock,
-        sessions=make_sessionmaker(engine),
-        journal=SqlJournal(settings.workspace.tenant, clock),
-        authorizer=RoleAuthorizer(),
+        sessions=sessions,
+        journal=journal,
+        access=build_access(sessions, settings),
         key_manager=open_key_manager(home, settings, passphrase, clock),
         sites=open_sites(home, settings),
         run_dir=home / RUN_DIR,
+        auth=auth,
     )
     ctx.closers.append(_disposer(engine))
     return ctx
+
+
+def build_access(sessions: sessionmaker[Session], settings: Settings) -> AccessControl:
+    """Cedar over the baseline and the newest applied policy set of the tenant."""
+    with sessions() as session:
+        version, text = applied_policy(session, settings.workspace.tenant)
+    rule = settings.access.operator_jurisdictions
+    operators = ResidencyRule.parse(rule).countries if rule else frozenset[str]()
+    return AccessControl(policy_engine(text), operators, version)
 
 
 def _disposer(engine: Engine) -> contextlib.ExitStack:
@@ -160,6 +193,13 @@ def open_vault(
     passphrase: bytes | None,
     principal: str | None = None,
     clock: Clock | None = None,
+    token: str | None = None,
 ) -> Vault:
-    """Open the workspace at ``home`` as ``principal`` (default: the one init recorded)."""
-    return Vault(build_context(home, passphrase=passphrase, principal=principal, clock=clock))
+    """Open the workspace at ``home`` as ``principal`` (default: the one init recorded).
+
+    With ``token``, the API token is authenticated first and the vault acts as
+    the token's principal, limited to its scopes (a refusal is journaled).
+    """
+    return Vault(
+        build_context(home, passphrase=passphrase, principal=principal, clock=clock, token=token)
+    )

@@ -5,8 +5,12 @@ Security rules:
 * ``init`` refuses a directory that already holds anything, so it can never
   overwrite a keyring or a database.
 * The keyring is sealed by the caller's passphrase; there is no default.
-* The first admin is recorded by pseudonym only; the display name given to
-  ``init`` is sealed under the admin's own subject key.
+* The first admin is recorded by pseudonym only; the display name,
+  citizenships and location given to ``init`` are sealed under the admin's own
+  subject key. The admin belongs to the tenant's home organisation.
+* The first admin is not vetted: until a signed vetting record from an issuer
+  listed in ``[vetting] trusted_issuers`` is imported (``principals vet``), the
+  baseline policies refuse everything else it asks. Nothing is trusted by default.
 * ``forgekeep.toml`` is written last: a workspace interrupted during ``init``
   has no config and is never mistaken for a usable one.
 """
@@ -14,20 +18,25 @@ Security rules:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from forgekeep._durable import write_atomic
 from forgekeep.clock import Clock, SystemClock
 from forgekeep.config import CONFIG_NAME, KdfSection
+from forgekeep.crypto.signed import parse_vkey
 from forgekeep.db.engine import make_engine, make_sessionmaker, migrate
-from forgekeep.db.models import KeyRing, Principal, Site, Tenant
-from forgekeep.errors import ConflictError, WorkspaceError
+from forgekeep.db.models import KeyRing, Organisation, Principal, Site, Tenant
+from forgekeep.errors import ConflictError, UsageError, WorkspaceError
 from forgekeep.identity import new_pseudonym, seal_attributes, subject_ring_id
 from forgekeep.keys.protocol import KeyManager
 from forgekeep.ledger.journal import JournalEvent, Outcome, SqlJournal
+from forgekeep.residency import Jurisdiction, ResidencyRule
 from forgekeep.service import wiring
+from forgekeep.service.principals import validate_display_name, validate_org_name
 from forgekeep.storage.sites import Site as SiteSpec
 
 DEFAULT_SITE = SiteSpec(
@@ -44,6 +53,31 @@ class InitResult:
     principal_id: str
     asset_ring: str
     site: str
+    org_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AdminSpec:
+    """Who the first admin is: sealed personal attributes and the home organisation."""
+
+    name: str
+    citizenships: tuple[str, ...]
+    location: str
+    org: str = "home"
+
+
+def _toml_list(values: Sequence[str]) -> str:
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def _trust_text(trusted_issuers: Sequence[str], operators: str) -> str:
+    return f"""
+[vetting]  # issuers whose signed vetting records are accepted (C2SP vkeys); none by default
+trusted_issuers = {_toml_list(trusted_issuers)}
+
+[access]  # operators (principal changes, policy apply, licences) act only from here
+operator_jurisdictions = {json.dumps(operators)}
+"""
 
 
 def _config_text(tenant: str, principal: str, kdf: KdfSection, site: SiteSpec) -> str:
@@ -90,7 +124,9 @@ def _check_empty(home: Path) -> None:
 
 
 def _tenant_rows(ids: InitResult, subjects: str, now: dt.datetime) -> list[object]:
-    rows: list[object] = [Tenant(id=ids.tenant_id, name=ids.tenant_id, created_at=now)]
+    rows: list[object] = [
+        Tenant(id=ids.tenant_id, name=ids.tenant_id, created_at=now, home_org_id=ids.org_id)
+    ]
     rows += [
         KeyRing(
             id=ring,
@@ -116,12 +152,15 @@ def _tenant_rows(ids: InitResult, subjects: str, now: dt.datetime) -> list[objec
 
 
 def _admin_row(
-    km: KeyManager, ids: InitResult, subjects: str, admin_name: str, now: dt.datetime
+    km: KeyManager, ids: InitResult, subjects: str, admin: AdminSpec, now: dt.datetime
 ) -> Principal:
-    """The first admin: a pseudonym, with the display name sealed under its own key."""
-    wrapped, sealed = seal_attributes(
-        km, subjects, ids.tenant_id, ids.principal_id, {"display_name": admin_name}
-    )
+    """The first admin: a pseudonym, with its personal attributes sealed under its own key."""
+    attributes = {
+        "display_name": admin.name,
+        "citizenships": ",".join(admin.citizenships),
+        "location": admin.location,
+    }
+    wrapped, sealed = seal_attributes(km, subjects, ids.tenant_id, ids.principal_id, attributes)
     return Principal(
         id=ids.principal_id,
         tenant_id=ids.tenant_id,
@@ -132,11 +171,15 @@ def _admin_row(
         attrs_wrapped_key=wrapped,
         attrs_sealed=sealed,
         created_at=now,
+        org_id=ids.org_id,
+        clearance=0,
+        trainings=[],
+        cert_fingerprints=[],
     )
 
 
 def _seed_database(
-    home: Path, km: KeyManager, ids: InitResult, admin_name: str, clock: Clock
+    home: Path, km: KeyManager, ids: InitResult, admin: AdminSpec, clock: Clock
 ) -> None:
     engine = make_engine(f"sqlite:///{home / DB_FILE}")
     try:
@@ -145,12 +188,22 @@ def _seed_database(
         subjects = subject_ring_id(ids.tenant_id, DEFAULT_SITE.jurisdiction)
         km.create_ring(ids.asset_ring)
         km.create_ring(subjects)
-        admin = _admin_row(km, ids, subjects, admin_name, now)
+        admin_row = _admin_row(km, ids, subjects, admin, now)
         with make_sessionmaker(engine).begin() as session:
             for row in _tenant_rows(ids, subjects, now):
                 session.add(row)
                 session.flush()
-            session.add(admin)
+            session.add(
+                Organisation(
+                    id=ids.org_id,
+                    tenant_id=ids.tenant_id,
+                    name=admin.org,
+                    jurisdiction=admin.location,
+                    created_at=now,
+                )
+            )
+            session.flush()
+            session.add(admin_row)
             session.flush()
             SqlJournal(ids.tenant_id, clock).append(
                 session,
@@ -167,31 +220,61 @@ def _seed_database(
         engine.dispose()
 
 
+def _checked_admin(admin: AdminSpec) -> AdminSpec:
+    citizenships = tuple(sorted({Jurisdiction(c).code for c in admin.citizenships}))
+    if not citizenships:
+        raise UsageError("the first admin needs at least one citizenship (ISO 3166-1 code)")
+    validate_display_name(admin.name)
+    validate_org_name(admin.org)
+    return AdminSpec(admin.name, citizenships, Jurisdiction(admin.location).code, admin.org)
+
+
 def init_workspace(
     home: Path,
     *,
     passphrase: bytes,
-    admin_name: str,
+    admin: AdminSpec,
+    trusted_issuers: Sequence[str] = (),
+    operator_jurisdictions: str | None = None,
     kdf: KdfSection | None = None,
     clock: Clock | None = None,
 ) -> InitResult:
-    """Create a new workspace in ``home`` (new or empty)."""
+    """Create a new workspace in ``home`` (new or empty).
+
+    ``operator_jurisdictions`` is a residency rule for where operators may act
+    from; it defaults to the admin's location.
+    """
     clock = clock or SystemClock()
     kdf = kdf or KdfSection()
     home = home.expanduser().absolute()
+    admin = _checked_admin(admin)
+    operators = operator_jurisdictions or admin.location
+    ResidencyRule.parse(operators)
+    for vkey in trusted_issuers:
+        parse_vkey(vkey)
     _check_empty(home)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     tenant = "t-" + secrets.token_hex(6)
-    ids = InitResult(home, tenant, new_pseudonym(), f"{tenant}.de.assets", DEFAULT_SITE.name)
+    ids = InitResult(
+        home,
+        tenant,
+        new_pseudonym(),
+        f"{tenant}.de.assets",
+        DEFAULT_SITE.name,
+        f"o-{secrets.token_hex(8)}",
+    )
     km = wiring.create_key_manager(home / KEYRING_FILE, passphrase, kdf, clock)
     (home / "sites").mkdir(mode=0o700)
     (home / "sites" / DEFAULT_SITE.name).mkdir(mode=0o700)
-    _seed_database(home, km, ids, admin_name, clock)
+    _seed_database(home, km, ids, admin, clock)
     for path in home.glob(f"{DB_FILE}*"):
         path.chmod(0o600)
     write_atomic(
         home / CONFIG_NAME,
-        _config_text(tenant, ids.principal_id, kdf, DEFAULT_SITE).encode(),
+        (
+            _config_text(tenant, ids.principal_id, kdf, DEFAULT_SITE)
+            + _trust_text(trusted_issuers, operators)
+        ).encode(),
         mode=0o600,
     )
     return ids

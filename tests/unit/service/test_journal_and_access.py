@@ -133,5 +133,5 @@ def test_people_are_pseudonymous_and_their_attributes_sealed(
             row.attrs_wrapped_key,
             row.attrs_sealed,
         )
-    assert attrs == {"display_name": "Ada Admin"}
+    assert attrs == {"display_name": "Ada Admin", "citizenships": "DE", "location": "DE"}
     assert all(e.actor.startswith("p-") for e in _events(vault))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from forgekeep.clock import ManualClock
 from forgekeep.config import CONFIG_NAME
-from forgekeep.crypto.signed import SignerKey, encode_vkey, generate_signer, sign
+from forgekeep.crypto.signed import SignerKey, generate_signer, sign
 from forgekeep.db.models import Event, VettingRecord
 from forgekeep.errors import (
     AccessDeniedError,
@@ -27,23 +28,18 @@ from forgekeep.errors import (
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.testing.vetting import ISSUER
 
 FINGERPRINT = "ab" * 32
 
 
 @pytest.fixture(scope="module")
 def issuer() -> SignerKey:
-    return generate_signer("vetting.example")
+    return ISSUER.signer
 
 
 @pytest.fixture
-def trusted_vault(
-    workspace: InitResult, clock: ManualClock, passphrase: bytes, issuer: SignerKey
-) -> Iterator[Vault]:
-    config = workspace.home / CONFIG_NAME
-    config.write_text(
-        config.read_text() + f'\n[vetting]\ntrusted_issuers = ["{encode_vkey(issuer.verifier)}"]\n'
-    )
+def trusted_vault(workspace: InitResult, clock: ManualClock, passphrase: bytes) -> Iterator[Vault]:
     with open_vault(workspace.home, passphrase=passphrase, clock=clock) as opened:
         opened.add_organisation("acme", jurisdiction="DE")
         yield opened
@@ -156,6 +152,7 @@ def test_a_suspended_admin_is_denied(
     trusted_vault: Vault, workspace: InitResult, clock: ManualClock, passphrase: bytes
 ) -> None:
     second = _person(trusted_vault, name="Second Admin", roles=("admin",))
+    ISSUER.vet(trusted_vault, second, clock)
     with pytest.raises(UsageError):
         trusted_vault.suspend(trusted_vault.principal_id)
     with open_vault(workspace.home, passphrase=passphrase, principal=second, clock=clock) as other:
@@ -241,11 +238,16 @@ def test_bad_vetting_records_are_refused_and_journaled(
 
 
 def test_vetting_without_trusted_issuers_is_a_config_error(
-    vault: Vault, issuer: SignerKey, clock: ManualClock
+    workspace: InitResult, issuer: SignerKey, clock: ManualClock, passphrase: bytes
 ) -> None:
-    with pytest.raises(ConfigError):
-        vault.import_vetting(_record(issuer, vault.principal_id, clock.now()))
-    assert _events(vault)[-1].outcome == "error"
+    config = workspace.home / CONFIG_NAME
+    config.write_text(
+        re.sub(r"trusted_issuers = \[.*\]", "trusted_issuers = []", config.read_text())
+    )
+    with open_vault(workspace.home, passphrase=passphrase, clock=clock) as vault:
+        with pytest.raises(ConfigError):
+            vault.import_vetting(_record(issuer, vault.principal_id, clock.now()))
+        assert _events(vault)[-1].outcome == "error"
 
 
 def test_whoami(trusted_vault: Vault, workspace: InitResult) -> None:
@@ -256,5 +258,5 @@ def test_whoami(trusted_vault: Vault, workspace: InitResult) -> None:
         ("admin",),
         "active",
     )
-    assert me.clearance == 0
-    assert me.vetting_expires is None
+    assert me.clearance == 3  # vetted by the shared fixture
+    assert me.vetting_expires is not None

@@ -1,0 +1,172 @@
+"""``access explain``: why a request was decided the way it was.
+
+Security rules:
+
+* Explaining is itself an authorized, journaled action (``access.explain``).
+  Admins and auditors may explain any request and ask "what if"; every other
+  member may explain only requests it made itself.
+* An explanation shows the action, the outcome, the error code, and the
+  ``@id`` and ``@reason`` codes of the deciding policies as journaled. It never
+  shows personal attributes: reasons are codes such as
+  ``citizenship-outside-export-authorisation``, not the citizenships.
+* A what-if decision (``--principal --action --asset``) is evaluated exactly as
+  a real request would be, but enforces nothing and touches no key or blob.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy import select
+
+from forgekeep.db.models import AssetVersion, Event, Project
+from forgekeep.errors import AccessDeniedError, IntegrityError, NotFoundError, UsageError
+from forgekeep.ledger.journal import Outcome
+from forgekeep.service._access import AssetTarget
+from forgekeep.service._core import ServiceContext, commit_with_event, request
+from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
+from forgekeep.service.reading import resolve_asset
+
+#: Cedar actions that can be asked about an asset.
+ASSET_VERBS: Final = (
+    "read",
+    "download",
+    "modify",
+    "manufacture",
+    "share",
+    "sublicense",
+    "inspect",
+    "delete",
+    "classify",
+)
+_OVERSEERS: Final = frozenset({"admin", "auditor"})
+MAX_EXPLAINED_EVENTS: Final = 64
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainedEvent:
+    at: dt.datetime
+    action: str
+    outcome: str
+    actor: str
+    target: str
+    code: str | None
+    policies: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    request_id: str
+    events: tuple[ExplainedEvent, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIf:
+    principal: str
+    action: str
+    asset: str
+    allowed: bool
+    policies: tuple[str, ...]
+    reasons: tuple[str, ...]
+    licence: str | None
+    export_auth: str | None
+    request_id: str
+
+
+def _split(value: object) -> tuple[str, ...]:
+    return tuple(v for v in str(value).split(",") if v) if value else ()
+
+
+def _explained(row: Event) -> ExplainedEvent:
+    detail = json.loads(row.detail)
+    return ExplainedEvent(
+        at=row.at,
+        action=row.action,
+        outcome=row.outcome,
+        actor=row.actor,
+        target=row.target,
+        code=detail.get("code"),
+        policies=_split(detail.get("policy")),
+        reasons=_split(detail.get("reasons")),
+    )
+
+
+def explain_request(ctx: ServiceContext, request_id: str) -> Explanation:
+    """The journaled decision(s) and outcome of one request."""
+    with request(ctx, Action.ACCESS_EXPLAIN, request_id) as req, ctx.sessions() as session:
+        query = select(Event).where(
+            Event.tenant_id == ctx.tenant_id, Event.request_id == request_id
+        )
+        if req.actor is None or not _OVERSEERS.intersection(req.actor.roles):
+            query = query.where(Event.actor == ctx.principal_id)  # only your own requests
+        rows = session.scalars(query.order_by(Event.seq).limit(MAX_EXPLAINED_EVENTS)).all()
+        if not rows:
+            raise NotFoundError(
+                f"no request {request_id!r} that you may see",
+                hint="copy the request id from the refusal message",
+            )
+        commit_with_event(session, ctx, req.event(Outcome.OK, explained=request_id))
+        return Explanation(request_id, tuple(_explained(r) for r in rows))
+
+
+def explain_what_if(
+    ctx: ServiceContext,
+    *,
+    principal: str,
+    action: str,
+    asset: str,
+    project: str | None = None,
+    purpose: str = "unspecified",
+) -> WhatIf:
+    """How the policies would decide ``principal`` doing ``action`` on ``asset`` now."""
+    if action not in ASSET_VERBS:
+        raise UsageError(f"unknown action {action!r}", hint=f"use one of {', '.join(ASSET_VERBS)}")
+    with request(ctx, Action.ACCESS_EXPLAIN, principal, purpose=purpose) as req:
+        if req.actor is None or not _OVERSEERS.intersection(req.actor.roles):
+            raise AccessDeniedError(
+                "access.explain refused (what-if-needs-admin-or-auditor)",
+                hint="explain your own request with --request R",
+                reasons=("what-if-needs-admin-or-auditor",),
+                policies=("service/explain",),
+            )
+        with ctx.sessions() as session:
+            subject = ctx.access.load_actor(session, ctx.key_manager, ctx.tenant_id, principal)
+            if subject is None:
+                raise NotFoundError(f"no principal {principal!r}")
+            row = resolve_asset(session, ctx, asset, project)
+            owner = session.get(Project, row.project_id)
+            if owner is None:
+                raise IntegrityError(f"asset {row.id} has no project")
+            levels = session.scalars(
+                select(AssetVersion.classification).where(AssetVersion.asset_id == row.id)
+            ).all()
+            level = max(levels, key=lambda c: CLASSIFICATION_LEVELS.get(c, 3), default="internal")
+            target = AssetTarget(row, owner, level)
+            decision = ctx.access.decide_asset(session, subject, target, action, req.facts)
+            commit_with_event(
+                session,
+                ctx,
+                req.event(
+                    Outcome.OK,
+                    what_if=action,
+                    subject=principal,
+                    asset=row.id,
+                    would_allow=decision.allowed,
+                    would_reasons=",".join(decision.reasons),
+                ),
+            )
+        return WhatIf(
+            principal,
+            action,
+            row.id,
+            decision.allowed,
+            decision.policies,
+            decision.reasons,
+            decision.licence,
+            decision.export_auth,
+            req.id,
+        )

@@ -1,0 +1,352 @@
+"""Coverage check: every operation is decided by Cedar, so a deny-all policy stops all.
+
+Operations are found by introspection — the public methods of ``Vault`` (the
+Python API the CLI and later the server call) and every leaf of the Typer
+command tree — and each one must appear in a table below or in the explicit
+exempt list. A workspace applies a deny-all policy through the real approval
+flow; then every operation must fail with an ``FK-AUTHZ`` code and leave a
+``denied`` journal event naming the deny-all guard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import typer.main
+from fk_cli_harness import CHEAP_KDF, InProcess, query, run_subprocess, vet_through_cli
+from fk_cli_harness import PASSPHRASE as CLI_PASSPHRASE
+from sqlalchemy import select
+
+from forgekeep.cli.main import app
+from forgekeep.clock import ManualClock
+from forgekeep.crypto.signed import encode_vkey, generate_signer
+from forgekeep.db.models import Event
+from forgekeep.errors import AccessDeniedError
+from forgekeep.service.vault import Vault
+from forgekeep.service.wiring import open_vault
+from forgekeep.service.workspace import DB_FILE, AdminSpec, init_workspace
+from forgekeep.testing.vetting import ISSUER
+
+PASSPHRASE = b"coverage passphrase"
+DENY_ALL = '@id("site/deny-all")\n@reason("deny-all")\nforbid (principal, action, resource);\n'
+#: Not decided by a policy, on purpose: each says why.
+EXEMPT_METHODS = {
+    "close": "releases local resources only",
+    "whoami": "authentication only: shows the caller its own row, so a refused caller sees why",
+}
+EXEMPT_COMMANDS = {
+    "init": "creates a new workspace; there is no policy yet",
+    "demo": "runs in its own scratch workspace",
+    "status": "health: local counts for the workspace owner, like doctor",
+    "doctor": "health checks",
+    "unlock": "key agent: holds the keyring for this user; decides nothing",
+    "lock": "key agent",
+    "whoami": "authentication only",
+    "login": "stores a credential after authenticating it",
+    "logout": "removes a local credential",
+    "keygen": "makes a local key file; no workspace",
+    "profiles ls": "local client config",
+    "profiles use": "local client config",
+    "policy validate": "checks files; no workspace",
+    "policy test": "checks files; no workspace",
+    "policy diff": "checks files; no workspace",
+}
+
+
+@dataclass
+class Denied:
+    home: Path
+    vault: Vault
+    clock: ManualClock
+    admin: str
+    pending: str  # an approval still waiting for a verdict
+    bob_key: Any
+
+
+def _apply_deny_all(vault: Vault, bob: str, bob_key: Any) -> None:
+    """Deny-all goes in the way any policy does: requested, approved by another, applied."""
+    approval = vault.request_policy_apply(DENY_ALL)
+    vault.approve(approval.id, bob_key)
+    vault.apply_policy(approval.id)
+
+
+@pytest.fixture(scope="module")
+def denied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Denied]:
+    home = tmp_path_factory.mktemp("coverage") / "ws"
+    clock = ManualClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    ids = init_workspace(
+        home,
+        passphrase=PASSPHRASE,
+        admin=AdminSpec("Ada Admin", ("DE",), "DE"),
+        trusted_issuers=[ISSUER.vkey],
+        clock=clock,
+    )
+    bob_key = generate_signer("bob")
+    with open_vault(home, passphrase=PASSPHRASE, clock=clock) as vault:
+        ISSUER.vet(vault, ids.principal_id, clock)
+        vault.create_project("blade", residency="DE")
+        vault.put(io.BytesIO(b"part"), project="blade", name="part.bin")
+        vault.add_organisation("partner-b", jurisdiction="DE")
+        bob = vault.add_person(
+            org="home", display_name="Bob", citizenships=["DE"], location="DE", roles=["approver"]
+        ).id
+        ISSUER.vet(vault, bob, clock)
+        vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
+        pending = vault.request_policy_apply('@id("site/x")\npermit (principal, action, resource);')
+        _apply_deny_all(vault, bob, bob_key)
+        yield Denied(home, vault, clock, ids.principal_id, pending.id, bob_key)
+
+
+# -- the Python API --------------------------------------------------------------------
+
+LATER = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+CALLS: dict[str, Callable[[Denied], object]] = {
+    "activate_break_glass": lambda d: d.vault.activate_break_glass("ap-none"),
+    "add_export_auth": lambda d: d.vault.add_export_auth(
+        holder="partner-b",
+        kind="ITAR-TAA",
+        reference="TAA-1",
+        assets=["blade/part.bin"],
+        destinations="DE",
+        valid_until=LATER,
+    ),
+    "add_machine": lambda d: d.vault.add_machine(
+        org="home", roles=["reader"], fingerprints=["ef" * 32]
+    ),
+    "add_organisation": lambda d: d.vault.add_organisation("other", jurisdiction="DE"),
+    "add_person": lambda d: d.vault.add_person(
+        org="home", display_name="Eve", citizenships=["DE"], location="DE", roles=["reader"]
+    ),
+    "apply_policy": lambda d: d.vault.apply_policy(d.pending),
+    "approval": lambda d: d.vault.approval(d.pending),
+    "approvals": lambda d: d.vault.approvals(),
+    "approve": lambda d: d.vault.approve(d.pending, d.bob_key),
+    "approve_signed": lambda d: d.vault.approve_signed(d.pending, b"{}"),
+    "classify": lambda d: d.vault.classify("part.bin", export="ITAR:XI"),
+    "create_project": lambda d: d.vault.create_project("other", residency="DE"),
+    "create_token": lambda d: d.vault.create_token(
+        label="ci", scopes=["read"], ttl=dt.timedelta(days=1)
+    ),
+    "explain": lambda d: d.vault.explain("req-0000000000000000"),
+    "export_auths": lambda d: d.vault.export_auths(),
+    "fsck": lambda d: d.vault.fsck(),
+    "get": lambda d: d.vault.get("part.bin", io.BytesIO()),
+    "grant_licence": lambda d: d.vault.grant_licence(
+        licensee="partner-b",
+        assets=["blade/part.bin"],
+        actions=["read"],
+        territory="DE",
+        purpose="tooling",
+        valid_from=d.clock.now(),
+        valid_until=LATER,
+    ),
+    "import_vetting": lambda d: d.vault.import_vetting(ISSUER.record(d.admin, now=d.clock.now())),
+    "licence": lambda d: d.vault.licence("L-1"),
+    "licences": lambda d: d.vault.licences(),
+    "ls": lambda d: d.vault.ls(),
+    "organisations": lambda d: d.vault.organisations(),
+    "principal": lambda d: d.vault.principal(d.admin),
+    "principals": lambda d: d.vault.principals(),
+    "project": lambda d: d.vault.project("blade"),
+    "projects": lambda d: d.vault.projects(),
+    "put": lambda d: d.vault.put(io.BytesIO(b"v2"), project="blade", name="part.bin"),
+    "reject": lambda d: d.vault.reject(d.pending, d.bob_key),
+    "reject_signed": lambda d: d.vault.reject_signed(d.pending, b"{}"),
+    "request_break_glass": lambda d: d.vault.request_break_glass(
+        assets=["blade/part.bin"], reason="fire", duration=dt.timedelta(minutes=5)
+    ),
+    "request_policy_apply": lambda d: d.vault.request_policy_apply(DENY_ALL),
+    "resume": lambda d: d.vault.resume(d.admin),
+    "revoke_break_glass": lambda d: d.vault.revoke_break_glass("bg-none"),
+    "revoke_export_auth": lambda d: d.vault.revoke_export_auth("EA-1"),
+    "revoke_licence": lambda d: d.vault.revoke_licence("L-1"),
+    "revoke_token": lambda d: d.vault.revoke_token("0" * 16),
+    "rm": lambda d: d.vault.rm("part.bin"),
+    "set_project": lambda d: d.vault.set_project("blade", replicas=1),
+    "set_signing_key": lambda d: d.vault.set_signing_key(d.admin, encode_vkey(d.bob_key.verifier)),
+    "show_policy": lambda d: d.vault.show_policy(),
+    "suspend": lambda d: d.vault.suspend(d.admin),
+    "tokens": lambda d: d.vault.tokens(),
+    "versions": lambda d: d.vault.versions("part.bin"),
+    "what_if": lambda d: d.vault.what_if(principal=d.admin, action="read", asset="part.bin"),
+}
+
+
+def _public_methods() -> set[str]:
+    return {n for n, _ in inspect.getmembers(Vault, inspect.isfunction) if not n.startswith("_")}
+
+
+def test_every_vault_method_is_listed_or_exempt() -> None:
+    assert _public_methods() == set(CALLS) | set(EXEMPT_METHODS)
+
+
+def _last_event(d: Denied) -> Event:
+    with d.vault.context.sessions() as session:
+        row = session.scalars(select(Event).order_by(Event.seq.desc()).limit(1)).first()
+    assert row is not None
+    return row
+
+
+@pytest.mark.parametrize("method", sorted(CALLS))
+def test_deny_all_refuses_every_vault_method(denied: Denied, method: str) -> None:
+    with pytest.raises(AccessDeniedError) as caught:
+        CALLS[method](denied)
+    assert caught.value.code.startswith("FK-AUTHZ")
+    assert "deny-all" in caught.value.reasons
+    event = _last_event(denied)
+    assert (event.request_id, event.outcome) == (caught.value.request_id, "denied")
+    assert "site/deny-all" in json.loads(event.detail)["policy"]
+
+
+# -- the CLI -------------------------------------------------------------------------
+
+ARGS: dict[str, list[str]] = {
+    "put": ["{file}", "--project", "p1", "--name", "part.bin"],
+    "get": ["part.bin", "-o", "{out}"],
+    "ls": [],
+    "versions": ["part.bin"],
+    "rm": ["part.bin"],
+    "classify": ["part.bin", "--export", "EAR99"],
+    "fsck": [],
+    "projects create": ["other", "--residency", "DE"],
+    "projects ls": [],
+    "projects show": ["p1"],
+    "projects set": ["p1", "--replicas", "1"],
+    "principals add": ["org", "--name", "other", "--jurisdiction", "DE"],
+    "principals ls": [],
+    "principals show": ["{admin}"],
+    "principals suspend": ["{admin}"],
+    "principals resume": ["{admin}"],
+    "principals vet": ["{record}"],
+    "principals set-key": ["{admin}", "{vkey}"],
+    "tokens create": ["--label", "ci", "--scope", "read"],
+    "tokens ls": [],
+    "tokens revoke": ["0000000000000000"],
+    "policy apply": ["{policy}"],
+    "policy show": [],
+    "approvals ls": [],
+    "approvals show": ["ap-none"],
+    "approvals approve": ["ap-none", "--key", "{key}"],
+    "approvals reject": ["ap-none", "--key", "{key}"],
+    "licences grant": [
+        "--to",
+        "home",
+        "--asset",
+        "p1/part.bin",
+        "--action",
+        "read",
+        "--territory",
+        "DE",
+        "--purpose",
+        "tooling",
+        "--from",
+        "2026-01-01",
+        "--until",
+        "2099-01-01",
+    ],
+    "licences revoke": ["L-1"],
+    "licences ls": [],
+    "licences show": ["L-1"],
+    "export-auth add": [
+        "--holder",
+        "home",
+        "--kind",
+        "ITAR-TAA",
+        "--reference",
+        "TAA-1",
+        "--asset",
+        "p1/part.bin",
+        "--destinations",
+        "DE",
+        "--until",
+        "2099-01-01",
+    ],
+    "export-auth revoke": ["EA-1"],
+    "export-auth ls": [],
+    "access explain": ["--request", "req-0000000000000000"],
+    "access break-glass request": ["--asset", "p1/part.bin", "--reason", "fire"],
+    "access break-glass activate": ["ap-none"],
+    "access break-glass revoke": ["bg-none"],
+}
+
+
+def _leaf_commands() -> set[str]:
+    found: set[str] = set()
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        subs = getattr(command, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                if not (len(path) == 0 and name == "licenses"):  # the alias of `licences`
+                    walk(sub, [*path, name])
+        else:
+            found.add(" ".join(path))
+
+    walk(typer.main.get_command(app), [])
+    return found
+
+
+def test_every_command_is_listed_or_exempt() -> None:
+    assert _leaf_commands() == set(ARGS) | set(EXEMPT_COMMANDS)
+
+
+@pytest.fixture(scope="module")
+def denied_cli(tmp_path_factory: pytest.TempPathFactory, xdg: Path) -> dict[str, str]:
+    """A CLI workspace with an asset, under a deny-all policy applied with an approval."""
+    root = tmp_path_factory.mktemp("cli-coverage")
+    home = root / "ws"
+    created = run_subprocess(["--workspace", str(home), "--json", "init", *CHEAP_KDF], xdg=xdg)
+    admin = created.ok().json()["principal_id"]
+    vet_through_cli(home, admin, xdg=xdg)
+    w = ["--workspace", str(home)]
+    run_subprocess([*w, "projects", "create", "p1", "--residency", "DE"], xdg=xdg).ok()
+    (root / "part.bin").write_bytes(b"part")
+    run_subprocess([*w, "put", str(root / "part.bin"), "--project", "p1"], xdg=xdg).ok()
+    bob_key = generate_signer("bob")
+    with open_vault(home, passphrase=CLI_PASSPHRASE.encode()) as vault:
+        bob = vault.add_person(
+            org="home", display_name="Bob", citizenships=["DE"], location="DE", roles=["approver"]
+        ).id
+        ISSUER.vet(vault, bob, ManualClock(dt.datetime.now(dt.UTC)))
+        vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
+        _apply_deny_all(vault, bob, bob_key)
+    key_file = root / "admin.key"
+    run_subprocess(["keygen", "ada", "-o", str(key_file)], xdg=xdg).ok()
+    (root / "policy.cedar").write_text(DENY_ALL)
+    (root / "record.json").write_bytes(ISSUER.record(admin, now=dt.datetime.now(dt.UTC)))
+    return {
+        "home": str(home),
+        "file": str(root / "part.bin"),
+        "out": str(root / "out.bin"),
+        "admin": admin,
+        "record": str(root / "record.json"),
+        "vkey": encode_vkey(bob_key.verifier),
+        "policy": str(root / "policy.cedar"),
+        "key": str(key_file),
+    }
+
+
+@pytest.mark.parametrize("command", sorted(ARGS))
+def test_deny_all_refuses_every_command(
+    fk: InProcess, denied_cli: dict[str, str], command: str
+) -> None:
+    args = [a.format(**denied_cli) for a in ARGS[command]]
+    result = fk("--workspace", denied_cli["home"], *command.split(), *args)
+    message = result.error("FK-AUTHZ-001", 3)
+    assert "deny-all" in message
+    rows = query(
+        Path(denied_cli["home"]) / DB_FILE,
+        "SELECT outcome, detail FROM events ORDER BY seq DESC LIMIT 1",
+    )
+    assert rows[0][0] == "denied"
+    assert "site/deny-all" in json.loads(rows[0][1])["policy"]
+    assert not Path(denied_cli["out"]).exists()
