@@ -61,7 +61,9 @@ def _entities(rng: random.Random) -> list[dict[str, Any]]:
             citizenships=frozenset({rng.choice(["DE", "FR", "US", "IT"])}),
             us_person=False,
             location="DE",
+            clearance=rng.randrange(0, 4),
             vetting_expires=NOW + dt.timedelta(days=rng.randrange(-30, 300)),
+            roles=frozenset({rng.choice(["reader", "writer", "auditor"])}),
         )
         for i in range(PEOPLE)
     ]

@@ -17,12 +17,19 @@ from forgekeep.policy.entities import (
     Person,
     Project,
     RequestContext,
+    Tenant,
     uid,
 )
+from forgekeep.service.authz import SPECS, Scope
 
+SPECS_TENANT = [spec.cedar for spec in SPECS.values() if spec.scope is Scope.TENANT]
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 ORGS, PROJECTS, ASSETS, PEOPLE = 4, 6, 12, 10
 ACTIONS = ["read", "download", "modify", "manufacture", "share", "sublicense"]
+ASSET_ACTIONS = [*ACTIONS, "inspect", "delete", "classify"]
+PROJECT_ACTIONS = ["create", "list", "project.show", "project.set"]
+TENANT_ACTIONS = sorted(set(SPECS_TENANT))
+ROLES = ["admin", "writer", "reader", "auditor", "approver"]
 EXTRA = "\n".join(
     [
         f'@id("project/{i}") permit (principal in Forgekeep::Organisation::"org-{i % ORGS}", '
@@ -49,11 +56,14 @@ DOCS += [
         org=f"org-{i % ORGS}",
         citizenships=frozenset({"DE"} | ({"US"} if i % 3 else set())),
         us_person=i % 5 == 0,
-        location="DE",
+        location=["DE", "US"][i % 2],
+        clearance=i % 4,
         vetting_expires=NOW + dt.timedelta(days=(i % 3) - 1),
+        roles=frozenset({ROLES[i % 5]}),
     )
     for i in range(PEOPLE)
 ]
+DOCS += [Tenant("t-1", frozenset({"DE"}))]
 DOCS += [
     Licence(
         "L-1",
@@ -81,7 +91,7 @@ ENTITIES = ENGINE.entities([d.to_cedar() for d in DOCS])
 @given(
     person=st.integers(0, PEOPLE - 1),
     asset=st.integers(0, ASSETS - 1),
-    action=st.sampled_from(ACTIONS),
+    action=st.sampled_from(ASSET_ACTIONS),
     source=st.sampled_from(["DE", "US", "FR"]),
     purpose=st.sampled_from(["tooling", "design"]),
     licence=st.sampled_from([None, "L-1"]),
@@ -101,6 +111,29 @@ def test_sliced_and_full_decisions_agree(
     project = uid("Project", f"pr-{asset % PROJECTS}")
     full = ENGINE.decide(request, ENTITIES)
     sliced = ENGINE.decide(request, ENTITIES, resource_ancestors=[project])
+    assert (sliced.allowed, sliced.reasons, sorted(sliced.policies)) == (
+        full.allowed,
+        full.reasons,
+        sorted(full.policies),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    person=st.integers(0, PEOPLE - 1),
+    project=st.integers(0, PROJECTS - 1),
+    action=st.sampled_from(PROJECT_ACTIONS + TENANT_ACTIONS),
+    source=st.sampled_from(["DE", "US"]),
+)
+def test_sliced_and_full_agree_on_project_and_tenant_actions(
+    person: int, project: int, action: str, source: str
+) -> None:
+    context = RequestContext(NOW, source, "design", "mfa").to_cedar()
+    on_project = action in PROJECT_ACTIONS
+    resource = uid("Project", f"pr-{project}") if on_project else uid("Tenant", "t-1")
+    request = Request(uid("Person", f"p-{person}"), action, resource, context)
+    full = ENGINE.decide(request, ENTITIES)
+    sliced = ENGINE.decide(request, ENTITIES, resource_ancestors=[])
     assert (sliced.allowed, sliced.reasons, sorted(sliced.policies)) == (
         full.allowed,
         full.reasons,

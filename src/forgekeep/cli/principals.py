@@ -232,7 +232,7 @@ def set_key(
 
 
 def whoami(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Show the acting principal: tenant, roles, status, clearance, vetting expiry."""
+    """Show the acting principal: tenant, organisation, roles, vetting, how it authenticated."""
     with vault(ctx) as v:
         me = v.whoami()
     if wants_json(ctx, json_out):
@@ -244,8 +244,12 @@ def whoami(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         "tenant": me.tenant,
         "roles": ",".join(me.roles) or "-",
         "status": me.status,
+        "org": me.org or "-",
         "clearance": me.clearance,
         "vetting": expires,
+        "auth": me.auth if me.token_id is None else f"{me.auth} {me.token_id}",
     }
+    if me.scopes is not None:
+        rows["scopes"] = ",".join(me.scopes)
     for key, value in rows.items():
         stdout.print(f"{key:10} {value}", highlight=False, markup=False)

@@ -5,7 +5,10 @@ action, or another resource (``resource == X``, ``resource in Project::"P"``),
 cannot apply, so leaving it out cannot change the decision. A slice keeps every
 policy whose action scope admits the action and whose resource scope is
 unconstrained, a type test, or names the resource or one of the ancestors the
-caller supplies. Anything the indexer does not understand stays in every slice.
+caller supplies; a policy whose scope tests the resource's type (``resource is
+T``) is kept only for resources of that type, and an action list (``action in
+[A, B]``) is exact when the schema declares no action groups. Anything the
+indexer does not understand stays in every slice.
 
 Security rule: slicing only ever drops policies that provably cannot match; a
 property test compares sliced and full decisions over random requests. Slices
@@ -35,12 +38,16 @@ def _entity_key(entity: Mapping[str, Any]) -> str:
 class _Scope:
     actions: frozenset[str] | None  # action ids, or None for any action
     resources: frozenset[str] | None  # entity keys the resource must be or be in, or None
+    resource_type: str | None = None  # `resource is T`: the type it must have, or None
 
 
-def _action_scope(scope: Mapping[str, Any]) -> frozenset[str] | None:
+def _action_scope(scope: Mapping[str, Any], *, flat_actions: bool) -> frozenset[str] | None:
     if scope.get("op") == "==":
         return frozenset({str(scope["entity"]["id"])})
-    return None  # All, or any `in` (action groups can nest): keep it everywhere
+    if flat_actions and scope.get("op") == "in" and "entities" in scope:
+        # `action in [A, B]`: with no action groups in the schema, exactly A or B.
+        return frozenset(str(e["id"]) for e in scope["entities"])
+    return None  # All, or `in` a group (groups can nest): keep it everywhere
 
 
 def _resource_scope(scope: Mapping[str, Any]) -> frozenset[str] | None:
@@ -50,27 +57,50 @@ def _resource_scope(scope: Mapping[str, Any]) -> frozenset[str] | None:
     return None  # All, `is`, `is ... in`, slots, ids needing escapes: keep it everywhere
 
 
+def _resource_type(scope: Mapping[str, Any]) -> str | None:
+    return str(scope["entity_type"]) if scope.get("op") == "is" else None
+
+
+def _type_of(key: str) -> str:
+    """``Forgekeep::Asset::"a-1"`` → ``Forgekeep::Asset``."""
+    return key.split('::"', 1)[0]
+
+
 class SliceIndex:
     """Indexes a parsed policy set by action and resource scope."""
 
-    def __init__(self, policies_json: Mapping[str, Any]) -> None:
+    def __init__(self, policies_json: Mapping[str, Any], *, flat_actions: bool = False) -> None:
+        """``flat_actions``: the schema declares no action groups, so action lists are exact."""
         self._policies: dict[str, Any] = dict(policies_json["staticPolicies"])
+        self.flat_actions = flat_actions
         self._scopes = {
-            pid: _Scope(_action_scope(body["action"]), _resource_scope(body["resource"]))
+            pid: _Scope(
+                _action_scope(body["action"], flat_actions=flat_actions),
+                _resource_scope(body["resource"]),
+                _resource_type(body["resource"]),
+            )
             for pid, body in self._policies.items()
         }
         self._cache: dict[frozenset[str], cedarpy.PolicySet] = {}
         self.builds = 0
 
-    def _matches(self, scope: _Scope, action: str, resource_keys: frozenset[str]) -> bool:
+    def _matches(
+        self, scope: _Scope, action: str, resource_type: str, resource_keys: frozenset[str]
+    ) -> bool:
         if scope.actions is not None and action not in scope.actions:
+            return False
+        if scope.resource_type is not None and scope.resource_type != resource_type:
             return False
         return scope.resources is None or bool(scope.resources & resource_keys)
 
     def policy_ids(self, action: str, resource_keys: Iterable[str]) -> frozenset[str]:
-        keys = frozenset(resource_keys)
+        """Policies that can apply; the first key is the resource itself."""
+        keys = list(resource_keys)
+        rtype, key_set = (_type_of(keys[0]) if keys else ""), frozenset(keys)
         return frozenset(
-            pid for pid, scope in self._scopes.items() if self._matches(scope, action, keys)
+            pid
+            for pid, scope in self._scopes.items()
+            if self._matches(scope, action, rtype, key_set)
         )
 
     def policy_set(self, action: str, resource_keys: Iterable[str]) -> cedarpy.PolicySet:

@@ -17,6 +17,7 @@ Security rules:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +29,8 @@ from forgekeep.errors import ConfigError
 from forgekeep.policy._slices import SliceIndex
 
 NAMESPACE: Final = "Forgekeep"
+# An action declared as a member of a group: `action "x" in ["g"] ...` / `in "g"`.
+_ACTION_GROUP: Final = re.compile(r'\baction\s+"[^;]*?"\s+in\s*[\["]')
 SCHEMA_VERSION: Final = 1
 DEFAULT_DENY: Final = "default-deny"
 INVALID_ENTITIES: Final = "invalid-entities"
@@ -155,7 +158,7 @@ class PolicyEngine:
         type(self).parse_count += 1
         parsed = json.loads(cedarpy.policies_to_json_str(policies))
         self._annotations = _annotations(parsed)
-        self.slices = SliceIndex(parsed)
+        self.slices = SliceIndex(parsed, flat_actions=not _ACTION_GROUP.search(self._schema_source))
         self.text = policies
 
     def entities(self, documents: Sequence[Mapping[str, Any]]) -> cedarpy.Entities:

@@ -17,10 +17,8 @@ Security rules:
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
-import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -28,20 +26,22 @@ from sqlalchemy.orm import Session
 
 from forgekeep.crypto.signed import encode_vkey, parse_vkey
 from forgekeep.db.models import KeyRing, Organisation, Principal
-from forgekeep.errors import ConflictError, InvalidNameError, NotFoundError, UsageError
+from forgekeep.errors import ConflictError, NotFoundError, UsageError
 from forgekeep.identity import new_pseudonym, open_attributes, seal_attributes
 from forgekeep.ledger.journal import Outcome
-from forgekeep.residency import Jurisdiction
 from forgekeep.service._core import ServiceContext, commit_with_event, load_actor, request
-from forgekeep.service.authz import ROLES, Action
+from forgekeep.service._principal_checks import (
+    bounded,
+    country,
+    validate_display_name,
+    validate_fingerprints,
+    validate_org_name,
+    validate_roles,
+    validate_trainings,
+)
+from forgekeep.service.authz import Action
 
-MAX_DISPLAY_NAME = 255
-MAX_LIST_ITEMS = 32
 STATUSES = ("active", "suspended")
-_ORG = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
-_TRAINING = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,62}")
-_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Cf"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +84,8 @@ class WhoAmI:
     vetting_expires: dt.datetime | None
     org: str | None = None
     auth: str = "workspace"
+    scopes: tuple[str, ...] | None = None  # an API token's scopes; None for a full session
+    token_id: str | None = None
 
 
 def _info(row: Principal) -> PrincipalInfo:
@@ -98,79 +100,6 @@ def _info(row: Principal) -> PrincipalInfo:
         trainings=tuple(row.trainings or ()),
         fingerprints=tuple(row.cert_fingerprints or ()),
     )
-
-
-# -- validation ---------------------------------------------------------------
-
-
-def validate_org_name(name: str) -> str:
-    if not isinstance(name, str) or not _ORG.fullmatch(name):
-        raise InvalidNameError(
-            f"organisation name {name!r} is invalid",
-            hint="use lower-case letters, digits, '.', '_' and '-' (max 63)",
-        )
-    return name
-
-
-def validate_display_name(name: str) -> str:
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_DISPLAY_NAME:
-        raise InvalidNameError(f"a display name is 1-{MAX_DISPLAY_NAME} characters")
-    if name.strip() != name or any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in name):
-        raise InvalidNameError(
-            "a display name has no control or invisible characters and no outer spaces"
-        )
-    return name
-
-
-def _country(code: str) -> str:
-    if not isinstance(code, str):
-        raise InvalidNameError("a country is an ISO 3166-1 alpha-2 code")
-    return Jurisdiction(code).code
-
-
-def _bounded(items: Iterable[str], what: str) -> list[str]:
-    values = sorted(set(items))
-    if len(values) > MAX_LIST_ITEMS:
-        raise UsageError(f"at most {MAX_LIST_ITEMS} {what}")
-    return values
-
-
-def validate_roles(roles: Iterable[str]) -> list[str]:
-    values = _bounded(roles, "roles")
-    if not values:
-        raise UsageError("a principal needs at least one role", hint=_roles_hint())
-    for role in values:
-        if role not in ROLES:
-            raise UsageError(f"unknown role {role!r}", hint=_roles_hint())
-    return values
-
-
-def _roles_hint() -> str:
-    return f"roles are {', '.join(ROLES)}"
-
-
-def validate_trainings(trainings: Iterable[str]) -> list[str]:
-    values = _bounded(trainings, "trainings")
-    for training in values:
-        if not isinstance(training, str) or not _TRAINING.fullmatch(training):
-            raise InvalidNameError(
-                f"training {training!r} is invalid",
-                hint="use letters, digits, '.', '_', ':' and '-' (max 63)",
-            )
-    return values
-
-
-def validate_fingerprints(fingerprints: Iterable[str]) -> list[str]:
-    values = _bounded(fingerprints, "certificate fingerprints")
-    if not values:
-        raise UsageError("a machine needs at least one certificate fingerprint")
-    for fingerprint in values:
-        if not isinstance(fingerprint, str) or not _FINGERPRINT.fullmatch(fingerprint):
-            raise UsageError(
-                "a certificate fingerprint is a SHA-256 in 64 lower-case hex digits",
-                hint="e.g. `openssl x509 -noout -fingerprint -sha256` without colons, lower-cased",
-            )
-    return values
 
 
 # -- look-ups -----------------------------------------------------------------
@@ -213,7 +142,7 @@ def _subject_ring(session: Session, ctx: ServiceContext) -> str:
 def add_organisation(ctx: ServiceContext, name: str, jurisdiction: str) -> OrganisationInfo:
     with request(ctx, Action.PRINCIPAL_ADD, name) as req, ctx.sessions() as session:
         validate_org_name(name)
-        code = _country(jurisdiction)
+        code = country(jurisdiction)
         exists = session.scalar(
             select(Organisation.id).where(
                 Organisation.tenant_id == ctx.tenant_id, Organisation.name == name
@@ -248,10 +177,10 @@ def add_person(
     pseudonym = new_pseudonym()
     with request(ctx, Action.PRINCIPAL_ADD, pseudonym) as req, ctx.sessions() as session:
         validate_display_name(display_name)
-        countries = _bounded((_country(c) for c in citizenships), "citizenships")
+        countries = bounded((country(c) for c in citizenships), "citizenships")
         if not countries:
             raise UsageError("a person needs at least one citizenship (ISO 3166-1 code)")
-        place = _country(location)
+        place = country(location)
         role_list = validate_roles(roles)
         training_list = validate_trainings(trainings)
         organisation = find_organisation(session, ctx, org)
@@ -452,4 +381,6 @@ def whoami(ctx: ServiceContext) -> WhoAmI:
             vetting_expires=None if actor is None else actor.vetting_expires,
             org=None if actor is None else actor.org_id,
             auth=ctx.auth.method,
+            scopes=None if ctx.auth.scopes is None else tuple(sorted(ctx.auth.scopes)),
+            token_id=ctx.auth.token_id,
         )

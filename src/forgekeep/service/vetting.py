@@ -25,8 +25,9 @@ from forgekeep.db.models import VettingRecord
 from forgekeep.errors import ConfigError, ConflictError, FormatError, UsageError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, commit_with_event, request
+from forgekeep.service._principal_checks import REFUSED_CATEGORIES
 from forgekeep.service.authz import Action
-from forgekeep.service.principals import _REFUSED_CATEGORIES, find_principal
+from forgekeep.service.principals import find_principal
 
 VETTING_TYPE = "vetting-record"
 VETTING_FIELDS = frozenset({"record_id", "subject", "issuer", "evidence", "clearance", "expires"})
@@ -61,7 +62,7 @@ def _text_field(payload: Mapping[str, Any], name: str, limit: int = 255) -> str:
     value = payload[name]
     if not isinstance(value, str) or not 1 <= len(value) <= limit:
         raise FormatError(f"vetting record {name} is not a string of 1-{limit} characters")
-    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value):
+    if any(unicodedata.category(ch) in REFUSED_CATEGORIES for ch in value):
         raise FormatError(f"vetting record {name} contains control characters")
     return value
 

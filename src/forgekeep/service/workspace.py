@@ -36,7 +36,7 @@ from forgekeep.keys.protocol import KeyManager
 from forgekeep.ledger.journal import JournalEvent, Outcome, SqlJournal
 from forgekeep.residency import Jurisdiction, ResidencyRule
 from forgekeep.service import wiring
-from forgekeep.service.principals import validate_display_name, validate_org_name
+from forgekeep.service._principal_checks import validate_display_name, validate_org_name
 from forgekeep.storage.sites import Site as SiteSpec
 
 DEFAULT_SITE = SiteSpec(

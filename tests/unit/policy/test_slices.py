@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from forgekeep.policy import PolicyEngine, _slices
+from forgekeep.policy.engine import schema_text
 from forgekeep.policy.entities import uid
 
 POLICIES = """
@@ -29,9 +30,21 @@ def test_scopes_select_the_slice() -> None:
     assert _ids(engine, "read", a1, p1) == {"any", "read-in-p1", "assets"}
     assert _ids(engine, "read", a1) == {"any", "assets"}
     assert _ids(engine, "share", a2) == {"any", "share-or-download-a2", "assets"}
-    # `action in [...]` is never used to drop a policy: action groups can nest.
+    # The schema declares no action groups, so `action in [...]` is an exact list.
+    assert _ids(engine, "modify", a2) == {"any", "assets"}
+    # `resource is Asset` is kept only for assets.
+    assert _ids(engine, "project.show", p1) == {"any"}
+
+
+def test_with_action_groups_in_the_schema_an_action_list_is_kept_everywhere() -> None:
+    grouped = schema_text().replace(
+        'action "create", "list", "project.show", "project.set"',
+        'action "edit";\n  action "create", "list", "project.show", "project.set" in ["edit"]',
+    )
+    engine = PolicyEngine(POLICIES, schema=grouped)
+    assert not engine.slices.flat_actions
+    a2 = uid("Asset", "a2")
     assert _ids(engine, "modify", a2) == {"any", "share-or-download-a2", "assets"}
-    assert "share-or-download-a2" not in _ids(engine, "modify", a1)
 
 
 def test_ids_that_need_escaping_never_drop_a_policy() -> None:
