@@ -133,9 +133,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path.name} is not valid TOML: {exc}") from exc
 
 
-#: Settings that decide who acts, whom to trust and which keys are used: the file only.
+#: Settings that decide who acts, whom to trust, which keys and which records are
+#: used: the file only, never the environment.
 PINNED_ENV_PREFIXES = (
     "FORGEKEEP_WORKSPACE__",
+    "FORGEKEEP_DATABASE__",
     "FORGEKEEP_KEYS__URI",
     "FORGEKEEP_VETTING__",
     "FORGEKEEP_ACCESS__",
@@ -146,8 +148,8 @@ def _refuse_pinned_overrides() -> None:
     for name in os.environ:
         if name.upper().startswith(PINNED_ENV_PREFIXES):
             raise ConfigError(
-                f"{name} cannot override the workspace's identity, trust or key manager",
-                hint="change forgekeep.toml instead ([workspace], keys.uri, [vetting], [access])",
+                f"{name} cannot override the workspace's identity, records, trust or keys",
+                hint="edit forgekeep.toml: [workspace], [database], keys.uri, [vetting], [access]",
             )
 
 

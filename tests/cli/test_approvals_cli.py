@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from forgekeep.cli.approvals import break_glass_app
 from forgekeep.crypto.signed import SIGNER_KEY_PREFIX, parse_signer_key, sign
 from forgekeep.service.workspace import DB_FILE
+from forgekeep.testing.vetting import ISSUER
 
 POLICY = """\
 @id("site/no-manufacture-for-x")
@@ -36,6 +37,9 @@ def _approver(fk: InProcess, ws: Path, tmp_path: Path, name: str) -> tuple[str, 
         *w, "principals", "add", "person", "--org", "acme", "--name", name,
         "--citizenship", "DE", "--location", "DE", "--role", "admin", "--json",
     ).json()["id"]  # fmt: skip
+    record = tmp_path / f"{name}-vetting.json"
+    record.write_bytes(ISSUER.record(person, now=dt.datetime.now(dt.UTC)))
+    fk(*w, "principals", "vet", str(record)).ok()  # approvers must be vetted
     keyfile = tmp_path / f"{name}.key"
     vkey = fk("keygen", f"approver-{name}", "-o", str(keyfile)).ok().out.strip()
     out = fk(*w, "principals", "set-key", person, vkey, "--json").json()

@@ -46,7 +46,6 @@ EXEMPT_METHODS = {
 EXEMPT_COMMANDS = {
     "init": "creates a new workspace; there is no policy yet",
     "demo": "runs in its own scratch workspace",
-    "status": "health: local counts for the workspace owner, like doctor",
     "doctor": "health checks",
     "unlock": "key agent: holds the keyring for this user; decides nothing",
     "lock": "key agent",
@@ -217,6 +216,7 @@ ARGS: dict[str, list[str]] = {
     "rm": ["part.bin"],
     "classify": ["part.bin", "--export", "EAR99"],
     "fsck": [],
+    "status": [],
     "projects create": ["other", "--residency", "DE"],
     "projects ls": [],
     "projects show": ["p1"],

@@ -32,8 +32,12 @@ def put(
     project: Annotated[str, typer.Option("--project", "-p", help="Project to store it in.")],
     name: Annotated[str | None, typer.Option(help="Asset name (default: the file name).")] = None,
     classification: Annotated[
-        str, typer.Option(help="public, internal, confidential or secret.")
-    ] = "internal",
+        str | None,
+        typer.Option(
+            help="public, internal, confidential or secret (default: the latest version's;"
+            " internal for a new asset). Readers need a clearance at least this high."
+        ),
+    ] = None,
     tag: Annotated[
         list[str] | None, typer.Option("--tag", help="A key=value label; repeat for more.")
     ] = None,

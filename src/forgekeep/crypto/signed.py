@@ -208,7 +208,12 @@ def encode_signer_key(key: SignerKey) -> str:
 
 
 def parse_signer_key(text: str) -> SignerKey:
-    """Parse a signer key; :class:`FormatError` on anything malformed (the text is never echoed)."""
+    """Parse a signer key; :class:`FormatError` on anything malformed (the text is never echoed).
+
+    One trailing newline, as ``forgekeep keygen`` writes the key file, is allowed.
+    """
+    if isinstance(text, str):
+        text = text.removesuffix("\n")
     if not isinstance(text, str) or not text.startswith(SIGNER_KEY_PREFIX):
         raise FormatError("a signer key starts with PRIVATE+KEY+", hint=_KEY_HINT)
     name, hash_, seed = _split_key(text[len(SIGNER_KEY_PREFIX) :], "signer key")

@@ -23,7 +23,7 @@ import datetime as dt
 import functools
 import json
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -32,16 +32,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forgekeep.db import models
-from forgekeep.db.access import BreakGlass, ExportAuthorisation, Licence, PolicyVersion
+from forgekeep.db.access import PolicyVersion
 from forgekeep.identity import open_attributes
 from forgekeep.keys.protocol import KeyManager
 from forgekeep.policy import entities as ent
 from forgekeep.policy.engine import INVALID_ENTITIES, PolicyEngine, baseline_text
 from forgekeep.policy.engine import Request as CedarRequest
-from forgekeep.residency import ResidencyRule
-from forgekeep.service.authz import CLASSIFICATION_LEVELS, Decision
+from forgekeep.service._access_entities import (
+    AssetTarget,
+    asset_entity,
+    candidates,
+    project_entity,
+)
+from forgekeep.service.authz import Decision
 
-MAX_CANDIDATES: Final = 16  # licences or export authorisations tried per decision
 _ENTITY_CACHE_SIZE: Final = 512
 UNKNOWN_PRINCIPAL: Final = "principal-unknown"
 DEFAULT_DENY_POLICY: Final = "(default-deny: no policy permits)"
@@ -97,15 +101,6 @@ class Actor:
 
 
 @dataclass(frozen=True, slots=True)
-class AssetTarget:
-    """An asset as a decision sees it (``version_classification`` when one version is read)."""
-
-    asset: models.Asset
-    project: models.Project
-    classification: str = "internal"
-
-
-@dataclass(frozen=True, slots=True)
 class RequestFacts:
     now: dt.datetime
     purpose: str
@@ -128,22 +123,25 @@ def policy_engine(customer_policies: str) -> PolicyEngine:
     return PolicyEngine(baseline_text() + "\n" + customer_policies)
 
 
-def applied_policy(session: Session, tenant_id: str) -> tuple[int, str]:
-    """(version id, text) of the tenant's newest applied policy set; (0, "") if none."""
+def applied_policy(session: Session, tenant_id: str) -> tuple[tuple[int, str], str]:
+    """((version id, sha256), text) of the tenant's newest applied policy set, if any."""
     row = session.execute(
-        select(PolicyVersion.id, PolicyVersion.text)
+        select(PolicyVersion.id, PolicyVersion.sha256, PolicyVersion.text)
         .where(PolicyVersion.tenant_id == tenant_id)
         .order_by(PolicyVersion.id.desc())
         .limit(1)
     ).first()
-    return (0, "") if row is None else (row[0], row[1])
+    return ((0, ""), "") if row is None else ((row[0], row[1]), row[2])
 
 
 class AccessControl:
     """The policy engine plus the entity plumbing of one workspace."""
 
     def __init__(
-        self, engine: PolicyEngine, operator_jurisdictions: frozenset[str], policy_version: int = 0
+        self,
+        engine: PolicyEngine,
+        operator_jurisdictions: frozenset[str],
+        policy_version: tuple[int, str] = (0, ""),
     ) -> None:
         self.engine = engine
         self.operator_jurisdictions = operator_jurisdictions
@@ -154,15 +152,16 @@ class AccessControl:
 
     def refresh(self, session: Session, tenant_id: str) -> None:
         """Follow ``policy apply`` made since this workspace was opened (one indexed query)."""
-        newest = session.scalar(
-            select(PolicyVersion.id)
+        newest = session.execute(
+            select(PolicyVersion.id, PolicyVersion.sha256)
             .where(PolicyVersion.tenant_id == tenant_id)
             .order_by(PolicyVersion.id.desc())
             .limit(1)
-        )
-        if (newest or 0) != self.policy_version:
-            version, text = applied_policy(session, tenant_id)
-            self.engine, self.policy_version = policy_engine(text), version
+        ).first()
+        current = (0, "") if newest is None else (newest[0], newest[1])
+        if current != self.policy_version:  # ids can be reused after a deletion: hash too
+            _, text = applied_policy(session, tenant_id)
+            self.engine, self.policy_version = policy_engine(text), current
             self._entities.clear()
 
     # -- actors ---------------------------------------------------------------
@@ -213,7 +212,7 @@ class AccessControl:
     ) -> Decision:
         if actor is None:
             return Decision(False, (), (UNKNOWN_PRINCIPAL,))
-        entity = _project_entity(session, project)
+        entity = project_entity(session, project)
         return self._evaluate(actor, cedar_action, entity.to_cedar(), [entity], (), facts)
 
     def decide_asset(
@@ -227,9 +226,9 @@ class AccessControl:
         """Try the actor's candidate licences and export authorisations; first allow wins."""
         if actor is None:
             return Decision(False, (), (UNKNOWN_PRINCIPAL,))
-        project = _project_entity(session, target.project)
-        asset = _asset_entity(target, project.owner)
-        extras = _candidates(session, actor, target, facts.now)
+        project = project_entity(session, target.project)
+        asset = asset_entity(target, project.owner)
+        extras = candidates(session, actor, target, facts.now)
         base: list[Any] = [project, asset, *extras.licences, *extras.exports, *extras.glass]
         ancestors = (ent.uid("Project", project.id),)
         decision = Decision(False, (), (INVALID_ENTITIES,))
@@ -314,128 +313,3 @@ class AccessControl:
         if len(self._entities) > _ENTITY_CACHE_SIZE:
             self._entities.popitem(last=False)
         return parsed
-
-
-# -- entities from rows ---------------------------------------------------------------
-
-
-def _home_org(session: Session, tenant_id: str) -> str | None:
-    tenant = session.get(models.Tenant, tenant_id)
-    return tenant.home_org_id if tenant else None
-
-
-def _project_entity(session: Session, project: models.Project) -> ent.Project:
-    owner = project.owner_org_id or _home_org(session, project.tenant_id) or "unowned"
-    return ent.Project(project.id, owner)
-
-
-def _asset_entity(target: AssetTarget, owner: str) -> ent.Asset:
-    asset = target.asset
-    itar = asset.export_regime == "ITAR"
-    return ent.Asset(
-        asset.id,
-        owner=owner,
-        project=target.project.id,
-        classification=CLASSIFICATION_LEVELS.get(target.classification, 3),
-        itar=itar,
-        usml_category=asset.export_class if itar else None,
-        ear_eccn=(asset.export_class or "EAR99") if asset.export_regime == "EAR" else None,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidates:
-    licences: tuple[ent.Licence, ...]
-    exports: tuple[ent.ExportAuth, ...]
-    glass: tuple[ent.BreakGlass, ...]
-
-    def combinations(self) -> Iterable[tuple[str | None, str | None, str | None]]:
-        """(licence, export auth, break-glass) to try: plain first, then each candidate."""
-        exports: list[str | None] = [None, *(e.id for e in self.exports)]
-        for export in exports:
-            yield None, export, None
-            for licence in self.licences:
-                yield licence.id, export, None
-            for glass in self.glass:
-                yield None, export, glass.id
-
-
-def _covers(assets: Iterable[str], projects: Iterable[str], target: AssetTarget) -> bool:
-    return target.asset.id in set(assets) or target.project.id in set(projects)
-
-
-def _candidates(
-    session: Session, actor: Actor, target: AssetTarget, now: dt.datetime
-) -> _Candidates:
-    tenant = target.asset.tenant_id
-    licences: list[ent.Licence] = []
-    exports: list[ent.ExportAuth] = []
-    if actor.org_id is not None:
-        licences = [_licence(row) for row in _held_licences(session, actor.org_id, target)]
-        exports = [_export(row) for row in _held_exports(session, actor.org_id, target)]
-    glass = [
-        ent.BreakGlass(row.id, row.principal_id, frozenset(row.assets), row.expires_at)
-        for row in session.scalars(
-            select(BreakGlass).where(
-                BreakGlass.tenant_id == tenant,
-                BreakGlass.principal_id == actor.id,
-                BreakGlass.revoked_at.is_(None),
-                BreakGlass.expires_at > now,
-            )
-        )
-        if target.asset.id in row.assets
-    ]
-    return _Candidates(tuple(licences), tuple(exports), tuple(glass[:MAX_CANDIDATES]))
-
-
-def _held_licences(session: Session, org: str, target: AssetTarget) -> list[Licence]:
-    rows = session.scalars(
-        select(Licence)
-        .where(
-            Licence.tenant_id == target.asset.tenant_id,
-            Licence.licensee_org_id == org,
-            Licence.revoked_at.is_(None),
-        )
-        .order_by(Licence.id)
-    )
-    return [r for r in rows if _covers(r.assets, r.projects, target)][:MAX_CANDIDATES]
-
-
-def _held_exports(session: Session, org: str, target: AssetTarget) -> list[ExportAuthorisation]:
-    rows = session.scalars(
-        select(ExportAuthorisation)
-        .where(
-            ExportAuthorisation.tenant_id == target.asset.tenant_id,
-            ExportAuthorisation.holder_org_id == org,
-            ExportAuthorisation.revoked_at.is_(None),
-        )
-        .order_by(ExportAuthorisation.id)
-    )
-    return [r for r in rows if _covers(r.assets, r.projects, target)][:MAX_CANDIDATES]
-
-
-def _licence(row: Licence) -> ent.Licence:
-    return ent.Licence(
-        row.id,
-        licensee=row.licensee_org_id,
-        assets=frozenset(row.assets),
-        actions=frozenset(row.actions),
-        territory=ResidencyRule.parse(row.territory).countries,
-        purpose=row.purpose,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        projects=frozenset(row.projects),
-    )
-
-
-def _export(row: ExportAuthorisation) -> ent.ExportAuth:
-    return ent.ExportAuth(
-        row.id,
-        holder=row.holder_org_id,
-        kind=row.kind,
-        assets=frozenset(row.assets),
-        destinations=ResidencyRule.parse(row.destinations).countries,
-        valid_until=row.valid_until,
-        covers_126_18=row.covers_126_18,
-        projects=frozenset(row.projects),
-    )

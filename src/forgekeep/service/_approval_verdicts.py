@@ -51,6 +51,7 @@ from forgekeep.errors import (
     IntegrityError,
     UsageError,
 )
+from forgekeep.service._access import RequestFacts
 from forgekeep.service._core import ServiceContext
 
 if TYPE_CHECKING:
@@ -133,6 +134,23 @@ def verify_verdict(
     return VerdictInfo(payload["approver"], payload["verdict"], key.key_id, signed_at)
 
 
+def _check_approver_may_decide(
+    session: Session, ctx: ServiceContext, approver: str, now: dt.datetime
+) -> None:
+    """The signer, not only the submitter, must be allowed ``approval.decide`` by policy:
+    an approver or admin, active and currently vetted."""
+    actor = ctx.access.load_actor(session, ctx.key_manager, ctx.tenant_id, approver)
+    facts = RequestFacts(now, "unspecified", "signature")
+    decision = ctx.access.decide_tenant(actor, ctx.tenant_id, "approval.decide", facts)
+    if not decision.allowed:
+        raise AccessDeniedError(
+            f"approver {approver} may not decide approvals ({decision.reason})",
+            hint="approvers need the approver or admin role and a current vetting record",
+            reasons=decision.reasons,
+            policies=decision.policies,
+        )
+
+
 def check_verdict(
     session: Session,
     ctx: ServiceContext,
@@ -157,6 +175,7 @@ def check_verdict(
             "the requester cannot approve or reject their own request",
             hint="ask another approver: someone other than the requester must sign",
         )
+    _check_approver_may_decide(session, ctx, verdict.approver, now)
     taken = session.scalar(
         select(ApprovalSignature.id).where(
             ApprovalSignature.approval_id == row.id,

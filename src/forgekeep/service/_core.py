@@ -41,7 +41,8 @@ from forgekeep.errors import (
 from forgekeep.identity.tokens import allows
 from forgekeep.keys.protocol import KeyManager
 from forgekeep.ledger.journal import Journal, JournalEvent, Outcome, Scalar
-from forgekeep.service._access import AccessControl, Actor, AssetTarget, RequestFacts
+from forgekeep.service._access import AccessControl, Actor, RequestFacts
+from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service.authz import SPECS, Action, Decision, Scope
 from forgekeep.storage.protocol import BlobStore
 
@@ -134,10 +135,11 @@ class Request:
             )
         return decision
 
-    def authorize_tenant(self) -> Decision:
-        spec = SPECS[self.action]
+    def authorize_tenant(self, *, cedar_action: str | None = None) -> Decision:
+        """Decide on the tenant; ``cedar_action`` asks for a further, stricter action."""
+        action = cedar_action or SPECS[self.action].cedar
         return self._record(
-            self.ctx.access.decide_tenant(self.actor, self.ctx.tenant_id, spec.cedar, self.facts)
+            self.ctx.access.decide_tenant(self.actor, self.ctx.tenant_id, action, self.facts)
         )
 
     def authorize_project(

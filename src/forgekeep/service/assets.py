@@ -42,11 +42,11 @@ from forgekeep.errors import ConflictError, InputMissingError, LimitExceededErro
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
 from forgekeep.limits import MAX_ASSET_BYTES
-from forgekeep.service._access import AssetTarget
+from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, SiteHandle, commit_with_event, request
 from forgekeep.service._names import validate_classification, validate_name, validate_tags
 from forgekeep.service._pipeline import Progress, PutDigest, encrypt_stream
-from forgekeep.service.authz import Action
+from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
 from forgekeep.service.projects import find_project, new_domain_key
 
 SUITE = Suite.COBBLESTONE_256
@@ -141,26 +141,51 @@ def _open_source(source: Path | BinaryIO) -> contextlib.AbstractContextManager[B
         raise InputMissingError(f"cannot read {source}: {exc.strerror}") from exc
 
 
+def _levels(session: Session, asset: Asset) -> tuple[str, str]:
+    """(latest, highest) classification of an asset's versions."""
+    rows = session.scalars(
+        select(AssetVersion.classification)
+        .where(AssetVersion.asset_id == asset.id)
+        .order_by(AssetVersion.number)
+    ).all()
+    if not rows:
+        return "internal", "internal"
+    return rows[-1], max(rows, key=lambda c: CLASSIFICATION_LEVELS.get(c, 3))
+
+
 def _plan(
-    session: Session, ctx: ServiceContext, req: Request, project: str, name: str, level: str
-) -> _Plan:
+    session: Session,
+    ctx: ServiceContext,
+    req: Request,
+    project: str,
+    name: str,
+    classification: str | None,
+) -> tuple[_Plan, str]:
+    """The write plan and the new version's classification (default: the latest one's).
+
+    Decided before any key or blob is made: a new version needs "modify" on the
+    asset at the higher of its highest and the new classification, so a writer
+    cleared for "internal" cannot add to a "secret" asset; a new asset needs
+    "create" on its project.
+    """
     proj = find_project(session, ctx, project)
     existing = session.scalar(select(Asset).where(Asset.project_id == proj.id, Asset.name == name))
-    # Decided before any key or blob is made: a new version needs "modify" on the
-    # asset at the new version's classification; a new asset, "create" on its project.
     if existing is not None:
-        req.authorize_asset(session, AssetTarget(existing, proj, level))
-    else:
-        req.authorize_project(session, proj, cedar_action="create")
-    if existing is not None:
+        latest, highest = _levels(session, existing)
+        level = classification or latest
+        decided = max(level, highest, key=lambda c: CLASSIFICATION_LEVELS.get(c, 3))
+        req.authorize_asset(session, AssetTarget(existing, proj, decided))
         asset_id, domain = existing.id, existing.domain_key_id
     else:
+        level = classification or "internal"
+        req.authorize_project(session, proj, cedar_action="create")
         asset_id = f"a-{secrets.token_hex(12)}"
         domain = proj.domain_key_id
         if proj.shred_domain == "asset":
             domain = new_domain_key(session, ctx, proj.key_ring_id, "asset")
             session.commit()
-    return _Plan(proj, asset_id, existing, domain, secrets.token_bytes(16), ctx.default_site)
+    plan = _Plan(proj, asset_id, existing, domain, secrets.token_bytes(16), ctx.default_site)
+    return plan, level
 
 
 def _register_upload(session: Session, ctx: ServiceContext, plan: _Plan, actor: str) -> None:
@@ -331,24 +356,29 @@ def put_asset(
     *,
     project: str,
     name: str,
-    classification: str = "internal",
+    classification: str | None = None,
     tags: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> PutResult:
-    """Encrypt ``source`` and store it as the next version of ``project/name``."""
+    """Encrypt ``source`` and store it as the next version of ``project/name``.
+
+    Without ``classification`` a new version keeps the latest one's (a new asset:
+    ``internal``), so re-putting never quietly lowers it.
+    """
     with request(ctx, Action.ASSET_PUT, f"{project}/{name}") as req:
         validate_name(name)
-        validate_classification(classification)
+        if classification is not None:
+            validate_classification(classification)
         clean_tags = validate_tags(tags or {})
         with _open_source(source) as src, ctx.sessions() as session:
-            plan = _plan(session, ctx, req, project, name, classification)
+            plan, level = _plan(session, ctx, req, project, name, classification)
             with upload_lease(ctx, plan.version_id.hex()):
                 _register_upload(session, ctx, plan, req.actor_id)
                 try:
                     digest, wrapped, dek_id = _encrypt_and_store(
                         ctx, plan, src, progress or (lambda _n: None)
                     )
-                    stored = _Stored(digest, wrapped, dek_id, classification, clean_tags)
+                    stored = _Stored(digest, wrapped, dek_id, level, clean_tags)
                     number = _commit_version(session, ctx, req, plan, name, stored)
                 except BaseException:
                     session.rollback()

@@ -253,12 +253,18 @@ def active_break_glass(
     return next((row for row in rows if asset_id in (row.assets or ())), None)
 
 
+#: The further Cedar action to end another principal's grant (admins, as operators).
+REVOKE_OTHERS = "break-glass.revoke"
+
+
 def revoke_break_glass(ctx: ServiceContext, grant_id: str) -> BreakGlassInfo:
     """End a break-glass grant now (it stays on record, stamped ``revoked_at``)."""
     with request(ctx, Action.BREAK_GLASS, str(grant_id)) as req, ctx.sessions() as session:
         row = session.get(BreakGlass, grant_id) if isinstance(grant_id, str) else None
         if row is None or row.tenant_id != ctx.tenant_id:
             raise NotFoundError(f"no break-glass grant {grant_id!r}")
+        if row.principal_id != ctx.principal_id:
+            req.authorize_tenant(cedar_action=REVOKE_OTHERS)  # someone else's grant
         if row.revoked_at is not None:
             raise ConflictError(f"break-glass grant {row.id} was already revoked")
         row.revoked_at = ctx.clock.now()

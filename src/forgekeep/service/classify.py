@@ -23,7 +23,7 @@ from sqlalchemy import select
 from forgekeep.db.models import AssetVersion, Project
 from forgekeep.errors import IntegrityError, UsageError
 from forgekeep.ledger.journal import Outcome
-from forgekeep.service._access import AssetTarget
+from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
 from forgekeep.service.reading import resolve_asset

@@ -3,8 +3,9 @@
 Security rules:
 
 * Explaining is itself an authorized, journaled action (``access.explain``).
-  Admins and auditors may explain any request and ask "what if"; every other
-  member may explain only requests it made itself.
+  Vetted admins and auditors may explain any request and ask "what if"; every
+  other member — an unvetted person too, so a refusal can always be understood —
+  may explain only requests it made itself.
 * An explanation shows the action, the outcome, the error code, and the
   ``@id`` and ``@reason`` codes of the deciding policies as journaled. It never
   shows personal attributes: reasons are codes such as
@@ -25,8 +26,8 @@ from sqlalchemy import select
 from forgekeep.db.models import AssetVersion, Event, Project
 from forgekeep.errors import AccessDeniedError, IntegrityError, NotFoundError, UsageError
 from forgekeep.ledger.journal import Outcome
-from forgekeep.service._access import AssetTarget
-from forgekeep.service._core import ServiceContext, commit_with_event, request
+from forgekeep.service._access_entities import AssetTarget
+from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
 from forgekeep.service.reading import resolve_asset
 
@@ -95,13 +96,22 @@ def _explained(row: Event) -> ExplainedEvent:
     )
 
 
+def _oversees(req: Request) -> bool:
+    """Admins and auditors with current vetting see every request; others their own."""
+    actor = req.actor
+    if actor is None or not _OVERSEERS.intersection(actor.roles):
+        return False
+    vetted = actor.vetting_expires
+    return actor.kind != "person" or (vetted is not None and vetted > req.facts.now)
+
+
 def explain_request(ctx: ServiceContext, request_id: str) -> Explanation:
     """The journaled decision(s) and outcome of one request."""
     with request(ctx, Action.ACCESS_EXPLAIN, request_id) as req, ctx.sessions() as session:
         query = select(Event).where(
             Event.tenant_id == ctx.tenant_id, Event.request_id == request_id
         )
-        if req.actor is None or not _OVERSEERS.intersection(req.actor.roles):
+        if not _oversees(req):
             query = query.where(Event.actor == ctx.principal_id)  # only your own requests
         rows = session.scalars(query.order_by(Event.seq).limit(MAX_EXPLAINED_EVENTS)).all()
         if not rows:
@@ -126,7 +136,7 @@ def explain_what_if(
     if action not in ASSET_VERBS:
         raise UsageError(f"unknown action {action!r}", hint=f"use one of {', '.join(ASSET_VERBS)}")
     with request(ctx, Action.ACCESS_EXPLAIN, principal, purpose=purpose) as req:
-        if req.actor is None or not _OVERSEERS.intersection(req.actor.roles):
+        if not _oversees(req):
             raise AccessDeniedError(
                 "access.explain refused (what-if-needs-admin-or-auditor)",
                 hint="explain your own request with --request R",

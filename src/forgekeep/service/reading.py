@@ -38,7 +38,7 @@ from forgekeep.errors import (
 )
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
-from forgekeep.service._access import AssetTarget
+from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
 from forgekeep.service._names import split_reference, validate_purpose
 from forgekeep.service._pipeline import Progress, decrypt_stream

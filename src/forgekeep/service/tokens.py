@@ -61,6 +61,8 @@ from forgekeep.service.principals import find_principal
 AUTH_ACTION = "auth.token"
 ANONYMOUS = "anonymous"
 ALL_PRINCIPALS = "*"
+#: The further Cedar action for another principal's tokens (admins acting as operators).
+MANAGE_OTHERS = "token.manage"
 MAX_TTL = dt.timedelta(days=MAX_TOKEN_TTL_DAYS)
 _LABEL = re.compile(rf"[A-Za-z0-9][A-Za-z0-9 ._:@-]{{0,{MAX_TOKEN_LABEL_CHARS - 1}}}")
 _DUMMY_HASH = "0" * 64
@@ -175,6 +177,8 @@ def create_token(
         scope_set = validate_scopes(scopes)
         validate_ttl(ttl)
         _check_narrowing(ctx, scope_set)
+        if owner != ctx.principal_id:
+            req.authorize_tenant(cedar_action=MANAGE_OTHERS)  # a token for someone else
         row_owner = find_principal(session, ctx, owner)
         if row_owner.status != "active":
             raise ConflictError(f"principal {owner} is {row_owner.status}; it cannot get a token")
@@ -219,6 +223,8 @@ def list_tokens(ctx: ServiceContext, *, principal: str | None = None) -> list[To
     owner = principal or ctx.principal_id
     with request(ctx, Action.TOKEN_LIST, owner) as req, ctx.sessions() as session:
         query = select(ApiToken).where(ApiToken.tenant_id == ctx.tenant_id)
+        if owner != ctx.principal_id:
+            req.authorize_tenant(cedar_action=MANAGE_OTHERS)  # someone else's tokens
         if owner != ALL_PRINCIPALS:
             find_principal(session, ctx, owner)
             query = query.where(ApiToken.principal_id == owner)
@@ -236,6 +242,8 @@ def revoke_token(ctx: ServiceContext, token_id: str) -> TokenInfo:
             raise NotFoundError(
                 f"no token {token_id[:40]!r}", hint="run `forgekeep tokens ls` for the ids"
             )
+        if row.principal_id != ctx.principal_id:
+            req.authorize_tenant(cedar_action=MANAGE_OTHERS)  # someone else's token
         if row.revoked_at is not None:
             raise ConflictError(f"token {token_id} was already revoked")
         now = ctx.clock.now()

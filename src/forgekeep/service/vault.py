@@ -54,7 +54,7 @@ class Vault:
         *,
         project: str,
         name: str | None = None,
-        classification: str = "internal",
+        classification: str | None = None,
         tags: Mapping[str, str] | None = None,
         progress: Progress | None = None,
     ) -> assets.PutResult:

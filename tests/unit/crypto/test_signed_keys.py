@@ -42,6 +42,9 @@ def test_go_reference_keys_round_trip() -> None:
     assert skey.key_id == vkey.key_id
     assert encode_vkey(vkey) == GO_VKEY
     assert encode_signer_key(skey) == GO_SKEY
+    assert parse_signer_key(GO_SKEY + "\n").key_id == skey.key_id  # as a key file holds it
+    with pytest.raises(FormatError):
+        parse_signer_key(GO_SKEY + "\n\n")
 
 
 def test_go_reference_note_signature() -> None:

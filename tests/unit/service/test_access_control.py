@@ -200,6 +200,8 @@ def test_break_glass_opens_one_asset_for_a_while_and_is_journaled(
         grant = partner.activate_break_glass(request.id)
         partner.get("part.step", io.BytesIO())
         assert json.loads(_last(partner).detail)["break_glass"] == grant.id
+        with org.as_(org.person()) as bystander:
+            _refused(lambda: bystander.revoke_break_glass(grant.id), "default-deny")
         _refused(lambda: partner.get("plan.pdf", io.BytesIO()), "default-deny")
         org.clock.advance(dt.timedelta(minutes=31))
         _refused(lambda: partner.get("part.step", io.BytesIO()), "default-deny")
@@ -230,3 +232,57 @@ def test_explain_a_refusal_and_a_what_if(org: Org) -> None:
     assert org.vault.explain(error.request_id).events[0].outcome == "denied"
     with pytest.raises(UsageError):
         org.vault.what_if(principal=reader, action="fly", asset="plan.pdf")
+
+
+def test_a_reader_cannot_mint_list_or_revoke_tokens_of_others(org: Org) -> None:
+    reader = org.person()
+    admin_token, _ = org.vault.create_token(label="ops", scopes=["admin"], ttl=dt.timedelta(days=1))
+    with org.as_(reader) as low:
+        _refused(
+            lambda: low.create_token(
+                label="x",
+                scopes=["admin"],
+                ttl=dt.timedelta(days=1),
+                principal=org.vault.principal_id,
+            ),
+            "default-deny",
+        )
+        _refused(lambda: low.tokens(principal="*"), "default-deny")
+        _refused(lambda: low.revoke_token(admin_token.id), "default-deny")
+        mine, _ = low.create_token(label="mine", scopes=["read"], ttl=dt.timedelta(days=1))
+        assert [t.id for t in low.tokens()] == [mine.id]
+        assert low.revoke_token(mine.id).status == "revoked"
+    assert org.vault.tokens()[0].status == "active"
+
+
+def test_the_signer_of_a_verdict_must_be_allowed_to_decide(org: Org) -> None:
+    writer = org.person(roles=("writer",))  # holds a key but not the approver role
+    key = generate_signer("writer")
+    org.vault.set_signing_key(writer, encode_vkey(key.verifier))
+    approval = org.vault.request_policy_apply(
+        '@id("site/x")\npermit (principal, action, resource);'
+    )
+    error = _refused(lambda: org.vault.approve(approval.id, key), "default-deny")
+    assert "may not decide" in str(error)
+    bob = org.person(roles=("approver",), clearance=None)
+    org.vault.import_vetting(ISSUER.record(bob, now=org.clock.now(), days=1))
+    bob_key = generate_signer("bob")
+    org.vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
+    org.clock.advance(dt.timedelta(days=2))  # bob's one-day vetting lapses
+    _refused(lambda: org.vault.approve(approval.id, bob_key), "vetting-missing-or-expired")
+
+
+def test_a_new_version_keeps_its_classification_and_needs_clearance_for_the_highest(
+    org: Org,
+) -> None:
+    org.vault.put(io.BytesIO(b"v2"), project="blade", name="plan.pdf")
+    assert org.vault.versions("plan.pdf")[-1].classification == "secret"
+    writer = org.person(roles=("writer",), clearance=1)
+    with org.as_(writer) as low:
+        _refused(
+            lambda: low.put(
+                io.BytesIO(b"x"), project="blade", name="plan.pdf", classification="public"
+            ),
+            "clearance-below-classification",
+        )
+        assert low.put(io.BytesIO(b"new"), project="blade", name="note.txt").version == 1
