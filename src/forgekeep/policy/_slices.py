@@ -66,6 +66,12 @@ def _type_of(key: str) -> str:
     return key.split('::"', 1)[0]
 
 
+@dataclass(frozen=True, slots=True)
+class _ActionIndex:
+    general: frozenset[str]  # policies whose resource scope any resource meets
+    by_key: Mapping[str, frozenset[str]]  # policies scoped to one named resource
+
+
 class SliceIndex:
     """Indexes a parsed policy set by action and resource scope."""
 
@@ -82,26 +88,42 @@ class SliceIndex:
             for pid, body in self._policies.items()
         }
         self._cache: dict[frozenset[str], cedarpy.PolicySet] = {}
+        self._indexes: dict[tuple[str, str], _ActionIndex] = {}
         self.builds = 0
 
-    def _matches(
-        self, scope: _Scope, action: str, resource_type: str, resource_keys: frozenset[str]
-    ) -> bool:
+    def _matches(self, scope: _Scope, action: str, resource_type: str) -> bool:
         if scope.actions is not None and action not in scope.actions:
             return False
-        if scope.resource_type is not None and scope.resource_type != resource_type:
-            return False
-        return scope.resources is None or bool(scope.resources & resource_keys)
+        return scope.resource_type is None or scope.resource_type == resource_type
+
+    def _index(self, action: str, rtype: str) -> _ActionIndex:
+        """Policies for one action and resource type: those any resource can meet, and
+        those only a named resource (or a resource in it) can meet, by that name."""
+        found = self._indexes.get((action, rtype))
+        if found is None:
+            general: set[str] = set()
+            by_key: dict[str, set[str]] = {}
+            for pid, scope in self._scopes.items():
+                if not self._matches(scope, action, rtype):
+                    continue
+                if scope.resources is None:
+                    general.add(pid)
+                for key in scope.resources or ():
+                    by_key.setdefault(key, set()).add(pid)
+            found = _ActionIndex(frozenset(general), {k: frozenset(v) for k, v in by_key.items()})
+            self._indexes[(action, rtype)] = found
+        return found
 
     def policy_ids(self, action: str, resource_keys: Iterable[str]) -> frozenset[str]:
         """Policies that can apply; the first key is the resource itself."""
         keys = list(resource_keys)
-        rtype, key_set = (_type_of(keys[0]) if keys else ""), frozenset(keys)
-        return frozenset(
-            pid
-            for pid, scope in self._scopes.items()
-            if self._matches(scope, action, rtype, key_set)
-        )
+        index = self._index(action, _type_of(keys[0]) if keys else "")
+        ids = index.general
+        for key in keys:
+            specific = index.by_key.get(key)
+            if specific:
+                ids = ids | specific
+        return ids
 
     def policy_set(self, action: str, resource_keys: Iterable[str]) -> cedarpy.PolicySet:
         """The cached PolicySet handle for this slice (built on first use)."""
