@@ -76,8 +76,14 @@ def test_policy_apply_with_one_approval(fk: InProcess, ws: Path, tmp_path: Path)
     assert REQUEST_ID.search(denied.stderr.splitlines()[0])
     fk(*w, "policy", "apply", "--approval", approval).error("FK-AUTHZ-003", 3)
 
+    waited = fk(*w, "approvals", "show", approval, "--wait", "1", "--json")
+    assert waited.code == 4  # still pending when the wait ran out
+    assert waited.parsed()["approval"]["status"] == "pending"
+    fk(*w, "approvals", "show", approval, "--wait", "0").error("FK-USAGE-001", 2)
     result = fk(*w, "approvals", "approve", approval, "--key", str(bob_key))
     assert "approved" in result.ok().out
+    done = fk(*w, "approvals", "show", approval, "--wait", "60", "--json").ok().json()
+    assert done["approval"]["status"] == "approved"
     assert SIGNER_KEY_PREFIX not in result.out + result.stderr
     applied = fk(*w, "policy", "apply", "--approval", approval, "--json").json()
     assert applied["approval_id"] == approval

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import stat
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -24,8 +25,14 @@ from rich.table import Table
 from forgekeep import limits
 from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants_json
 from forgekeep.crypto.signed import SignerKey, parse_signer_key
-from forgekeep.errors import FormatError, InputMissingError, LimitExceededError, UsageError
-from forgekeep.service.approvals import ApprovalInfo
+from forgekeep.errors import (
+    EXIT_FINDINGS,
+    FormatError,
+    InputMissingError,
+    LimitExceededError,
+    UsageError,
+)
+from forgekeep.service.approvals import ApprovalDetail, ApprovalInfo
 
 app = typer.Typer(
     help=(
@@ -132,12 +139,52 @@ def list_(
     stdout.print(table)
 
 
-@app.command()
-def show(ctx: typer.Context, approval_id: IdArg, json_out: JsonOpt = False) -> None:
-    """Show one approval: what it approves (the payload), who signed, what to sign."""
+MAX_WAIT_SECONDS = 24 * 3600
+WaitOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--wait",
+        metavar="SECONDS",
+        help="Wait up to SECONDS for the approval to leave 'pending'. Each look is a"
+        " journaled show, so it backs off from 2 s to 30 s between looks.",
+    ),
+]
+
+
+def _wait_for(ctx: typer.Context, approval_id: str, seconds: int) -> ApprovalDetail:
+    if not 0 < seconds <= MAX_WAIT_SECONDS:
+        raise UsageError(f"--wait takes 1-{MAX_WAIT_SECONDS} seconds")
+    deadline, pause = time.monotonic() + seconds, 2.0
     with vault(ctx) as v:
-        detail = v.approval(approval_id)
-    if wants_json(ctx, json_out):
+        while True:
+            detail = v.approval(approval_id)
+            if detail.approval.status != "pending" or time.monotonic() >= deadline:
+                return detail
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, 30.0)
+
+
+@app.command()
+def show(
+    ctx: typer.Context, approval_id: IdArg, wait: WaitOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Show one approval: what it approves (the payload), who signed, what to sign.
+
+    With --wait SECONDS, waits for the approvers first; exits 4 if it is still
+    pending when the time is up.
+    """
+    if wait is None:
+        with vault(ctx) as v:
+            detail = v.approval(approval_id)
+    else:
+        detail = _wait_for(ctx, approval_id, wait)
+    _print_detail(ctx, detail, as_json=json_out)
+    if wait is not None and detail.approval.status == "pending":
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _print_detail(ctx: typer.Context, detail: ApprovalDetail, *, as_json: bool) -> None:
+    if wants_json(ctx, as_json):
         emit_json(detail)
         return
     print_approval(detail.approval)
