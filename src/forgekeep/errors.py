@@ -28,7 +28,10 @@ The tree::
     ├── IntegrityError                  FK-INTEGRITY-001
     │   ├── TruncatedError              FK-INTEGRITY-002
     │   ├── CommitmentMismatchError     FK-INTEGRITY-003
-    │   └── DigestMismatchError         FK-INTEGRITY-004
+    │   ├── DigestMismatchError         FK-INTEGRITY-004
+    │   ├── ProofError                  FK-LEDGER-001 (an inclusion or consistency proof fails)
+    │   ├── CheckpointError             FK-LEDGER-002 (a checkpoint, note or signature is bad)
+    │   └── ForkError                   FK-LEDGER-003 (two views of the log disagree)
     ├── KeyManagerError                 FK-KEY-001
     │   ├── WrongPassphraseError        FK-KEY-002
     │   ├── KeyringLockedError          FK-KEY-003
@@ -158,6 +161,27 @@ class CommitmentMismatchError(IntegrityError):
 
 class DigestMismatchError(IntegrityError):
     code = "FK-INTEGRITY-004"
+
+
+class ProofError(IntegrityError):
+    """A Merkle inclusion or consistency proof does not verify."""
+
+    code = "FK-LEDGER-001"
+    default_hint = "the log or the proof was altered; run `forgekeep ledger verify`"
+
+
+class CheckpointError(IntegrityError):
+    """A checkpoint, signed note, cosignature or proof file is malformed or badly signed."""
+
+    code = "FK-LEDGER-002"
+    default_hint = "check the file and the verifier key (`forgekeep ledger key`)"
+
+
+class ForkError(IntegrityError):
+    """Two checkpoints of one log disagree: evidence of a fork or a rollback."""
+
+    code = "FK-LEDGER-003"
+    default_hint = "keep both checkpoints as evidence and alert the log's operator and witnesses"
 
 
 class KeyManagerError(ForgekeepError):
