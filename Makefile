@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test install lint typecheck imports unit bench clean
+.PHONY: demo test install system-deps lint typecheck imports unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +19,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Go's sumdb/note and sumdb/tlog (Debian) verify our ledger formats independently.
+GO_MOD_SRC := /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog
+system-deps:
+	@if ! command -v go >/dev/null || [ ! -d $(GO_MOD_SRC) ]; then \
+	  echo "installing golang-go and golang-golang-x-mod-dev (apt)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq golang-go golang-golang-x-mod-dev; \
+	fi
 
 demo: install
 	$(BIN)/forgekeep demo
@@ -32,7 +42,7 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-unit: install
+unit: install system-deps
 	$(BIN)/pytest -q -p no:cacheprovider --cov --cov-branch --cov-report=term --cov-report=xml:build/coverage.xml
 
 test: lint typecheck imports unit

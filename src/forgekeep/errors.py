@@ -21,6 +21,7 @@ The tree::
     │   └── WorkspaceError              FK-CONFIG-002
     ├── NotFoundError                   FK-NOTFOUND-001
     ├── ConflictError                   FK-CONFLICT-001
+    │   └── LegalHoldError              FK-CONFLICT-002 (records kept: no erasure)
     ├── LimitExceededError              FK-LIMIT-001
     ├── FormatError                     FK-FORMAT-001
     │   ├── UnknownVersionError         FK-FORMAT-002
@@ -121,6 +122,13 @@ class NotFoundError(ForgekeepError):
 class ConflictError(ForgekeepError):
     code = "FK-CONFLICT-001"
     default_hint = "choose another name, or inspect the existing object"
+
+
+class LegalHoldError(ConflictError):
+    """A principal's records must be kept (a legal hold, or ITAR/EAR retention)."""
+
+    code = "FK-CONFLICT-002"
+    default_hint = "wait until the hold ends, or ask who set it (`forgekeep principals hold`)"
 
 
 class LimitExceededError(ForgekeepError):

@@ -93,3 +93,25 @@ MAX_SIGNER_KEY_FILE_BYTES: Final = 4096
 MAX_BREAK_GLASS_MINUTES: Final = 240
 #: Assets one break-glass grant may cover.
 MAX_BREAK_GLASS_ASSETS: Final = 32
+#: A C2SP signed note (a checkpoint with its signatures), bytes.
+MAX_NOTE_BYTES: Final = 128 << 10
+#: Signature lines in one signed note (C2SP signed-note asks for at least 16).
+MAX_NOTE_SIGNATURES: Final = 100
+#: A ``c2sp.org/tlog-proof@v1`` file, bytes (entry, proof hashes and checkpoint).
+MAX_TLOG_PROOF_BYTES: Final = 2 << 20
+#: Hashes in one inclusion proof (a tree of at most 2**63 - 1 leaves needs 63).
+MAX_INCLUSION_PROOF_HASHES: Final = 63
+#: One ``add-checkpoint`` request body to a witness (old size, proof lines, signed note).
+MAX_WITNESS_REQUEST_BYTES: Final = (128 << 10) + 4096
+#: Consistency proof lines in one ``add-checkpoint`` request (c2sp.org/tlog-witness).
+MAX_WITNESS_PROOF_LINES: Final = 63
+#: One witness's ``add-checkpoint`` response body (cosignature lines), bytes.
+MAX_WITNESS_RESPONSE_BYTES: Final = 16 << 10
+#: One per-log state file of a witness (size, root and the latest note), bytes.
+MAX_WITNESS_STATE_BYTES: Final = 256 << 10
+#: Logs one witness is configured for (``[[log]]`` entries in ``witness.toml``).
+MAX_WITNESS_LOGS: Final = 256
+#: Evidence files one witness keeps before it stops adding more (and logs an error).
+MAX_WITNESS_EVIDENCE: Final = 1000
+#: Witnesses one workspace log submits its checkpoints to (``witnesses.toml``).
+MAX_LOG_WITNESSES: Final = 32

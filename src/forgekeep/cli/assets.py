@@ -10,6 +10,7 @@ from typing import Annotated, BinaryIO, cast
 import typer
 from rich.table import Table
 
+from forgekeep._durable import write_new
 from forgekeep.cli._common import (
     JsonOpt,
     emit_json,
@@ -20,7 +21,7 @@ from forgekeep.cli._common import (
     vault,
     wants_json,
 )
-from forgekeep.errors import EXIT_FINDINGS
+from forgekeep.errors import EXIT_FINDINGS, ConflictError
 from forgekeep.service._names import parse_tag
 
 ProjectOpt = Annotated[str | None, typer.Option("--project", "-p", help="Project to look in.")]
@@ -84,6 +85,13 @@ def get(
             " for the licence's own purpose."
         ),
     ] = "unspecified",
+    receipt: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the C2SP tlog-proof of this read's decision to this new file:"
+            " proof, for the owner and auditors, that the read was logged."
+        ),
+    ] = None,
 ) -> None:
     """Decrypt an asset version and verify it.
 
@@ -92,14 +100,34 @@ def get(
     failure no FILE is left. With -o -, plaintext streams to stdout as each
     chunk verifies: the output is UNVERIFIED until the exit code is 0.
     """
+    if receipt is not None and receipt.exists():
+        raise ConflictError(f"{receipt} already exists", hint="choose a new receipt file")
     with vault(ctx) as v, progress_bar(ctx, f"get {ref}", None) as tick:
         if output == "-":
             stream = cast(BinaryIO, sys.stdout.buffer)
-            result = v.get(ref, stream, project=project, progress=tick, purpose=purpose)
+            result = v.get(
+                ref, stream, project=project, progress=tick, purpose=purpose, receipt=bool(receipt)
+            )
             sys.stdout.buffer.flush()
         else:
-            result = v.get(ref, Path(output), project=project, progress=tick, purpose=purpose)
+            result = v.get(
+                ref,
+                Path(output),
+                project=project,
+                progress=tick,
+                purpose=purpose,
+                receipt=bool(receipt),
+            )
+    if receipt is not None and result.receipt is not None:
+        _write_receipt(receipt, result.receipt)
     info(ctx, f"verified {result.name}@{result.version} ({human_size(result.size)})")
+
+
+def _write_receipt(path: Path, proof: bytes) -> None:
+    try:
+        write_new(path, proof, mode=0o644)
+    except FileExistsError:
+        raise ConflictError(f"{path} already exists", hint="choose a new receipt file") from None
 
 
 def classify(

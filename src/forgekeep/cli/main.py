@@ -21,12 +21,14 @@ from forgekeep.cli import (
     approvals,
     assets,
     keygen,
+    ledger,
     licences,
     policy,
     principals,
     projects,
     session,
     tokens,
+    witness,
     workspace,
 )
 from forgekeep.cli._common import GlobalOptions, stderr
@@ -101,6 +103,8 @@ app.add_typer(licences.app, name="licences")
 app.add_typer(licences.app, name="licenses", hidden=True)
 app.add_typer(licences.export_app, name="export-auth")
 app.add_typer(access.app, name="access")
+app.add_typer(ledger.app, name="ledger")
+app.add_typer(witness.app, name="witness")
 
 
 _GLOBAL_SWITCHES = frozenset({"-q", "--quiet", "-y", "--yes"})

@@ -1,6 +1,7 @@
-"""``forgekeep principals add|ls|show|suspend|resume|vet|set-key`` and ``forgekeep whoami``.
+"""``forgekeep principals add|ls|show|suspend|resume|vet|set-key|erase|hold`` and ``whoami``.
 
 People are shown by pseudonym; only ``show`` opens a person's sealed attributes.
+``erase`` destroys them for good, after two approvals, unless a legal hold applies.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.table import Table
 
 from forgekeep import limits
 from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
+from forgekeep.cli.licences import parse_when
 from forgekeep.errors import InputMissingError, UsageError
 from forgekeep.service.principals import PrincipalInfo
 
@@ -229,6 +231,76 @@ def set_key(
         emit_json(result)
         return
     stdout.print(f"{result.principal} signs approvals with {result.key_id}", highlight=False)
+
+
+@app.command()
+def erase(
+    ctx: typer.Context,
+    principal_id: Annotated[
+        str | None, typer.Argument(metavar="P", help="Pseudonym (p-…) to erase.")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (no personal data).")] = None,
+    approval: Annotated[
+        str | None, typer.Option(metavar="ID", help="Run the approved erasure ID.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Erase a person's name, citizenships and location (needs 2 approvals; irreversible).
+
+    `erase P --reason R` asks for approval; once two other people approved it,
+    the requester runs `erase --approval ID`.
+    """
+    if (principal_id is None) == (approval is None):
+        raise UsageError("give either P --reason R, or --approval ID")
+    if approval is not None:
+        with vault(ctx) as v:
+            done = v.erase(approval)
+        if wants_json(ctx, json_out):
+            emit_json(done)
+        else:
+            stdout.print(f"{done.principal} erased; subject key destroyed", highlight=False)
+        return
+    with vault(ctx) as v:
+        asked = v.request_erasure(str(principal_id), reason=_require_text(reason, "--reason"))
+    if wants_json(ctx, json_out):
+        emit_json(asked)
+        return
+    stdout.print(f"approval {asked.id}: needs {asked.required} approvals", highlight=False)
+
+
+def _require_text(value: str | None, option: str) -> str:
+    if value is None:
+        raise UsageError(f"this needs {option}")
+    return value
+
+
+@app.command()
+def hold(
+    ctx: typer.Context,
+    principal_id: Annotated[str, typer.Argument(metavar="P", help="Pseudonym (p-…).")],
+    until: Annotated[
+        str | None, typer.Option(metavar="DATE", help="End of the hold (ISO 8601 date or time).")
+    ] = None,
+    reason: Annotated[str | None, typer.Option(help="Why (e.g. a case reference).")] = None,
+    release: Annotated[bool, typer.Option("--release", help="Lift the hold.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Put a legal hold on a principal's records (no erasure until it ends), or --release it."""
+    if release == (until is not None):
+        raise UsageError("give either --until DATE --reason R, or --release")
+    with vault(ctx) as v:
+        if release:
+            result = v.release_legal_hold(principal_id)
+        else:
+            end = parse_when(_require_text(until, "--until"), "--until")
+            result = v.set_legal_hold(
+                principal_id, until=end, reason=_require_text(reason, "--reason")
+            )
+    if wants_json(ctx, json_out):
+        emit_json(result)
+        return
+    state = "released" if result.released else f"held until {result.until}"
+    stdout.print(f"{result.principal} {state}", highlight=False)
 
 
 def whoami(ctx: typer.Context, json_out: JsonOpt = False) -> None:

@@ -5,3 +5,4 @@ the model/migration agreement test see all tables.
 """
 
 from forgekeep.db import access as access
+from forgekeep.db import ledger as ledger

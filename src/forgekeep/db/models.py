@@ -245,7 +245,10 @@ class Event(Base):
     """One journal entry. The Ledger issue turns this table into a Merkle log."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_tenant_seq", "tenant_id", "seq"),)
+    __table_args__ = (
+        Index("ix_events_tenant_seq", "tenant_id", "seq"),
+        Index("ix_events_tenant_log_index", "tenant_id", "log_index", unique=True),
+    )
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
@@ -257,3 +260,6 @@ class Event(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(255))
     detail: Mapped[str] = mapped_column(Text)
+    # The transparency log (migration 0004): position and the exact hashed bytes.
+    log_index: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    entry: Mapped[bytes | None] = mapped_column(LargeBinary)

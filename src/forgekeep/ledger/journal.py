@@ -10,24 +10,27 @@ Security rules:
 * Events name people only by pseudonym and never carry personal attributes,
   key material or plaintext; ``detail`` is restricted to flat scalar values.
 
-The Ledger issue turns this table into a per-tenant Merkle log; the interface
-stays.
+* Every event is also a leaf of the tenant's transparency log
+  (:mod:`forgekeep.ledger.log`): its canonical bytes and log index are written
+  with it, in the same transaction, so an event and its leaf cannot part.
 """
 
 from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from forgekeep.clock import Clock
 from forgekeep.db.models import Event
 from forgekeep.errors import JournalError
+from forgekeep.ledger.log import LogAppender, canonical_entry
 
 Scalar = str | int | bool | None
 
@@ -70,18 +73,47 @@ class SqlJournal:
         self._clock = clock
 
     def append(self, session: Session, event: JournalEvent) -> None:
-        row = Event(
-            tenant_id=self._tenant_id,
-            at=self._clock.now(),
-            request_id=event.request_id,
-            actor=event.actor,
-            action=event.action,
-            outcome=str(event.outcome),
-            target=event.target[:255],
-            detail=encode_detail(event.detail),
-        )
+        self.append_many(session, [event])
+
+    def append_many(self, session: Session, events: Sequence[JournalEvent]) -> None:
+        """Append events as consecutive log leaves, in the caller's transaction.
+
+        Rows go in with one executemany per table: a group of events costs a few
+        statements, not one per event and hash.
+        """
         try:
-            session.add(row)
-            session.flush()
+            appender = LogAppender.open(session, self._tenant_id)
+            rows = [self._row(event, appender) for event in events]
+            session.execute(insert(Event), rows)
+            appender.hashes.write()
         except SQLAlchemyError as exc:
-            raise JournalError(f"could not record {event.action}: {type(exc).__name__}") from exc
+            names = ",".join(sorted({e.action for e in events}))
+            raise JournalError(f"could not record {names}: {type(exc).__name__}") from exc
+
+    def _row(self, event: JournalEvent, appender: LogAppender) -> dict[str, object]:
+        at = self._clock.now()
+        target = event.target[:255]
+        entry = canonical_entry(
+            {
+                "tenant": self._tenant_id,
+                "at": at.isoformat(),
+                "request": event.request_id,
+                "actor": event.actor,
+                "action": event.action,
+                "outcome": str(event.outcome),
+                "target": target,
+                "detail": dict(event.detail),
+            }
+        )
+        return {
+            "tenant_id": self._tenant_id,
+            "at": at,
+            "request_id": event.request_id,
+            "actor": event.actor,
+            "action": event.action,
+            "outcome": str(event.outcome),
+            "target": target,
+            "detail": encode_detail(event.detail),
+            "log_index": appender.append(entry),
+            "entry": entry,
+        }

@@ -33,6 +33,8 @@ class Action(enum.StrEnum):
     PRINCIPAL_SUSPEND = "principal.suspend"
     PRINCIPAL_VET = "principal.vet"
     PRINCIPAL_SET_KEY = "principal.set-key"
+    PRINCIPAL_ERASE = "principal.erase"
+    PRINCIPAL_HOLD = "principal.hold"
     VAULT_FSCK = "vault.fsck"
     VAULT_REPAIR = "vault.repair"
     ASSET_CLASSIFY = "asset.classify"
@@ -53,6 +55,10 @@ class Action(enum.StrEnum):
     POLICY_APPLY = "policy.apply"
     ACCESS_EXPLAIN = "access.explain"
     BREAK_GLASS = "break-glass.request"
+    LEDGER_READ = "ledger.read"
+    LEDGER_CHECKPOINT = "ledger.checkpoint"
+    LEDGER_VERIFY = "ledger.verify"
+    LEDGER_WITNESSES = "ledger.witnesses"
 
 
 class Scope(enum.Enum):

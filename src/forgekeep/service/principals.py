@@ -310,6 +310,8 @@ def show_principal(ctx: ServiceContext, principal_id: str) -> PrincipalDetail:
 def _set_status(ctx: ServiceContext, principal_id: str, status: str) -> PrincipalInfo:
     with request(ctx, Action.PRINCIPAL_SUSPEND, principal_id) as req, ctx.sessions() as session:
         row = find_principal(session, ctx, principal_id)
+        if row.status == "erased":
+            raise ConflictError(f"{row.id} was erased; an erased principal stays erased")
         if status != "active" and row.id == ctx.principal_id:
             raise UsageError(
                 "you cannot suspend yourself", hint="ask another admin to suspend this principal"

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from forgekeep._durable import OUTPUT_HINT, atomic_writer, translate_os_error
 from forgekeep.crypto import PlaintextMac, StreamContext, StreamDecryptor, StreamHeader, mac_key
 from forgekeep.crypto import wrap_context as make_wrap_context
-from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
+from forgekeep.db.models import Asset, AssetVersion, DataKey, Event, Project, Replica
 from forgekeep.errors import (
     ConflictError,
     DigestMismatchError,
@@ -38,6 +38,7 @@ from forgekeep.errors import (
 )
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
+from forgekeep.service import ledger
 from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
 from forgekeep.service._names import split_reference, validate_purpose
@@ -77,6 +78,7 @@ class GetResult:
     version: int
     size: int
     request_id: str
+    receipt: bytes | None = None  # tlog-proof of the decision event, when asked for
 
 
 def _version_info(v: AssetVersion) -> VersionInfo:
@@ -272,11 +274,13 @@ def get_asset(
     project: str | None = None,
     progress: Progress | None = None,
     purpose: str = "unspecified",
+    receipt: bool = False,
 ) -> GetResult:
     """Decrypt ``ref`` (``NAME_OR_ID[@VERSION]``) into ``out``, verifying everything.
 
     ``purpose`` is the declared purpose of the read; a licence only applies to
-    reads made for its own purpose.
+    reads made for its own purpose. With ``receipt``, the result carries the
+    C2SP tlog-proof of the read's decision event (``get --receipt F``).
     """
     tick = progress or (lambda _n: None)
     with request(ctx, Action.ASSET_GET, ref, purpose=validate_purpose(purpose)) as req:
@@ -289,12 +293,26 @@ def get_asset(
         else:
             plan, size = _decide_and_stream(ctx, req, ref, project, out, tick, to_stream=True)
         with ctx.sessions() as session:
+            proof = _receipt(session, ctx, req.id) if receipt else None
             commit_with_event(
                 session,
                 ctx,
                 req.event(Outcome.OK, phase="complete", asset=plan.asset.id, size=size),
             )
-        return GetResult(plan.asset.id, plan.asset.name, plan.version.number, size, req.id)
+        return GetResult(plan.asset.id, plan.asset.name, plan.version.number, size, req.id, proof)
+
+
+def _receipt(session: Session, ctx: ServiceContext, request_id: str) -> bytes:
+    """The tlog-proof of this read's decision event, under a freshly signed checkpoint."""
+    index = session.scalar(
+        select(Event.log_index)
+        .where(Event.tenant_id == ctx.tenant_id, Event.request_id == request_id)
+        .order_by(Event.seq)
+        .limit(1)
+    )
+    if index is None:
+        raise IntegrityError(f"the decision of {request_id} is not in the log")
+    return ledger.receipt(session, ctx, index)
 
 
 def list_assets(

@@ -1,0 +1,311 @@
+"""``forgekeep ledger``: the tenant's transparency log (C2SP formats).
+
+``verify-proof`` needs no workspace: an auditor checks a tlog-proof file with
+the log's verifier key (and, optionally, witness keys and a quorum) alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from forgekeep import limits
+from forgekeep._durable import write_new
+from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants_json
+from forgekeep.crypto.signed import parse_vkey
+from forgekeep.errors import ConflictError, InputMissingError, LimitExceededError, UsageError
+from forgekeep.ledger.audit import verify_export
+from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
+from forgekeep.ledger.tlog_proof import verify_proof_file
+
+app = typer.Typer(
+    help="The tamper-evident log of every operation: checkpoints, entries, proofs, verify.",
+    no_args_is_help=True,
+)
+prove_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
+app.add_typer(prove_app, name="prove")
+witnesses_app = typer.Typer(
+    help="Partners' witnesses that cosign this log's checkpoints (c2sp.org/tlog-witness).",
+    no_args_is_help=True,
+)
+app.add_typer(witnesses_app, name="witnesses")
+
+OutOpt = Annotated[
+    Path | None, typer.Option("-o", "--output", help="Write to this new file instead of stdout.")
+]
+
+
+def _read(path: Path, limit: int, what: str) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InputMissingError(f"cannot read {what} {path}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise LimitExceededError(f"{what} {path} is larger than {limit} bytes")
+    return data
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        try:
+            write_new(output, data, mode=0o644)
+        except FileExistsError:
+            raise ConflictError(f"{output} already exists", hint="choose a new file") from None
+
+
+@app.command()
+def checkpoint(ctx: typer.Context, output: OutOpt = None) -> None:
+    """Print the latest checkpoint: a C2SP tlog-checkpoint signed note.
+
+    Every configured witness (`ledger witnesses add`) is asked to cosign it
+    first; their cosignature lines are part of the note. Keep a copy somewhere
+    the operator cannot reach: `ledger verify --trusted-checkpoint F` later
+    proves the log was not rolled back or rewritten.
+    """
+    with vault(ctx) as v:
+        signed, results = v.ledger_collect()
+    for name, result in sorted(results.items()):
+        info(ctx, f"witness {name}: {result}")
+    _emit(signed.note, output)
+
+
+@witnesses_app.command("add")
+def witnesses_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A short name for the witness.")],
+    url: Annotated[str, typer.Option(help="Its base URL, https://…")],
+    vkey: Annotated[str, typer.Option(help="Its verifier key (type 0x04), from its operator.")],
+    cacert: Annotated[Path, typer.Option(help="The CA bundle that verifies its certificate.")],
+) -> None:
+    """Add a witness: a partner's server that cosigns this log's checkpoints."""
+    with vault(ctx) as v:
+        added = v.add_witness(name, url=url, vkey=vkey, cacert=cacert)
+    info(ctx, f"witness {added.name} at {added.url}")
+
+
+@witnesses_app.command("rm")
+def witnesses_rm(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The witness's name.")]
+) -> None:
+    """Stop asking a witness to cosign."""
+    with vault(ctx) as v:
+        v.remove_witness(name)
+
+
+@witnesses_app.command("ls")
+def witnesses_ls(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """List the configured witnesses."""
+    witnesses_status(ctx, json_out=json_out)
+
+
+@witnesses_app.command("status")
+def witnesses_status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+    """Each witness's last cosigned size and its recent failures (403, 409, 422 …)."""
+    with vault(ctx) as v:
+        rows = v.witnesses()
+    if wants_json(ctx, json_out):
+        emit_json([{"witness": w, "status": s} for w, s in rows])
+        return
+    table = Table("name", "url", "last cosigned size", "failures")
+    for witness, state in rows:
+        last = state.failures[-1]["code"] if state.failures else "-"
+        table.add_row(witness.name, witness.url, str(state.last_size), last)
+    stdout.print(table)
+
+
+@app.command()
+def key(ctx: typer.Context) -> None:
+    """Print the log's verifier key (C2SP vkey: name+hex8(keyid)+base64(0x01||pubkey))."""
+    with vault(ctx) as v:
+        vkey = v.ledger_key()
+    stdout.print(vkey, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def entry(
+    ctx: typer.Context,
+    index: Annotated[int, typer.Argument(help="Entry number (0 is the first).")],
+) -> None:
+    """Print entry N exactly as the log hashes it (RFC 8785 canonical JSON)."""
+    with vault(ctx) as v:
+        data = v.ledger_entry(index)
+    _emit(data + b"\n", None)
+
+
+@prove_app.command("inclusion")
+def prove_inclusion(
+    ctx: typer.Context,
+    index: Annotated[int, typer.Argument(help="Entry number.")],
+    output: OutOpt = None,
+) -> None:
+    """Write a C2SP tlog-proof of entry N: entry, index, proof and signed checkpoint.
+
+    Anyone can check it offline with `forgekeep ledger verify-proof FILE --key VKEY`.
+    """
+    with vault(ctx) as v:
+        proof = v.ledger_prove_inclusion(index)
+    _emit(proof, output)
+
+
+@prove_app.command("consistency")
+def prove_consistency(
+    ctx: typer.Context,
+    old: Annotated[int, typer.Argument(help="The older tree size A.")],
+    new: Annotated[int, typer.Argument(help="The newer tree size B.")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Print the RFC 6962 §2.1.2 consistency proof between sizes A and B (base64 lines)."""
+    with vault(ctx) as v:
+        proof = v.ledger_prove_consistency(old, new)
+    lines = [base64.b64encode(h).decode() for h in proof]
+    if wants_json(ctx, json_out):
+        emit_json({"old": old, "new": new, "proof": lines})
+        return
+    for line in lines:
+        stdout.print(line, highlight=False)
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    trusted_checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A checkpoint kept outside the operator's reach to check against."),
+    ] = None,
+    from_export: Annotated[
+        Path | None,
+        typer.Option(help="Check an export (`ledger export DIR`) offline instead; needs --key."),
+    ] = None,
+    log_key: Annotated[
+        str | None, typer.Option("--key", help="The log's verifier key, for --from-export.")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Re-hash the whole log and check every stored hash and signed checkpoint.
+
+    With --trusted-checkpoint, also prove the log still contains, unchanged,
+    everything that checkpoint signed (exit 1 with FK-LEDGER-003 if it was
+    rolled back or rewritten). With --from-export DIR --key VKEY, do the same
+    offline on an export, with the key you hold (not the one in the export).
+    """
+    trusted = None
+    if trusted_checkpoint is not None:
+        trusted = _read(trusted_checkpoint, limits.MAX_NOTE_BYTES, "checkpoint")
+    if from_export is not None:
+        if log_key is None:
+            raise UsageError("--from-export needs --key VKEY: the log key you trust")
+        exported = verify_export(from_export, parse_vkey(log_key), trusted)
+        report = {
+            "size": exported.size,
+            "root": base64.b64encode(exported.root).decode(),
+            "checkpoints": 1,
+            "trusted_size": exported.trusted_size,
+        }
+    else:
+        with vault(ctx) as v:
+            live = v.ledger_verify(trusted_checkpoint=trusted)
+        report = {
+            "size": live.size,
+            "root": base64.b64encode(live.root).decode(),
+            "checkpoints": live.checkpoints,
+            "trusted_size": live.trusted_size,
+        }
+    if wants_json(ctx, json_out):
+        emit_json(report)
+        return
+    stdout.print(f"ok: {report['size']} entries, root {report['root']}", highlight=False)
+    stdout.print(f"    {report['checkpoints']} signed checkpoint(s) match", highlight=False)
+    if report["trusted_size"] is not None:
+        stdout.print(
+            f"    consistent with the trusted checkpoint at size {report['trusted_size']}",
+            highlight=False,
+        )
+
+
+@app.command("ls")
+def list_(
+    ctx: typer.Context,
+    asset: Annotated[str | None, typer.Option(help="Only entries about this asset.")] = None,
+    principal: Annotated[str | None, typer.Option(help="Only entries by this pseudonym.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only entries at or after this ISO 8601 time.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="At most this many entries.")] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """List log entries by asset, principal or time (for auditors who know no indices)."""
+    when = None if since is None else _parse_time(since)
+    with vault(ctx) as v:
+        items = v.ledger_ls(asset=asset, principal=principal, since=when, limit=limit)
+    if wants_json(ctx, json_out):
+        emit_json(items)
+        return
+    table = Table("index", "at", "actor", "action", "outcome", "target")
+    for item in items:
+        table.add_row(
+            str(item.index), item.at.isoformat(), item.actor, item.action, item.outcome,
+            item.target,
+        )  # fmt: skip
+    stdout.print(table)
+
+
+def _parse_time(text: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="A new (or empty) directory.")],
+) -> None:
+    """Write the log for an offline auditor: entries, a signed checkpoint, the key."""
+    with vault(ctx) as v:
+        exported = v.ledger_export(directory)
+    info(ctx, f"exported {exported.size} entries to {exported.directory}")
+    stdout.print(str(exported.directory), highlight=False)
+
+
+@app.command("verify-proof")
+def verify_proof(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A .tlog-proof file.")],
+    log_key: Annotated[str, typer.Option("--key", help="The log's verifier key (vkey).")],
+    witness: Annotated[
+        list[str] | None,
+        typer.Option("--witness", help="A witness's verifier key (type 0x04); repeatable."),
+    ] = None,
+    quorum: Annotated[int, typer.Option(help="Witness cosignatures required.")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check a tlog-proof file offline: signature, witness quorum and inclusion."""
+    data = _read(file, limits.MAX_TLOG_PROOF_BYTES, "proof file")
+    witnesses = [parse_cosigner_vkey(w) for w in witness or ()]
+    verified = verify_proof_file(data, parse_vkey(log_key), witnesses, quorum)
+    result = {
+        "index": verified.index,
+        "size": verified.checkpoint.size,
+        "origin": verified.checkpoint.origin,
+        "cosigned_by": sorted(verified.cosigned_at),
+        "entry": json.loads(verified.entry),
+    }
+    if wants_json(ctx, json_out):
+        emit_json(result)
+        return
+    where = f"{verified.checkpoint.origin} at size {verified.checkpoint.size}"
+    info(ctx, f"ok: entry {verified.index} is in {where}")
+    stdout.print(verified.entry.decode(), highlight=False, markup=False, soft_wrap=True)

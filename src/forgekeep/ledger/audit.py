@@ -1,0 +1,99 @@
+"""Checks of a log that need only its entries and its key: used by ``ledger verify``
+on a live workspace and on an export, offline.
+
+Security rule: nothing here trusts stored hashes or checkpoints it did not
+verify itself. The tree is rebuilt from the entries; a checkpoint counts only
+when its signature verifies under the key the auditor supplies, and a trusted
+checkpoint the log no longer contains — unchanged — is a :class:`ForkError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from forgekeep.crypto.signed import VerifierKey, parse_vkey
+from forgekeep.errors import ForkError, InputMissingError, LimitExceededError, ProofError
+from forgekeep.ledger import merkle
+from forgekeep.ledger.checkpoint import verify_checkpoint
+from forgekeep.limits import MAX_NOTE_BYTES
+
+ENTRIES_FILE: Final = "entries.jsonl"
+CHECKPOINT_FILE: Final = "checkpoint.note"
+KEY_FILE: Final = "log.vkey"
+MAX_ENTRY_BYTES: Final = 1 << 20
+
+
+def rebuild(leaves: Iterable[bytes]) -> merkle.MemoryHashes:
+    """Every stored hash rebuilt from the entries alone."""
+    rebuilt = merkle.MemoryHashes()
+    for entry in leaves:
+        rebuilt.append(entry)
+    return rebuilt
+
+
+def check_checkpoint(rebuilt: merkle.MemoryHashes, note: bytes, key: VerifierKey) -> int:
+    """A signed checkpoint of this log must describe a prefix of the rebuilt tree."""
+    checkpoint = verify_checkpoint(note, key).checkpoint
+    if checkpoint.size > rebuilt.size:
+        raise ForkError(
+            f"the log has {rebuilt.size} entries but a checkpoint it signed has"
+            f" {checkpoint.size}: it was rolled back"
+        )
+    if merkle.tree_hash(checkpoint.size, rebuilt) != checkpoint.root_hash:
+        raise ForkError(
+            f"the first {checkpoint.size} entries do not give the checkpoint's root:"
+            " history was rewritten"
+        )
+    return checkpoint.size
+
+
+@dataclass(frozen=True, slots=True)
+class ExportReport:
+    size: int
+    root: bytes
+    checkpoint_size: int
+    trusted_size: int | None
+
+
+def _read(path: Path, limit: int) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise InputMissingError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(data) > limit:
+        raise LimitExceededError(f"{path} is larger than {limit} bytes")
+    return data
+
+
+def export_entries(directory: Path) -> Iterator[bytes]:
+    """The entries of an export, in order, one canonical JSON document per line."""
+    path = directory / ENTRIES_FILE
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputMissingError(f"cannot read {path}: {exc.strerror}") from exc
+    with handle:
+        for number, line in enumerate(handle):
+            if len(line) > MAX_ENTRY_BYTES or not line.endswith(b"\n"):
+                raise ProofError(f"{ENTRIES_FILE} line {number + 1} is cut short or too long")
+            yield line[:-1]
+
+
+def verify_export(directory: Path, key: VerifierKey, trusted: bytes | None = None) -> ExportReport:
+    """Rebuild an export's tree, check its checkpoint and, if given, a trusted one."""
+    rebuilt = rebuild(export_entries(directory))
+    note = _read(directory / CHECKPOINT_FILE, MAX_NOTE_BYTES)
+    checkpoint_size = check_checkpoint(rebuilt, note, key)
+    trusted_size = None if trusted is None else check_checkpoint(rebuilt, trusted, key)
+    return ExportReport(
+        rebuilt.size, merkle.tree_hash(rebuilt.size, rebuilt), checkpoint_size, trusted_size
+    )
+
+
+def export_key(directory: Path) -> VerifierKey:
+    """The key an export names (compare it with the one you hold before trusting it)."""
+    return parse_vkey(_read(directory / KEY_FILE, 4096).decode("utf-8").strip())

@@ -1,0 +1,278 @@
+"""The tenant's transparency log as a service: key, checkpoints, entries, proofs, verify.
+
+Security rules:
+
+* The log's Ed25519 signing seed exists in clear only in memory while a
+  checkpoint is signed; at rest it is wrapped by the key manager under a domain
+  key of its own (context bound to the tenant and the role ``ledger-key``).
+* The log's origin line and its key name are ``forgekeep/<tenant>``; a
+  checkpoint for another origin never verifies against this key.
+* Reading the log (entries, proofs, checkpoints) is an authorized, journaled
+  action (admins and auditors); the reads themselves become log entries.
+* ``verify`` trusts nothing in the database: it re-hashes every entry, rebuilds
+  every stored hash, checks every stored checkpoint's root and signature, and,
+  given a checkpoint held elsewhere, proves the log has not been rolled back or
+  rebuilt since (:class:`ForkError` otherwise).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from forgekeep.crypto import Suite
+from forgekeep.crypto import wrap_context as make_wrap_context
+from forgekeep.crypto.signed import SignerKey, VerifierKey, encode_vkey, parse_vkey
+from forgekeep.db.ledger import Checkpoint as CheckpointRow
+from forgekeep.db.ledger import LedgerHash, LedgerKey
+from forgekeep.db.models import KeyRing
+from forgekeep.errors import NotFoundError, ProofError, UsageError
+from forgekeep.keys.protocol import DomainKeyRef
+from forgekeep.ledger import audit, log, merkle
+from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
+from forgekeep.ledger.journal import Outcome
+from forgekeep.ledger.tlog_proof import write_proof
+from forgekeep.service._core import ServiceContext, commit_with_event, request
+from forgekeep.service.authz import Action
+from forgekeep.service.projects import new_domain_key
+
+_SEED_CONTEXT_ID = "ledger-key"
+
+
+def origin_of(tenant_id: str) -> str:
+    return f"forgekeep/{tenant_id}"
+
+
+def _seed_context(tenant: str, ring: str, domain: str) -> bytes:
+    return make_wrap_context(
+        tenant=tenant,
+        key_ring=ring,
+        domain=domain,
+        asset_id=_SEED_CONTEXT_ID,
+        version_id=bytes(16),
+        suite=int(Suite.COBBLESTONE_256),
+    )
+
+
+def _asset_ring(session: Session, ctx: ServiceContext) -> str:
+    ring = session.scalar(
+        select(KeyRing.id)
+        .where(KeyRing.tenant_id == ctx.tenant_id, KeyRing.purpose == "assets")
+        .order_by(KeyRing.id)
+    )
+    if ring is None:
+        raise NotFoundError("the tenant has no asset key ring for the log key")
+    return ring
+
+
+def _create_key(session: Session, ctx: ServiceContext) -> tuple[LedgerKey, SignerKey]:
+    ring = _asset_ring(session, ctx)
+    domain = new_domain_key(session, ctx, ring, "ledger")
+    session.flush()  # the domain key row first: the log key refers to it
+    signer = SignerKey(origin_of(ctx.tenant_id), secrets.token_bytes(32))
+    context = _seed_context(ctx.tenant_id, ring, domain)
+    wrapped = ctx.key_manager.wrap(DomainKeyRef(ring, domain), signer.seed(), context)
+    row = LedgerKey(
+        tenant_id=ctx.tenant_id,
+        origin=origin_of(ctx.tenant_id),
+        vkey=encode_vkey(signer.verifier),
+        ring_id=ring,
+        domain_key_id=domain,
+        wrapped_seed=wrapped,
+        created_at=ctx.clock.now(),
+    )
+    session.add(row)
+    return row, signer
+
+
+def _signer(session: Session, ctx: ServiceContext) -> SignerKey:
+    row = session.get(LedgerKey, ctx.tenant_id)
+    if row is None:
+        return _create_key(session, ctx)[1]
+    context = _seed_context(ctx.tenant_id, row.ring_id, row.domain_key_id)
+    seed = ctx.key_manager.unwrap(
+        DomainKeyRef(row.ring_id, row.domain_key_id), row.wrapped_seed, context
+    )
+    return SignerKey(row.origin, seed)
+
+
+def verifier(session: Session, ctx: ServiceContext) -> VerifierKey:
+    row = session.get(LedgerKey, ctx.tenant_id)
+    if row is None:
+        return _create_key(session, ctx)[1].verifier
+    return parse_vkey(row.vkey)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    size: int
+    root: bytes
+    note: bytes
+
+
+def latest_checkpoint(session: Session, tenant_id: str) -> CheckpointRow | None:
+    return session.scalar(
+        select(CheckpointRow)
+        .where(CheckpointRow.tenant_id == tenant_id)
+        .order_by(CheckpointRow.size.desc())
+        .limit(1)
+    )
+
+
+def signed_checkpoint(session: Session, ctx: ServiceContext) -> SignedCheckpoint:
+    """The signed checkpoint of the log as it is now (signed now if it grew)."""
+    size = log.log_size(session, ctx.tenant_id)
+    latest = latest_checkpoint(session, ctx.tenant_id)
+    if latest is not None and latest.size == size:
+        return SignedCheckpoint(latest.size, bytes(latest.root), latest.note.encode())
+    root = log.root(session, ctx.tenant_id, size)
+    note = sign_checkpoint(Checkpoint(origin_of(ctx.tenant_id), size, root), _signer(session, ctx))
+    session.add(
+        CheckpointRow(
+            tenant_id=ctx.tenant_id,
+            size=size,
+            root=root,
+            note=note.decode(),
+            signed_at=ctx.clock.now(),
+        )
+    )
+    return SignedCheckpoint(size, root, note)
+
+
+def checkpoint(ctx: ServiceContext) -> SignedCheckpoint:
+    """Sign (if needed) and return the latest checkpoint, as a C2SP signed note."""
+    with request(ctx, Action.LEDGER_CHECKPOINT, "ledger") as req, ctx.sessions() as session:
+        signed = signed_checkpoint(session, ctx)
+        commit_with_event(session, ctx, req.event(Outcome.OK, size=signed.size))
+        return signed
+
+
+def verifier_key(ctx: ServiceContext) -> str:
+    """The log's verifier key (C2SP vkey)."""
+    with request(ctx, Action.LEDGER_READ, "key") as req, ctx.sessions() as session:
+        vkey = encode_vkey(verifier(session, ctx))
+        commit_with_event(session, ctx, req.event(Outcome.OK))
+        return vkey
+
+
+def _check_index(index: int, size: int) -> None:
+    if not 0 <= index < size:
+        raise UsageError(f"the log has entries 0 to {size - 1}; there is no entry {index}")
+
+
+def entry(ctx: ServiceContext, index: int) -> bytes:
+    """The canonical bytes of entry ``index``."""
+    with request(ctx, Action.LEDGER_READ, str(index)) as req, ctx.sessions() as session:
+        _check_index(index, log.log_size(session, ctx.tenant_id))
+        (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
+        commit_with_event(session, ctx, req.event(Outcome.OK, index=index))
+        return found
+
+
+def prove_inclusion(ctx: ServiceContext, index: int) -> bytes:
+    """A C2SP tlog-proof of entry ``index`` under a freshly signed checkpoint."""
+    with request(ctx, Action.LEDGER_READ, str(index)) as req, ctx.sessions() as session:
+        signed = signed_checkpoint(session, ctx)
+        _check_index(index, signed.size)
+        (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
+        reader = log.SqlHashes(session, ctx.tenant_id)
+        path = merkle.inclusion_proof(index, signed.size, reader)
+        proof = write_proof(signed.note, index, path, found)
+        commit_with_event(session, ctx, req.event(Outcome.OK, index=index, size=signed.size))
+        return proof
+
+
+def receipt(session: Session, ctx: ServiceContext, index: int) -> bytes:
+    """The tlog-proof of entry ``index`` for the request that wrote it (no new request:
+    the caller's own decision covers it). The caller commits the checkpoint it signs."""
+    signed = signed_checkpoint(session, ctx)
+    _check_index(index, signed.size)
+    (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
+    path = merkle.inclusion_proof(index, signed.size, log.SqlHashes(session, ctx.tenant_id))
+    return write_proof(signed.note, index, path, found)
+
+
+def prove_consistency(ctx: ServiceContext, old: int, new: int) -> list[bytes]:
+    """RFC 6962 §2.1.2 consistency proof between tree sizes ``old`` ≤ ``new``."""
+    with request(ctx, Action.LEDGER_READ, f"{old}..{new}") as req, ctx.sessions() as session:
+        size = log.log_size(session, ctx.tenant_id)
+        if not 0 < old <= new <= size:
+            raise UsageError(f"sizes must satisfy 0 < A <= B <= {size}")
+        proof = merkle.consistency_proof(old, new, log.SqlHashes(session, ctx.tenant_id))
+        commit_with_event(session, ctx, req.event(Outcome.OK, old=old, new=new))
+        return proof
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    size: int
+    root: bytes
+    checkpoints: int
+    trusted_size: int | None
+
+
+def _stored(session: Session, tenant_id: str) -> Iterator[bytes]:
+    rows = session.execute(
+        select(LedgerHash.hash)
+        .where(LedgerHash.tenant_id == tenant_id)
+        .order_by(LedgerHash.idx)
+        .execution_options(yield_per=4000)
+    )
+    for (value,) in rows:
+        yield bytes(value)
+
+
+def _rehash(session: Session, ctx: ServiceContext, size: int) -> merkle.MemoryHashes:
+    rebuilt = audit.rebuild(log.entries(session, ctx.tenant_id, 0, size))
+    expected = rebuilt.read_hashes(range(merkle.stored_hash_count(size)))
+    count = 0
+    for index, stored in enumerate(_stored(session, ctx.tenant_id)):
+        if index >= len(expected) or stored != expected[index]:
+            raise ProofError(f"stored hash {index} of the log does not match its entries")
+        count = index + 1
+    if count != len(expected):
+        raise ProofError("the log's stored hashes are incomplete")
+    return rebuilt
+
+
+def _check_checkpoints(
+    session: Session, ctx: ServiceContext, rebuilt: merkle.MemoryHashes, key: VerifierKey
+) -> int:
+    notes = session.scalars(
+        select(CheckpointRow.note).where(CheckpointRow.tenant_id == ctx.tenant_id)
+    ).all()
+    for note in notes:
+        audit.check_checkpoint(rebuilt, note.encode(), key)
+    return len(notes)
+
+
+def verify(ctx: ServiceContext, *, trusted_checkpoint: bytes | None = None) -> VerifyReport:
+    """Re-hash the whole log and check it against its checkpoints (and a trusted one)."""
+    with request(ctx, Action.LEDGER_VERIFY, "ledger") as req, ctx.sessions() as session:
+        size = log.log_size(session, ctx.tenant_id)
+        rebuilt = _rehash(session, ctx, size)
+        key = verifier(session, ctx)
+        checked = _check_checkpoints(session, ctx, rebuilt, key)
+        trusted = (
+            None
+            if trusted_checkpoint is None
+            else audit.check_checkpoint(rebuilt, trusted_checkpoint, key)
+        )
+        root = merkle.tree_hash(size, rebuilt)
+        commit_with_event(
+            session,
+            ctx,
+            req.event(
+                Outcome.OK,
+                size=size,
+                root=base64.b64encode(root).decode(),
+                checkpoints=checked,
+                trusted=trusted,
+            ),
+        )
+        return VerifyReport(size, root, checked, trusted)

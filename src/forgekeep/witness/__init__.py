@@ -1,0 +1,42 @@
+"""The Forgekeep witness daemon (c2sp.org/tlog-witness@v1.0.0) and the log's client for it.
+
+A witness is a partner's process, not part of the vault: it holds its own
+Ed25519 cosigning key, the vkeys of the logs it watches, and the latest
+checkpoint it cosigned for each. It cosigns a new checkpoint only when a
+consistency proof shows it extends that one, so a log cannot show two
+different histories to two parties that both check the witness's cosignature.
+
+Security rules: see :mod:`forgekeep.witness.state` (durable, locked state),
+:mod:`forgekeep.witness.app` (the HTTP protocol) and
+:mod:`forgekeep.witness.client` (what the log concludes from each answer).
+"""
+
+from forgekeep.witness.app import AddCheckpoint, Reply, Witness, create_app, parse_request
+from forgekeep.witness.client import submit
+from forgekeep.witness.state import (
+    CONFIG_NAME,
+    LogState,
+    StateStore,
+    WitnessConfig,
+    WitnessDir,
+    init_witness,
+    load_config,
+    load_key,
+)
+
+__all__ = [
+    "CONFIG_NAME",
+    "AddCheckpoint",
+    "LogState",
+    "Reply",
+    "StateStore",
+    "Witness",
+    "WitnessConfig",
+    "WitnessDir",
+    "create_app",
+    "init_witness",
+    "load_config",
+    "load_key",
+    "parse_request",
+    "submit",
+]

@@ -1,0 +1,67 @@
+"""``forgekeep ledger`` and ``get --receipt`` through the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fk_cli_harness import InProcess
+
+
+def test_receipt_checkpoint_proofs_and_offline_verification(
+    fk: InProcess, ws: Path, tmp_path: Path
+) -> None:
+    w = ("--workspace", str(ws))
+    source = tmp_path / "part.step"
+    source.write_bytes(b"ISO-10303-21; part")
+    fk(*w, "put", str(source), "--project", "p1").ok()
+    receipt = tmp_path / "read.tlog-proof"
+    fk(*w, "get", "part.step", "-o", str(tmp_path / "out.step"), "--receipt", str(receipt)).ok()
+    vkey = fk(*w, "ledger", "key").ok().out.strip()
+    checked = fk("ledger", "verify-proof", str(receipt), "--key", vkey, "--json").json()
+    assert checked["entry"]["action"] == "asset.get"
+    assert checked["origin"] == vkey.split("+")[0]
+
+    trusted = tmp_path / "trusted.note"
+    fk(*w, "ledger", "checkpoint", "-o", str(trusted)).ok()
+    assert trusted.read_text().startswith(checked["origin"] + "\n")
+    fk(*w, "ledger", "checkpoint", "-o", str(trusted)).error("FK-CONFLICT-001", 1)
+    report = fk(*w, "ledger", "verify", "--trusted-checkpoint", str(trusted), "--json").json()
+    assert report["trusted_size"] >= checked["size"]
+
+    proof = tmp_path / "entry0.tlog-proof"
+    fk(*w, "ledger", "prove", "inclusion", "0", "-o", str(proof)).ok()
+    assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\n")
+    assert fk(*w, "ledger", "entry", "0").ok().out.startswith('{"action":')
+    consistency = fk(*w, "ledger", "prove", "consistency", "1", "3", "--json").json()
+    assert consistency["old"] == 1
+    assert len(consistency["proof"]) >= 1
+
+    tampered = tmp_path / "tampered.tlog-proof"
+    tampered.write_bytes(receipt.read_bytes().replace(b"index ", b"index 1", 1))
+    fk("ledger", "verify-proof", str(tampered), "--key", vkey).error("FK-LEDGER-001", 1)
+    fk(*w, "ledger", "entry", "999999").error("FK-USAGE-001", 2)
+
+
+def test_ls_export_and_offline_verify(fk: InProcess, ws: Path, tmp_path: Path) -> None:
+    w = ("--workspace", str(ws))
+    source = tmp_path / "part.step"
+    source.write_bytes(b"ISO-10303-21; part")
+    fk(*w, "put", str(source), "--project", "p1").ok()
+    listed = fk(*w, "ledger", "ls", "--asset", "part.step", "--json").json()
+    assert [e["action"] for e in listed] == ["asset.put"]
+    me = fk(*w, "whoami", "--json").json()["principal"]
+    mine = fk(*w, "ledger", "ls", "--principal", me, "--since", "2000-01-01", "--json").json()
+    assert len(mine) >= len(listed)
+    fk(*w, "ledger", "ls", "--since", "yesterday").error("FK-USAGE-001", 2)
+
+    vkey = fk(*w, "ledger", "key").ok().out.strip()
+    export = tmp_path / "export"
+    fk(*w, "ledger", "export", str(export)).ok()
+    fk(*w, "ledger", "export", str(export)).error("FK-CONFIG-002", 1)
+    report = fk("ledger", "verify", "--from-export", str(export), "--key", vkey, "--json").json()
+    assert report["size"] >= 1
+    fk("ledger", "verify", "--from-export", str(export)).error("FK-USAGE-001", 2)
+    entries = export / "entries.jsonl"
+    lines = entries.read_bytes().splitlines(keepends=True)
+    entries.write_bytes(b"".join([lines[-1], *lines[1:-1], lines[0]]))  # reordered
+    fk("ledger", "verify", "--from-export", str(export), "--key", vkey).error("FK-LEDGER-003", 1)

@@ -1,0 +1,211 @@
+"""Erasure: two approvers, legal holds, and nothing personal left in earlier dumps."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import sqlite3
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from forgekeep.clock import ManualClock
+from forgekeep.crypto.signed import SignerKey, encode_vkey, generate_signer, parse_vkey
+from forgekeep.db.models import Event
+from forgekeep.errors import (
+    AccessDeniedError,
+    ConfigError,
+    ConflictError,
+    KeyUnavailableError,
+    LegalHoldError,
+    NotFoundError,
+    UsageError,
+)
+from forgekeep.identity import open_attributes
+from forgekeep.ledger.tlog_proof import verify_proof_file
+from forgekeep.service.erasure import HOLDS_FILE
+from forgekeep.service.vault import Vault
+from forgekeep.service.wiring import open_vault
+from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.testing.vetting import ISSUER
+
+PASSPHRASE = b"correct horse battery staple"
+ADA = "Ada Admin"
+
+
+@dataclasses.dataclass
+class Office:
+    ada: Vault  # the first admin; acted on an ITAR asset
+    zed: Vault  # a second admin, who requests erasures
+    eve: str  # a person with no export-controlled activity
+    approvers: list[str]
+    keys: dict[str, SignerKey]
+    home: Path
+
+
+def _person(vault: Vault, name: str, role: str) -> str:
+    return vault.add_person(
+        org="home", display_name=name, citizenships=["DE"], location="DE", roles=[role]
+    ).id
+
+
+@pytest.fixture
+def office(vault: Vault, workspace: InitResult, clock: ManualClock) -> Iterator[Office]:
+    vault.put(io.BytesIO(b"turbine"), project="blade", name="blade.step")
+    vault.classify("blade.step", project="blade", export="ITAR:XI")
+    zed = _person(vault, "Zed Zweit", "admin")
+    eve = _person(vault, "Eve Example", "writer")
+    approvers = [_person(vault, n, "approver") for n in ("Bob", "Carol")]
+    keys = {pid: generate_signer(f"approver-{i}") for i, pid in enumerate(approvers)}
+    for pid in [zed, eve, *approvers]:
+        ISSUER.vet(vault, pid, clock)
+    for pid, key in keys.items():
+        vault.set_signing_key(pid, encode_vkey(key.verifier))
+    with open_vault(workspace.home, passphrase=PASSPHRASE, principal=zed, clock=clock) as other:
+        yield Office(vault, other, eve, approvers, keys, workspace.home)
+
+
+def _approve(office: Office, approval_id: str) -> None:
+    for pid in office.approvers:
+        office.zed.approve(approval_id, office.keys[pid])
+
+
+def _dump(home: Path, target: Path) -> Path:
+    """A consistent copy of the database, as a backup or a dump would take it."""
+    with sqlite3.connect(home / DB_FILE) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
+    return target
+
+
+def _raw_bytes(home: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in home.glob(f"{DB_FILE}*"))
+
+
+def test_refusals_when_requesting(office: Office) -> None:
+    zed = office.zed
+    with pytest.raises(UsageError, match="yourself"):
+        zed.request_erasure(zed.principal_id, reason="leaver")
+    with pytest.raises(NotFoundError):
+        zed.request_erasure("p-" + "0" * 24, reason="leaver")
+    with pytest.raises(LegalHoldError, match="ITAR and EAR"):
+        zed.request_erasure(office.ada.principal_id, reason="leaver")
+    with pytest.raises(UsageError):
+        zed.request_erasure(office.eve, reason="")
+    info = zed.request_erasure(office.eve, reason="leaver")
+    assert (info.kind, info.required, info.status) == ("erase", 2, "pending")
+
+
+def test_erasure_after_retention_leaves_no_personal_data(
+    office: Office, clock: ManualClock, tmp_path: Path
+) -> None:
+    ada, zed = office.ada, office.zed
+    with pytest.raises(LegalHoldError):
+        zed.request_erasure(ada.principal_id, reason="left in 2026")
+    now = clock.now()
+    clock.advance(now.replace(year=now.year + 5) - now + dt.timedelta(days=1))
+    for pid in [ada.principal_id, zed.principal_id, *office.approvers]:
+        ISSUER.vet(zed, pid, clock)
+
+    size = zed.ledger_checkpoint().size
+    proofs = [zed.ledger_prove_inclusion(i) for i in range(size)]
+    trusted = zed.ledger_checkpoint().note
+    dump = _dump(office.home, tmp_path / "before.db")
+    assert ADA.encode() not in dump.read_bytes()  # sealed, never in clear
+
+    approval = zed.request_erasure(ada.principal_id, reason="left in 2026").id
+    _approve(office, approval)
+    with pytest.raises(AccessDeniedError, match="only the principal who requested"):
+        ada.erase(approval)
+    done = zed.erase(approval)
+    assert done.principal == ada.principal_id
+
+    detail = zed.principal(ada.principal_id)
+    assert detail.attributes == {}
+    assert detail.principal.status == "erased"
+    with pytest.raises(ConflictError, match="erased already"):
+        zed.erase(approval)
+    with pytest.raises(AccessDeniedError):
+        ada.ls()  # an erased principal acts no more
+    with pytest.raises(ConflictError, match="stays erased"):
+        zed.resume(ada.principal_id)
+
+    # The dump taken before erasure holds only ciphertext no key opens any more.
+    with sqlite3.connect(dump) as old:
+        ring, wrapped, sealed = old.execute(
+            "SELECT subject_ring, attrs_wrapped_key, attrs_sealed FROM principals WHERE id = ?",
+            (ada.principal_id,),
+        ).fetchone()
+    ctx = zed.context
+    with pytest.raises(KeyUnavailableError):
+        open_attributes(ctx.key_manager, ring, ctx.tenant_id, ada.principal_id, wrapped, sealed)
+    assert ADA.encode() not in _raw_bytes(office.home)
+
+    # Every earlier proof still verifies, and the log is consistent with the old checkpoint.
+    key = parse_vkey(zed.ledger_key())
+    for index, proof in enumerate(proofs):
+        assert verify_proof_file(proof, key).entry == zed.ledger_entry(index)
+    assert zed.ledger_verify(trusted_checkpoint=trusted).trusted_size is not None
+
+    with ctx.sessions() as session:
+        event = session.scalars(
+            select(Event)
+            .where(Event.action == "principal.erase", Event.outcome == "ok")
+            .order_by(Event.seq.desc())
+        ).first()
+    assert event is not None
+    assert event.target == approval
+    assert json.loads(event.detail)["principal"] == ada.principal_id
+    assert "left in 2026" not in event.detail
+
+
+def test_explicit_hold_blocks_request_and_execution(office: Office, clock: ManualClock) -> None:
+    zed, eve = office.zed, office.eve
+    until = clock.now() + dt.timedelta(days=2)
+    zed.set_legal_hold(eve, until=until, reason="case 2026-17")
+    holds = office.home / HOLDS_FILE
+    assert stat.S_IMODE(holds.stat().st_mode) == 0o600
+    assert "Eve" not in holds.read_text()
+    with pytest.raises(LegalHoldError, match="legal hold"):
+        zed.request_erasure(eve, reason="leaver")
+    assert zed.release_legal_hold(eve).released
+    with pytest.raises(NotFoundError):
+        zed.release_legal_hold(eve)
+
+    approval = zed.request_erasure(eve, reason="leaver").id
+    _approve(office, approval)
+    zed.set_legal_hold(eve, until=until, reason="case 2026-18")
+    with pytest.raises(LegalHoldError):
+        zed.erase(approval)  # re-checked when it runs
+    assert zed.principal(eve).attributes["display_name"] == "Eve Example"
+    clock.advance(dt.timedelta(days=3))  # the hold ends by itself (the approval lives 7)
+    with pytest.raises(UsageError, match="future"):
+        zed.set_legal_hold(eve, until=clock.now(), reason="late")
+    zed.erase(approval)
+    assert zed.principal(eve).attributes == {}
+
+
+def test_an_unreadable_hold_file_fails_closed(office: Office) -> None:
+    (office.home / HOLDS_FILE).write_text("{not json")
+    with pytest.raises(ConfigError):
+        office.zed.request_erasure(office.eve, reason="leaver")
+
+
+def test_the_last_active_admin_is_not_erased(office: Office, workspace: InitResult) -> None:
+    """Even a customer policy that lets a non-admin erase cannot remove the last admin."""
+    policy = (
+        '@id("site/anyone-erases")\n'
+        'permit (principal, action == Forgekeep::Action::"principal.erase", resource);\n'
+    )
+    approval = office.ada.request_policy_apply(policy)
+    office.ada.approve(approval.id, office.keys[office.approvers[0]])
+    office.ada.apply_policy(approval.id)
+    office.ada.suspend(office.zed.principal_id)
+    clock = office.ada.context.clock
+    eve = open_vault(workspace.home, passphrase=PASSPHRASE, principal=office.eve, clock=clock)
+    with eve, pytest.raises(ConflictError, match="last active admin"):
+        eve.request_erasure(office.ada.principal_id, reason="leaver")
