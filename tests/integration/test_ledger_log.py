@@ -154,3 +154,14 @@ def test_a_rollback_is_caught_by_the_trusted_checkpoint(busy: Vault) -> None:
     )
     with pytest.raises(ForkError, match="rolled back"):
         busy.ledger_verify(trusted_checkpoint=trusted)
+
+
+def test_entries_past_the_end_and_extra_hashes_are_caught(busy: Vault) -> None:
+    tenant = busy.tenant_id
+    with busy.context.sessions() as session:
+        size = log.log_size(session, tenant)
+        with pytest.raises(ProofError, match="missing"):
+            list(log.entries(session, tenant, 0, size + 1))
+    _tamper(busy, delete(Event).where(Event.log_index == size - 1))  # the newest entry
+    with pytest.raises(ProofError):
+        busy.ledger_verify()

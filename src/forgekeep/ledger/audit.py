@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from forgekeep.crypto.signed import VerifierKey, parse_vkey
+from forgekeep.crypto.signed import VerifierKey
 from forgekeep.errors import ForkError, InputMissingError, LimitExceededError, ProofError
 from forgekeep.ledger import merkle
 from forgekeep.ledger.checkpoint import verify_checkpoint
@@ -92,8 +92,3 @@ def verify_export(directory: Path, key: VerifierKey, trusted: bytes | None = Non
     return ExportReport(
         rebuilt.size, merkle.tree_hash(rebuilt.size, rebuilt), checkpoint_size, trusted_size
     )
-
-
-def export_key(directory: Path) -> VerifierKey:
-    """The key an export names (compare it with the one you hold before trusting it)."""
-    return parse_vkey(_read(directory / KEY_FILE, 4096).decode("utf-8").strip())
