@@ -16,7 +16,7 @@ from forgekeep.crypto.signed import generate_signer, parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.ledger import LedgerHash
 from forgekeep.db.models import Event
-from forgekeep.errors import CheckpointError, ForkError, ProofError
+from forgekeep.errors import CheckpointError, ForkError, JournalError, ProofError
 from forgekeep.ledger import audit, log, merkle
 from forgekeep.ledger.checkpoint import verify_checkpoint
 from forgekeep.ledger.tlog_proof import verify_proof_file
@@ -163,5 +163,10 @@ def test_entries_past_the_end_and_extra_hashes_are_caught(busy: Vault) -> None:
         with pytest.raises(ProofError, match="missing"):
             list(log.entries(session, tenant, 0, size + 1))
     _tamper(busy, delete(Event).where(Event.log_index == size - 1))  # the newest entry
-    with pytest.raises(ProofError):
+    # The verify fails, and even its refusal cannot be logged: the next index collides
+    # with the hashes left behind, so a truncated log is never silently extended.
+    with pytest.raises(JournalError) as caught:
         busy.ledger_verify()
+    assert "FK-LEDGER-001" in str(caught.value)  # what verify found, kept in the message
+    with pytest.raises(JournalError):
+        busy.put(io.BytesIO(b"more"), project="blade", name="more.step")
