@@ -21,9 +21,9 @@ import enum
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -84,7 +84,8 @@ class SqlJournal:
         try:
             appender = LogAppender.open(session, self._tenant_id)
             rows = [self._row(event, appender) for event in events]
-            session.execute(insert(Event), rows)
+            # Core, not ORM, insert: half the per-row cost, same transaction.
+            session.execute(insert(cast("Table", Event.__table__)), rows)
             appender.hashes.write()
         except SQLAlchemyError as exc:
             names = ",".join(sorted({e.action for e in events}))

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from forgekeep.crypto.canonical import fast_canonical_json
@@ -82,7 +82,7 @@ class SqlHashes:
     def write(self) -> None:
         """Insert the hashes added since the last write (one executemany)."""
         if self._unwritten:
-            self._session.execute(insert(LedgerHash), self._unwritten)
+            self._session.execute(insert(cast("Table", LedgerHash.__table__)), self._unwritten)
             self._unwritten = []
 
 
