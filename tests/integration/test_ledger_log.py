@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
+import sqlite3
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -19,8 +22,10 @@ from forgekeep.db.models import Event
 from forgekeep.errors import CheckpointError, ForkError, JournalError, ProofError
 from forgekeep.ledger import audit, log, merkle
 from forgekeep.ledger.checkpoint import verify_checkpoint
+from forgekeep.ledger.journal import JournalEvent, Outcome
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.vault import Vault
+from forgekeep.service.workspace import DB_FILE
 
 
 @pytest.fixture
@@ -135,7 +140,10 @@ def test_a_rebuilt_history_needs_the_trusted_checkpoint_to_be_caught(busy: Vault
     with busy.context.sessions() as session:
         session.add_all(LedgerHash(tenant_id=tenant, idx=i, hash=h) for i, h in enumerate(stored))
         session.commit()
-    busy.ledger_verify()  # a consistent-looking new tree passes on its own…
+    with pytest.raises(ForkError, match="rewritten"):
+        busy.ledger_verify()  # the checkpoints and tiles mirrored on the site catch it…
+    shutil.rmtree(busy.context.home / "sites" / "local-de" / "ledger")  # …so drop them too
+    busy.ledger_verify()  # a consistent-looking new tree now passes on its own…
     with pytest.raises(ForkError, match="rewritten"):
         busy.ledger_verify(trusted_checkpoint=trusted)  # …but not against a kept checkpoint
 
@@ -170,3 +178,94 @@ def test_entries_past_the_end_and_extra_hashes_are_caught(busy: Vault) -> None:
     assert "FK-LEDGER-001" in str(caught.value)  # what verify found, kept in the message
     with pytest.raises(JournalError):
         busy.put(io.BytesIO(b"more"), project="blade", name="more.step")
+
+
+def test_a_restored_database_is_caught_by_the_mirrored_checkpoints(
+    busy: Vault, tmp_path: Path
+) -> None:
+    busy.ledger_checkpoint()
+    database = busy.context.home / DB_FILE
+    backup = tmp_path / "backup.db"
+    with sqlite3.connect(database) as live, sqlite3.connect(backup) as copy:
+        live.backup(copy)  # what last night's backup holds
+    busy.put(io.BytesIO(b"today"), project="blade", name="today.step")
+    for _ in range(3):
+        busy.ledger_checkpoint()  # mirrored to the site as it is signed
+    assert busy.ledger_verify().mirrored_size is not None
+    with sqlite3.connect(backup) as old, sqlite3.connect(database) as live:
+        old.backup(live)  # the operator restores the old database
+    with pytest.raises(ForkError, match="rolled back"):
+        busy.ledger_verify()
+
+
+def test_a_database_restored_from_before_the_first_checkpoint_is_caught(
+    busy: Vault, tmp_path: Path
+) -> None:
+    database = busy.context.home / DB_FILE
+    backup = tmp_path / "backup.db"
+    with sqlite3.connect(database) as live, sqlite3.connect(backup) as copy:
+        live.backup(copy)  # no log key in it yet
+    busy.ledger_checkpoint()
+    with sqlite3.connect(backup) as old, sqlite3.connect(database) as live:
+        old.backup(live)
+    with pytest.raises(ForkError, match="before the log's first checkpoint"):
+        busy.ledger_verify()
+
+
+def test_mirrored_tiles_catch_rewrites_and_rollbacks_without_checkpoints(busy: Vault) -> None:
+    ctx = busy.context
+    events = [
+        JournalEvent("test.fill", Outcome.OK, busy.principal_id, f"t{i}", f"req-{i:016x}")
+        for i in range(300)
+    ]
+    with ctx.sessions.begin() as session:
+        ctx.journal.append_many(session, events)  # type: ignore[attr-defined]
+    busy.ledger_checkpoint()  # mirrors tiles 0 and 1 (512 stored hashes)
+    site = ctx.home / "sites" / "local-de" / "ledger" / busy.tenant_id
+    assert len(list((site / "tiles").iterdir())) >= 2
+    shutil.rmtree(site / "checkpoints")  # leave only the tiles
+    original = _entry(busy, 5)
+    _tamper(busy, update(Event).where(Event.log_index == 5).values(entry=original + b" "))
+    with pytest.raises(ProofError):
+        busy.ledger_verify()  # the stored hashes no longer match the entry
+    _tamper(busy, update(Event).where(Event.log_index == 5).values(entry=original))
+    with ctx.sessions() as session:
+        size = log.log_size(session, busy.tenant_id)
+    _tamper(
+        busy,
+        delete(Event).where(Event.log_index >= 100),
+        delete(LedgerHash).where(LedgerHash.idx >= merkle.stored_hash_count(100)),
+        delete(CheckpointRow),
+    )
+    assert size > 100
+    with pytest.raises(ForkError, match="longer log"):
+        busy.ledger_verify()
+
+
+def test_mirrored_tiles_catch_a_rebuilt_tree(busy: Vault) -> None:
+    ctx, tenant = busy.context, busy.tenant_id
+    events = [
+        JournalEvent("test.fill", Outcome.OK, busy.principal_id, f"t{i}", f"req-{i:016x}")
+        for i in range(300)
+    ]
+    with ctx.sessions.begin() as session:
+        ctx.journal.append_many(session, events)  # type: ignore[attr-defined]
+    busy.ledger_checkpoint()
+    shutil.rmtree(ctx.home / "sites" / "local-de" / "ledger" / tenant / "checkpoints")
+    forged = _entry(busy, 5).replace(b'"ok"', b'"OK"', 1)
+    with ctx.sessions() as session:
+        size = log.log_size(session, tenant)
+        stored_entries = list(log.entries(session, tenant, 0, size))
+    rebuilt = audit.rebuild([forged if i == 5 else e for i, e in enumerate(stored_entries)])
+    hashes = rebuilt.read_hashes(range(merkle.stored_hash_count(size)))
+    _tamper(
+        busy,
+        update(Event).where(Event.log_index == 5).values(entry=forged),
+        delete(LedgerHash).where(LedgerHash.tenant_id == tenant),
+        delete(CheckpointRow).where(CheckpointRow.tenant_id == tenant),
+    )
+    with ctx.sessions() as session:
+        session.add_all(LedgerHash(tenant_id=tenant, idx=i, hash=h) for i, h in enumerate(hashes))
+        session.commit()
+    with pytest.raises(ForkError, match="tile 0 on the site differs"):
+        busy.ledger_verify()

@@ -196,7 +196,9 @@ def verify(
 
     With --trusted-checkpoint, also prove the log still contains, unchanged,
     everything that checkpoint signed (exit 1 with FK-LEDGER-003 if it was
-    rolled back or rewritten). With --from-export DIR --key VKEY, do the same
+    rolled back or rewritten). Checkpoints and hash tiles mirrored on the
+    workspace's site are always checked, so a restored old database is caught
+    too. With --from-export DIR --key VKEY, do the same
     offline on an export, with the key you hold (not the one in the export).
     """
     trusted = None
@@ -211,6 +213,7 @@ def verify(
             "root": base64.b64encode(exported.root).decode(),
             "checkpoints": 1,
             "trusted_size": exported.trusted_size,
+            "mirrored_size": None,
         }
     else:
         with vault(ctx) as v:
@@ -220,12 +223,19 @@ def verify(
             "root": base64.b64encode(live.root).decode(),
             "checkpoints": live.checkpoints,
             "trusted_size": live.trusted_size,
+            "mirrored_size": live.mirrored_size,
         }
     if wants_json(ctx, json_out):
         emit_json(report)
         return
     stdout.print(f"ok: {report['size']} entries, root {report['root']}", highlight=False)
     stdout.print(f"    {report['checkpoints']} signed checkpoint(s) match", highlight=False)
+    if report["mirrored_size"] is not None:
+        stdout.print(
+            f"    matches the checkpoints and tiles mirrored on the site (newest at size"
+            f" {report['mirrored_size']})",
+            highlight=False,
+        )
     if report["trusted_size"] is not None:
         stdout.print(
             f"    consistent with the trusted checkpoint at size {report['trusted_size']}",

@@ -31,12 +31,13 @@ from forgekeep.crypto.signed import SignerKey, VerifierKey, encode_vkey, parse_v
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.ledger import LedgerHash, LedgerKey
 from forgekeep.db.models import KeyRing
-from forgekeep.errors import NotFoundError, ProofError, UsageError
+from forgekeep.errors import ForkError, NotFoundError, ProofError, UsageError
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger import audit, log, merkle
 from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
 from forgekeep.ledger.journal import Outcome
 from forgekeep.ledger.tlog_proof import write_proof
+from forgekeep.service import ledger_mirror
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service.authz import Action
 from forgekeep.service.projects import new_domain_key
@@ -130,8 +131,10 @@ def signed_checkpoint(session: Session, ctx: ServiceContext) -> SignedCheckpoint
     latest = latest_checkpoint(session, ctx.tenant_id)
     if latest is not None and latest.size == size:
         return SignedCheckpoint(latest.size, bytes(latest.root), latest.note.encode())
-    root = log.root(session, ctx.tenant_id, size)
+    reader = log.SqlHashes(session, ctx.tenant_id)
+    root = merkle.tree_hash(size, reader)
     note = sign_checkpoint(Checkpoint(origin_of(ctx.tenant_id), size, root), _signer(session, ctx))
+    ledger_mirror.mirror(ctx, size, note, reader)  # so a restored database cannot roll back
     session.add(
         CheckpointRow(
             tenant_id=ctx.tenant_id,
@@ -214,6 +217,7 @@ class VerifyReport:
     root: bytes
     checkpoints: int
     trusted_size: int | None
+    mirrored_size: int | None = None
 
 
 def _stored(session: Session, tenant_id: str) -> Iterator[bytes]:
@@ -251,13 +255,28 @@ def _check_checkpoints(
     return len(notes)
 
 
+def _existing_verifier(session: Session, ctx: ServiceContext) -> VerifierKey:
+    """The log key, which verify never creates: a database without one, while the site
+    holds signed checkpoints, was restored from before the log began."""
+    row = session.get(LedgerKey, ctx.tenant_id)
+    if row is not None:
+        return parse_vkey(row.vkey)
+    if ledger_mirror.has_checkpoints(ctx):
+        raise ForkError(
+            "the database has no log key but the site holds signed checkpoints:"
+            " it was rolled back to before the log's first checkpoint"
+        )
+    return verifier(session, ctx)  # a new, empty log: make its key now
+
+
 def verify(ctx: ServiceContext, *, trusted_checkpoint: bytes | None = None) -> VerifyReport:
     """Re-hash the whole log and check it against its checkpoints (and a trusted one)."""
     with request(ctx, Action.LEDGER_VERIFY, "ledger") as req, ctx.sessions() as session:
         size = log.log_size(session, ctx.tenant_id)
         rebuilt = _rehash(session, ctx, size)
-        key = verifier(session, ctx)
+        key = _existing_verifier(session, ctx)
         checked = _check_checkpoints(session, ctx, rebuilt, key)
+        mirrored = ledger_mirror.check_against_mirror(ctx, rebuilt, key)
         trusted = (
             None
             if trusted_checkpoint is None
@@ -273,6 +292,7 @@ def verify(ctx: ServiceContext, *, trusted_checkpoint: bytes | None = None) -> V
                 root=base64.b64encode(root).decode(),
                 checkpoints=checked,
                 trusted=trusted,
+                mirrored=mirrored,
             ),
         )
-        return VerifyReport(size, root, checked, trusted)
+        return VerifyReport(size, root, checked, trusted, mirrored)
