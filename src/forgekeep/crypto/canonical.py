@@ -68,6 +68,16 @@ def _key_ok(key: object) -> bool:
     return key.isascii() or _NON_BMP_OR_SURROGATE.search(key) is None
 
 
+def is_fast_scalar(item: object) -> bool:
+    """A scalar whose ``json.dumps`` (``ensure_ascii=False``) equals its JCS form."""
+    return _scalar_ok(item)
+
+
+def is_fast_key(key: object) -> bool:
+    """An object key that ``sort_keys`` orders exactly as JCS does among such keys."""
+    return _key_ok(key)
+
+
 def _in_fast_subset(obj: object) -> bool:
     """True when ``obj`` is a tree of values whose ``json.dumps`` output equals JCS."""
     pending: list[object] = [obj]

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from forgekeep.clock import Clock
 from forgekeep.db.models import Event
 from forgekeep.errors import JournalError
-from forgekeep.ledger.log import LogAppender, canonical_entry
+from forgekeep.ledger.log import LogAppender, event_entry
 
 Scalar = str | int | bool | None
 
@@ -57,11 +57,16 @@ class Journal(Protocol):
     def append(self, session: Session, event: JournalEvent) -> None: ...
 
 
-def encode_detail(detail: Mapping[str, Scalar]) -> str:
-    """Canonical JSON of a flat detail mapping (sorted keys, no whitespace)."""
+def check_detail(detail: Mapping[str, Scalar]) -> None:
+    """Details are flat: every value a string, integer, boolean or None."""
     for key, value in detail.items():
         if not isinstance(value, str | int | bool | type(None)):
             raise JournalError(f"journal detail {key!r} is not a scalar")
+
+
+def encode_detail(detail: Mapping[str, Scalar]) -> str:
+    """Canonical JSON of a flat detail mapping (sorted keys, no whitespace)."""
+    check_detail(detail)
     return json.dumps(dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -94,18 +99,17 @@ class SqlJournal:
     def _row(self, event: JournalEvent, appender: LogAppender) -> dict[str, object]:
         at = self._clock.now()
         target = event.target[:255]
-        entry = canonical_entry(
-            {
-                "tenant": self._tenant_id,
-                "at": at.isoformat(),
-                "request": event.request_id,
-                "actor": event.actor,
-                "action": event.action,
-                "outcome": str(event.outcome),
-                "target": target,
-                "detail": dict(event.detail),
-            }
-        )
+        check_detail(event.detail)
+        strings = {
+            "tenant": self._tenant_id,
+            "at": at.isoformat(),
+            "request": event.request_id,
+            "actor": event.actor,
+            "action": event.action,
+            "outcome": str(event.outcome),
+            "target": target,
+        }
+        entry, detail = event_entry(strings, event.detail)
         return {
             "tenant_id": self._tenant_id,
             "at": at,
@@ -114,7 +118,7 @@ class SqlJournal:
             "action": event.action,
             "outcome": str(event.outcome),
             "target": target,
-            "detail": encode_detail(event.detail),
+            "detail": detail,
             "log_index": appender.append(entry),
             "entry": entry,
         }

@@ -20,6 +20,7 @@ Security rules:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
@@ -27,7 +28,7 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
-from forgekeep.crypto.canonical import fast_canonical_json
+from forgekeep.crypto.canonical import fast_canonical_json, is_fast_key, is_fast_scalar
 from forgekeep.db.ledger import LedgerHash
 from forgekeep.db.models import Event
 from forgekeep.errors import ProofError
@@ -44,6 +45,38 @@ def canonical_entry(fields: Mapping[str, Any]) -> bytes:
     ``rfc8785`` on the subset it accepts (and which falls back to it otherwise).
     """
     return fast_canonical_json({"v": ENTRY_VERSION, **fields})
+
+
+_STR_FIELDS: Final = ("action", "actor", "at", "outcome", "request", "target", "tenant")
+_encode_str = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def event_entry(strings: Mapping[str, str], detail: Mapping[str, Any]) -> tuple[bytes, str]:
+    """(entry bytes, detail JSON) of one journal event, each computed once.
+
+    ``strings`` holds exactly the seven string fields of an entry. When every
+    value is in the subset where ``json`` output equals JCS, the entry is
+    assembled in JCS key order around the detail's JSON; otherwise the general
+    encoder is used. A property test proves both paths byte-identical to
+    ``rfc8785`` (tests/property/test_ledger_entry_props.py).
+    """
+    values = [strings[name] for name in _STR_FIELDS]
+    fast = all(type(v) is str and is_fast_scalar(v) for v in values) and all(
+        is_fast_key(k) and is_fast_scalar(v) for k, v in detail.items()
+    )
+    if not fast:
+        entry = canonical_entry({**strings, "detail": dict(detail)})
+        return entry, json.dumps(
+            dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+    detail_json = json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    action, actor, at, outcome, request, target, tenant = map(_encode_str, values)
+    text = (
+        f'{{"action":{action},"actor":{actor},"at":{at},"detail":{detail_json},'
+        f'"outcome":{outcome},"request":{request},"target":{target},"tenant":{tenant},'
+        f'"v":{ENTRY_VERSION}}}'
+    )
+    return text.encode(), detail_json
 
 
 class SqlHashes:
