@@ -14,11 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete, update
 
 from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
+from forgekeep.db.ledger import LedgerHash
+from forgekeep.db.models import Event
 from forgekeep.errors import ConfigError, ForkError
+from forgekeep.ledger import audit, log, merkle
 from forgekeep.ledger.checkpoint import (
     Checkpoint,
     add_signature_lines,
@@ -161,3 +165,49 @@ def test_the_log_collects_cosignatures_from_configured_witnesses(
         row = session.get(CheckpointRow, (vault.tenant_id, second.size))
     assert row is not None
     assert verify_checkpoint(row.note.encode(), log_key, [served.key], 1)
+
+
+def _rewrite(vault: Vault, kind: str) -> None:
+    """Tamper with the stored log the way an operator could, then rebuild its hashes so
+    the log is consistent with itself again (only an outside view can tell)."""
+    tenant = vault.tenant_id
+    with vault.context.sessions() as session:
+        size = log.log_size(session, tenant)
+        entries = list(log.entries(session, tenant, 0, size))
+        if kind == "byte":
+            entries[1] = entries[1].replace(b'"ok"', b'"OK"', 1)
+        elif kind == "swap":
+            entries[1], entries[2] = entries[2], entries[1]
+        else:  # delete entry 1 and close the gap
+            del entries[1]
+            session.execute(delete(Event).where(Event.tenant_id == tenant, Event.log_index == 1))
+            session.execute(
+                update(Event)
+                .where(Event.tenant_id == tenant, Event.log_index > 1)
+                .values(log_index=Event.log_index - 1)
+            )
+        for index, entry in enumerate(entries):
+            session.execute(
+                update(Event)
+                .where(Event.tenant_id == tenant, Event.log_index == index)
+                .values(entry=entry)
+            )
+        rebuilt = audit.rebuild(entries)
+        hashes = rebuilt.read_hashes(range(merkle.stored_hash_count(len(entries))))
+        session.execute(delete(LedgerHash).where(LedgerHash.tenant_id == tenant))
+        session.execute(delete(CheckpointRow).where(CheckpointRow.tenant_id == tenant))
+        session.add_all(LedgerHash(tenant_id=tenant, idx=i, hash=h) for i, h in enumerate(hashes))
+        session.commit()
+
+
+@pytest.mark.parametrize("kind", ["byte", "delete", "swap"])
+def test_the_witness_catches_a_tampered_history(vault: Vault, served: Served, kind: str) -> None:
+    _put(vault, "a.bin")
+    first = vault.ledger_checkpoint()
+    assert isinstance(_cosign(served, 0, [], first.note), list)
+    _rewrite(vault, kind)
+    _put(vault, "b.bin")
+    second = vault.ledger_checkpoint()  # signed by the real key, over the rewritten tree
+    proof = vault.ledger_prove_consistency(first.size, second.size)
+    with pytest.raises(ForkError, match="consistency proof"):
+        _cosign(served, first.size, proof, second.note)
