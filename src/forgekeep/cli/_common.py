@@ -33,7 +33,7 @@ from rich.progress import (
 
 from forgekeep.client_config import selected_profile, stored_token
 from forgekeep.config import read_secret_env, read_secret_file, resolve_home
-from forgekeep.errors import KeyringLockedError, UsageError
+from forgekeep.errors import InputMissingError, KeyringLockedError, LimitExceededError, UsageError
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import keyring_unlocked, open_vault
 
@@ -187,3 +187,19 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"  # pragma: no cover (loop always returns)
+
+
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes of ``path``; a clear one-line error for a missing or larger file."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise InputMissingError(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputMissingError(f"{what} {path} is a directory, not a file") from None
+    except OSError as exc:
+        raise InputMissingError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise LimitExceededError(f"{what} {path} is larger than {limit} bytes")
+    return data

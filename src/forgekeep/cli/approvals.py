@@ -23,13 +23,11 @@ import typer
 from rich.table import Table
 
 from forgekeep import limits
-from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants_json
+from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
 from forgekeep.crypto.signed import SignerKey, parse_signer_key
 from forgekeep.errors import (
     EXIT_FINDINGS,
     FormatError,
-    InputMissingError,
-    LimitExceededError,
     UsageError,
 )
 from forgekeep.service.approvals import ApprovalDetail, ApprovalInfo
@@ -71,24 +69,9 @@ SignedOpt = Annotated[
 ]
 
 
-def _read(path: Path, limit: int, what: str) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputMissingError(f"{what} {path} does not exist") from None
-    except IsADirectoryError:
-        raise InputMissingError(f"{what} {path} is a directory, not a file") from None
-    except OSError as exc:
-        raise InputMissingError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise LimitExceededError(f"{what} {path} is larger than {limit} bytes")
-    return data
-
-
 def read_signer(ctx: typer.Context, path: Path) -> SignerKey:
     """The signer key in ``path``; its content never appears in an error."""
-    data = _read(path, limits.MAX_SIGNER_KEY_FILE_BYTES, "key file")
+    data = read_bounded(path, limits.MAX_SIGNER_KEY_FILE_BYTES, "key file")
     try:
         text = data.decode("ascii").strip()
     except UnicodeDecodeError:
@@ -209,7 +192,7 @@ def _decide(
             f"`approvals {verdict}` needs exactly one of --key KEYFILE or --signed FILE",
             hint="--key signs here with your key file; --signed submits a verdict signed elsewhere",
         )
-    document = _read(signed, limits.MAX_SIGNED_DOCUMENT_BYTES, "signed verdict")
+    document = read_bounded(signed, limits.MAX_SIGNED_DOCUMENT_BYTES, "signed verdict")
     with vault(ctx) as v:
         if verdict == "approve":
             return v.approve_signed(approval_id, document)

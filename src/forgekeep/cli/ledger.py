@@ -18,9 +18,9 @@ from rich.table import Table
 
 from forgekeep import limits
 from forgekeep._durable import write_new
-from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants_json
+from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
 from forgekeep.crypto.signed import parse_vkey
-from forgekeep.errors import ConflictError, InputMissingError, LimitExceededError, UsageError
+from forgekeep.errors import ConflictError, UsageError
 from forgekeep.ledger.audit import verify_export
 from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
@@ -40,17 +40,6 @@ app.add_typer(witnesses_app, name="witnesses")
 OutOpt = Annotated[
     Path | None, typer.Option("-o", "--output", help="Write to this new file instead of stdout.")
 ]
-
-
-def _read(path: Path, limit: int, what: str) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise InputMissingError(f"cannot read {what} {path}: {exc.strerror}") from exc
-    if len(data) > limit:
-        raise LimitExceededError(f"{what} {path} is larger than {limit} bytes")
-    return data
 
 
 def _emit(data: bytes, output: Path | None) -> None:
@@ -203,7 +192,7 @@ def verify(
     """
     trusted = None
     if trusted_checkpoint is not None:
-        trusted = _read(trusted_checkpoint, limits.MAX_NOTE_BYTES, "checkpoint")
+        trusted = read_bounded(trusted_checkpoint, limits.MAX_NOTE_BYTES, "checkpoint")
     if from_export is not None:
         if log_key is None:
             raise UsageError("--from-export needs --key VKEY: the log key you trust")
@@ -303,7 +292,7 @@ def verify_proof(
     json_out: JsonOpt = False,
 ) -> None:
     """Check a tlog-proof file offline: signature, witness quorum and inclusion."""
-    data = _read(file, limits.MAX_TLOG_PROOF_BYTES, "proof file")
+    data = read_bounded(file, limits.MAX_TLOG_PROOF_BYTES, "proof file")
     witnesses = [parse_cosigner_vkey(w) for w in witness or ()]
     verified = verify_proof_file(data, parse_vkey(log_key), witnesses, quorum)
     result = {

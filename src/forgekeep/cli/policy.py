@@ -17,13 +17,11 @@ from typing import Annotated, Final
 import cedarpy
 import typer
 
-from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants_json
+from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
 from forgekeep.errors import (
     EXIT_FINDINGS,
     ConfigError,
     FormatError,
-    InputMissingError,
-    LimitExceededError,
     UsageError,
 )
 from forgekeep.limits import MAX_CASE_FILE_BYTES, MAX_POLICY_FILE_BYTES
@@ -48,24 +46,8 @@ FilesArg = Annotated[
 ]
 
 
-def _read(path: Path, limit: int, what: str) -> bytes:
-    """At most ``limit`` bytes of ``path``; a clear error for a missing or larger file."""
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        raise InputMissingError(f"{what} {path} does not exist") from None
-    except IsADirectoryError:
-        raise InputMissingError(f"{what} {path} is a directory, not a file") from None
-    except OSError as exc:
-        raise InputMissingError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise LimitExceededError(f"{what} {path} is larger than {limit} bytes")
-    return data
-
-
 def _read_policies(path: Path) -> str:
-    data = _read(path, MAX_POLICY_FILE_BYTES, "policy file")
+    data = read_bounded(path, MAX_POLICY_FILE_BYTES, "policy file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -163,7 +145,7 @@ def run_tests(
     sources, problems, _ = _checked_sources(extra, with_baseline=True)
     if problems:
         _report_problems(problems)
-    casefile = load_cases(_read(cases_file, MAX_CASE_FILE_BYTES, "case file"))
+    casefile = load_cases(read_bounded(cases_file, MAX_CASE_FILE_BYTES, "case file"))
     engine = PolicyEngine("\n".join(text for _, text in sources))
     results = run_cases(engine, casefile)
     failed = [r for r in results if not r.passed]

@@ -43,6 +43,8 @@ from forgekeep.crypto.canonical import canonical_json
 from forgekeep.crypto.signed import SignerKey
 from forgekeep.db.access import Approval, ApprovalSignature
 from forgekeep.errors import (
+    AccessDeniedError,
+    ApprovalRequiredError,
     ConflictError,
     LimitExceededError,
     NotFoundError,
@@ -101,6 +103,7 @@ __all__ = [
     "find_approval",
     "format_time",
     "list_approvals",
+    "own_approval",
     "payload_sha256",
     "reject",
     "reject_signed",
@@ -337,6 +340,19 @@ def consume_approval(
         raise refuse(row.id, "it was used already")
     session.refresh(row)
     return row
+
+
+def own_approval(
+    session: Session, ctx: ServiceContext, approval_id: str, *, kind: str, what: str, hint: str
+) -> tuple[Approval, dict[str, Any]]:
+    """The caller's own approval of ``kind`` and a copy of its payload, before
+    :func:`consume_approval`: only the requester runs what others approved."""
+    approval = find_approval(session, ctx, approval_id)
+    if approval.kind != kind:
+        raise ApprovalRequiredError(f"approval {approval.id} is not {what} approval")
+    if approval.requester != ctx.principal_id:
+        raise AccessDeniedError(f"only the principal who requested {what} can run it", hint=hint)
+    return approval, dict(approval.payload)
 
 
 # -- reading ------------------------------------------------------------------

@@ -32,7 +32,6 @@ from forgekeep import limits
 from forgekeep.db.access import BreakGlass
 from forgekeep.db.models import Asset, Project
 from forgekeep.errors import (
-    AccessDeniedError,
     ApprovalRequiredError,
     ConflictError,
     LimitExceededError,
@@ -45,7 +44,7 @@ from forgekeep.service.approvals import (
     ApprovalInfo,
     approval_info,
     consume_approval,
-    find_approval,
+    own_approval,
     payload_sha256,
     request_approval,
 )
@@ -182,15 +181,14 @@ def _checked_payload(payload: dict[str, Any], principal: str, approval_id: str) 
 def activate_break_glass(ctx: ServiceContext, approval_id: str) -> BreakGlassInfo:
     """Start an approved break-glass grant now (requester only, once)."""
     with request(ctx, Action.BREAK_GLASS, str(approval_id)) as req, ctx.sessions() as session:
-        approval = find_approval(session, ctx, approval_id)
-        if approval.kind != KIND:
-            raise ApprovalRequiredError(f"approval {approval.id} is not a break-glass approval")
-        if approval.requester != ctx.principal_id:
-            raise AccessDeniedError(
-                "only the principal who requested a break-glass grant can activate it",
-                hint="the requester runs `forgekeep access break-glass activate ID`",
-            )
-        payload: dict[str, Any] = dict(approval.payload)
+        approval, payload = own_approval(
+            session,
+            ctx,
+            approval_id,
+            kind=KIND,
+            what="a break-glass",
+            hint="the requester runs `forgekeep access break-glass activate ID`",
+        )
         minutes = _checked_payload(payload, ctx.principal_id, approval.id)
         consume_approval(
             session,

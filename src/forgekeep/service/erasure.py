@@ -46,7 +46,6 @@ from sqlalchemy.orm import Session
 from forgekeep._durable import write_atomic
 from forgekeep.db.models import Asset, Event, Principal
 from forgekeep.errors import (
-    AccessDeniedError,
     ApprovalRequiredError,
     ConfigError,
     ConflictError,
@@ -61,7 +60,7 @@ from forgekeep.service.approvals import (
     ApprovalInfo,
     approval_info,
     consume_approval,
-    find_approval,
+    own_approval,
     payload_sha256,
     request_approval,
 )
@@ -297,15 +296,14 @@ def _approved_subject(payload: dict[str, Any], approval_id: str) -> str:
 def erase(ctx: ServiceContext, approval_id: str) -> ErasureInfo:
     """Run an approved erasure (requester only, once): destroy the subject key."""
     with request(ctx, Action.PRINCIPAL_ERASE, str(approval_id)) as req, ctx.sessions() as session:
-        approval = find_approval(session, ctx, approval_id)
-        if approval.kind != KIND:
-            raise ApprovalRequiredError(f"approval {approval.id} is not an erasure approval")
-        if approval.requester != ctx.principal_id:
-            raise AccessDeniedError(
-                "only the principal who requested an erasure can run it",
-                hint="the requester runs `forgekeep principals erase --approval ID`",
-            )
-        payload: dict[str, Any] = dict(approval.payload)
+        approval, payload = own_approval(
+            session,
+            ctx,
+            approval_id,
+            kind=KIND,
+            what="an erasure",
+            hint="the requester runs `forgekeep principals erase --approval ID`",
+        )
         row = _check_erasable(session, ctx, _approved_subject(payload, approval.id))
         consume_approval(
             session,

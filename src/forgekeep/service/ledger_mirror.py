@@ -37,10 +37,16 @@ def _store(ctx: ServiceContext) -> BlobStore:
     return ctx.default_site.store
 
 
-def _put_once(store: BlobStore, key: str, data: bytes) -> None:
+def _exists(store: BlobStore, key: str) -> bool:
     try:
         store.stat(key)
     except BlobNotFoundError:
+        return False
+    return True
+
+
+def _put_once(store: BlobStore, key: str, data: bytes) -> None:
+    if not _exists(store, key):
         store.put(key, [data])
 
 
@@ -48,13 +54,13 @@ def mirror(ctx: ServiceContext, size: int, note: bytes, reader: merkle.HashReade
     """Write this checkpoint and every full tile not yet mirrored."""
     store, prefix = _store(ctx), _prefix(ctx.tenant_id)
     _put_once(store, f"{prefix}/checkpoints/{size:020d}.note", note)
-    full_tiles = merkle.stored_hash_count(size) // TILE_HASHES
-    done = {info.key for info in store.list(f"{prefix}/tiles/")}
-    for tile in range(full_tiles):
-        key = f"{prefix}/tiles/{tile:012d}"
-        if key not in done:
-            hashes = reader.read_hashes(range(tile * TILE_HASHES, (tile + 1) * TILE_HASHES))
-            store.put(key, [b"".join(hashes)])
+    # Tiles are written in order, so walk back from the newest full one to the
+    # first that already exists: each checkpoint costs only its new tiles.
+    tile = merkle.stored_hash_count(size) // TILE_HASHES - 1
+    while tile >= 0 and not _exists(store, f"{prefix}/tiles/{tile:012d}"):
+        hashes = reader.read_hashes(range(tile * TILE_HASHES, (tile + 1) * TILE_HASHES))
+        store.put(f"{prefix}/tiles/{tile:012d}", [b"".join(hashes)])
+        tile -= 1
 
 
 def has_checkpoints(ctx: ServiceContext) -> bool:
