@@ -17,22 +17,41 @@ Security rules:
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Final, Protocol, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from forgekeep.clock import Clock
+from forgekeep.db.bulk import BulkInsert
 from forgekeep.db.models import Event
 from forgekeep.errors import JournalError
 from forgekeep.ledger.log import LogAppender, event_entry
 
 Scalar = str | int | bool | None
+_SCALAR_TYPES: Final = (str, int, bool, type(None))
+_EXACT_SCALARS: Final = frozenset(_SCALAR_TYPES)  # the common case, without isinstance
+
+_EVENT_COLUMNS: Final = (
+    "tenant_id",
+    "at",
+    "request_id",
+    "actor",
+    "action",
+    "outcome",
+    "target",
+    "detail",
+    "log_index",
+    "entry",
+)
+# Driver-level executemany: a group of events costs two statements, not one per row.
+_EVENT_ROWS: Final = BulkInsert(cast("Table", Event.__table__), _EVENT_COLUMNS)
 
 
 class Outcome(enum.StrEnum):
@@ -60,7 +79,7 @@ class Journal(Protocol):
 def check_detail(detail: Mapping[str, Scalar]) -> None:
     """Details are flat: every value a string, integer, boolean or None."""
     for key, value in detail.items():
-        if not isinstance(value, str | int | bool | type(None)):
+        if type(value) not in _EXACT_SCALARS and not isinstance(value, _SCALAR_TYPES):
             raise JournalError(f"journal detail {key!r} is not a scalar")
 
 
@@ -80,45 +99,52 @@ class SqlJournal:
     def append(self, session: Session, event: JournalEvent) -> None:
         self.append_many(session, [event])
 
-    def append_many(self, session: Session, events: Sequence[JournalEvent]) -> None:
+    def append_many(self, session: Session, events: Sequence[JournalEvent]) -> range:
         """Append events as consecutive log leaves, in the caller's transaction.
 
         Rows go in with one executemany per table: a group of events costs a few
-        statements, not one per event and hash.
+        statements, not one per event and hash. Returns the events' log indexes.
         """
         try:
             appender = LogAppender.open(session, self._tenant_id)
-            rows = [self._row(event, appender) for event in events]
-            # Core, not ORM, insert: half the per-row cost, same transaction.
-            session.execute(insert(cast("Table", Event.__table__)), rows)
-            appender.hashes.write()
+            first = appender.size
+            at = self._clock.now()  # one timestamp per group: the time it was sequenced
+            stamp = at.isoformat()
+            rows = [self._row(event, appender, at, stamp) for event in events]
+            _EVENT_ROWS.execute(session, rows)
+            appender.write()
         except SQLAlchemyError as exc:
             names = ",".join(sorted({e.action for e in events}))
             raise JournalError(f"could not record {names}: {type(exc).__name__}") from exc
+        return range(first, first + len(rows))
 
-    def _row(self, event: JournalEvent, appender: LogAppender) -> dict[str, object]:
-        at = self._clock.now()
+    def _row(
+        self, event: JournalEvent, appender: LogAppender, at: dt.datetime, stamp: str
+    ) -> tuple[object, ...]:
         target = event.target[:255]
         check_detail(event.detail)
+        outcome = str(event.outcome)
         strings = {
             "tenant": self._tenant_id,
-            "at": at.isoformat(),
+            "at": stamp,
             "request": event.request_id,
             "actor": event.actor,
             "action": event.action,
-            "outcome": str(event.outcome),
+            "outcome": outcome,
             "target": target,
         }
         entry, detail = event_entry(strings, event.detail)
-        return {
-            "tenant_id": self._tenant_id,
-            "at": at,
-            "request_id": event.request_id,
-            "actor": event.actor,
-            "action": event.action,
-            "outcome": str(event.outcome),
-            "target": target,
-            "detail": detail,
-            "log_index": appender.append(entry),
-            "entry": entry,
-        }
+        index = appender.append(entry)
+        # In _EVENT_COLUMNS order.
+        return (
+            self._tenant_id,
+            at,
+            event.request_id,
+            event.actor,
+            event.action,
+            outcome,
+            target,
+            detail,
+            index,
+            entry,
+        )

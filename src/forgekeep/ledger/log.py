@@ -21,14 +21,16 @@ Security rules:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from forgekeep.crypto.canonical import fast_canonical_json, is_fast_key, is_fast_scalar
+from forgekeep.db.bulk import BulkInsert
 from forgekeep.db.ledger import LedgerHash
 from forgekeep.db.models import Event
 from forgekeep.errors import ProofError
@@ -36,6 +38,7 @@ from forgekeep.ledger import merkle
 
 ENTRY_VERSION: Final = 1
 _READ_CHUNK: Final = 500  # SQLite's bound-parameter limit is far above this
+_HASH_ROWS: Final = BulkInsert(cast("Table", LedgerHash.__table__), ("tenant_id", "idx", "hash"))
 
 
 def canonical_entry(fields: Mapping[str, Any]) -> bytes:
@@ -49,6 +52,8 @@ def canonical_entry(fields: Mapping[str, Any]) -> bytes:
 
 _STR_FIELDS: Final = ("action", "actor", "at", "outcome", "request", "target", "tenant")
 _encode_str = json.JSONEncoder(ensure_ascii=False).encode
+_encode_detail = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_NEEDS_ESCAPE: Final = re.compile(r'["\\\x00-\x1f]')  # what JSON (and JCS) escape in a string
 
 
 def event_entry(strings: Mapping[str, str], detail: Mapping[str, Any]) -> tuple[bytes, str]:
@@ -61,15 +66,19 @@ def event_entry(strings: Mapping[str, str], detail: Mapping[str, Any]) -> tuple[
     ``rfc8785`` (tests/property/test_ledger_entry_props.py).
     """
     values = [strings[name] for name in _STR_FIELDS]
-    fast = all(type(v) is str and is_fast_scalar(v) for v in values) and all(
-        is_fast_key(k) and is_fast_scalar(v) for k, v in detail.items()
-    )
-    if not fast:
+    if not _in_fast_subset(values, detail):
         entry = canonical_entry({**strings, "detail": dict(detail)})
-        return entry, json.dumps(
-            dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        return entry, _encode_detail(dict(detail))
+    detail_json = _encode_detail(detail if type(detail) is dict else dict(detail))
+    if _NEEDS_ESCAPE.search("".join(values)) is None:
+        # No character JSON escapes: each string's JSON form is itself in quotes.
+        action, actor, at, outcome, request, target, tenant = values
+        text = (
+            f'{{"action":"{action}","actor":"{actor}","at":"{at}","detail":{detail_json},'
+            f'"outcome":"{outcome}","request":"{request}","target":"{target}",'
+            f'"tenant":"{tenant}","v":{ENTRY_VERSION}}}'
         )
-    detail_json = json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return text.encode(), detail_json
     action, actor, at, outcome, request, target, tenant = map(_encode_str, values)
     text = (
         f'{{"action":{action},"actor":{actor},"at":{at},"detail":{detail_json},'
@@ -79,75 +88,101 @@ def event_entry(strings: Mapping[str, str], detail: Mapping[str, Any]) -> tuple[
     return text.encode(), detail_json
 
 
+def _in_fast_subset(values: Sequence[object], detail: Mapping[str, Any]) -> bool:
+    """True when every string, key and value is one whose ``json`` form equals JCS.
+
+    One ``isascii`` over all the text decides the common case; anything else
+    takes the per-item checks of :mod:`forgekeep.crypto.canonical`.
+    """
+    texts = [*values, *detail]
+    for value in detail.values():
+        if type(value) is str:
+            texts.append(value)
+        elif not is_fast_scalar(value):
+            return False
+    if not all(type(text) is str for text in texts):
+        return False
+    if "".join(cast("list[str]", texts)).isascii():
+        return True
+    return all(is_fast_scalar(v) for v in values) and all(
+        is_fast_key(k) and is_fast_scalar(v) for k, v in detail.items()
+    )
+
+
+_HASHES_QUERY: Final = select(LedgerHash.idx, LedgerHash.hash).where(
+    LedgerHash.tenant_id == bindparam("tenant"),
+    LedgerHash.idx.in_(bindparam("idx", expanding=True)),
+)
+_SIZE_QUERY: Final = select(func.max(Event.log_index)).where(Event.tenant_id == bindparam("tenant"))
+
+
 class SqlHashes:
-    """A :class:`merkle.HashReader` over one tenant's stored hashes, with the hashes
-    this transaction has added but not yet flushed kept in memory."""
+    """A :class:`merkle.HashReader` over one tenant's stored hashes."""
 
     def __init__(self, session: Session, tenant_id: str) -> None:
         self._session = session
         self._tenant_id = tenant_id
-        self._pending: dict[int, bytes] = {}
-        self._unwritten: list[dict[str, object]] = []
 
     def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
-        wanted = [i for i in indexes if i not in self._pending]
         found: dict[int, bytes] = {}
+        wanted = list(dict.fromkeys(indexes))
+        connection = self._session.connection()  # Core, not ORM: a third of the cost
         for start in range(0, len(wanted), _READ_CHUNK):
             chunk = wanted[start : start + _READ_CHUNK]
-            rows = self._session.execute(
-                select(LedgerHash.idx, LedgerHash.hash).where(
-                    LedgerHash.tenant_id == self._tenant_id, LedgerHash.idx.in_(chunk)
-                )
-            )
+            rows = connection.execute(_HASHES_QUERY, {"tenant": self._tenant_id, "idx": chunk})
             found.update({idx: bytes(value) for idx, value in rows})
         result = []
         for i in indexes:
-            value = self._pending.get(i, found.get(i))
+            value = found.get(i)
             if value is None:
                 raise ProofError(f"stored hash {i} of the log is missing")
             result.append(value)
         return result
 
-    def add(self, index: int, value: bytes) -> None:
-        self._pending[index] = value
-        self._unwritten.append({"tenant_id": self._tenant_id, "idx": index, "hash": value})
-
-    def write(self) -> None:
-        """Insert the hashes added since the last write (one executemany)."""
-        if self._unwritten:
-            self._session.execute(insert(cast("Table", LedgerHash.__table__)), self._unwritten)
-            self._unwritten = []
-
 
 def log_size(session: Session, tenant_id: str) -> int:
     """How many entries the tenant's log holds."""
-    last = session.scalar(select(func.max(Event.log_index)).where(Event.tenant_id == tenant_id))
+    last = session.connection().execute(_SIZE_QUERY, {"tenant": tenant_id}).scalar()
     return 0 if last is None else int(last) + 1
 
 
 @dataclass(slots=True)
 class LogAppender:
-    """Appends leaves for one tenant inside the caller's transaction."""
+    """Appends leaves for one tenant inside the caller's transaction.
+
+    The tree's right edge is read once (one query); each leaf then costs its
+    hashes only. :meth:`write` inserts the new stored hashes (one executemany).
+    """
 
     session: Session
     tenant_id: str
-    size: int
-    hashes: SqlHashes
+    frontier: merkle.Frontier
+    _unwritten: list[tuple[str, int, bytes]]
 
     @classmethod
     def open(cls, session: Session, tenant_id: str) -> LogAppender:
-        return cls(session, tenant_id, log_size(session, tenant_id), SqlHashes(session, tenant_id))
+        size = log_size(session, tenant_id)
+        frontier = merkle.Frontier.read(size, SqlHashes(session, tenant_id))
+        return cls(session, tenant_id, frontier, [])
+
+    @property
+    def size(self) -> int:
+        return self.frontier.size
 
     def append(self, entry: bytes) -> int:
         """Add one leaf; returns its index."""
-        index = self.size
+        index = self.frontier.size
         first = merkle.stored_hash_count(index)
-        for offset, value in enumerate(
-            merkle.new_stored_hashes(index, merkle.leaf_hash(entry), self.hashes)
-        ):
-            self.hashes.add(first + offset, value)
-        self.size += 1
+        tenant, rows = self.tenant_id, self._unwritten
+        for offset, value in enumerate(self.frontier.append(merkle.leaf_hash(entry))):
+            rows.append((tenant, first + offset, value))
         return index
+
+    def write(self) -> None:
+        """Insert the stored hashes added since the last write."""
+        if self._unwritten:
+            _HASH_ROWS.execute(self.session, self._unwritten)
+            self._unwritten = []
 
 
 def root(session: Session, tenant_id: str, size: int) -> bytes:

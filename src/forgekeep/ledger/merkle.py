@@ -120,6 +120,43 @@ def new_stored_hashes(n: int, leaf: bytes, reader: HashReader) -> list[bytes]:
     return hashes
 
 
+class Frontier:
+    """The right edge of a tree of ``n`` records: appends many records in memory.
+
+    Holds MTH of each complete subtree making up ``[0, n)`` (at most 64), read
+    with one ``read_hashes`` call. :meth:`append` returns exactly what
+    :func:`new_stored_hashes` would, without a store round trip per record
+    (property-tested equal in tests/property/test_merkle_props.py).
+    """
+
+    def __init__(self, size: int, edge: list[bytes]) -> None:
+        _require_size(size, "tree size")
+        if len(edge) != size.bit_count():
+            raise ProofError("the right edge of the tree has the wrong number of hashes")
+        self.size = size
+        self._edge = edge
+
+    @classmethod
+    def read(cls, size: int, reader: HashReader) -> Frontier:
+        _require_size(size, "tree size")
+        return cls(size, _read(reader, [_index(lv, k) for lv, k in _subtrees(0, size)]))
+
+    def append(self, leaf: bytes) -> list[bytes]:
+        """The stored hashes record ``size`` adds (its leaf first, then lowest level first)."""
+        n = self.size
+        if n >= MAX_TREE_SIZE:
+            raise UsageError("the tree is full")
+        if type(leaf) is not bytes or len(leaf) != HASH_SIZE:
+            raise UsageError(f"a leaf hash is {HASH_SIZE} bytes")
+        hashes, current, edge = [leaf], leaf, self._edge
+        for _ in range((n ^ (n + 1)).bit_length() - 1):  # trailing one bits of n
+            current = node_hash(edge.pop(), current)
+            hashes.append(current)
+        edge.append(current)
+        self.size = n + 1
+        return hashes
+
+
 # ---------------------------------------------------------------- roots and proofs
 
 
