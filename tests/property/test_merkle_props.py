@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 from forgekeep.errors import ProofError
 from forgekeep.ledger.merkle import (
     EMPTY_ROOT,
+    Frontier,
     MemoryHashes,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
+    new_stored_hashes,
     node_hash,
     tree_hash,
     verify_consistency,
@@ -172,3 +174,25 @@ def test_hostile_input_only_ever_raises_proof_error(
     for call in calls:
         with contextlib.suppress(ProofError):
             call()
+
+
+class _Counting:
+    """A hash reader that counts round trips."""
+
+    def __init__(self, store: MemoryHashes) -> None:
+        self.store, self.calls = store, 0
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        self.calls += 1
+        return self.store.read_hashes(indexes)
+
+
+@given(st.integers(0, SIZE - 40), st.integers(1, 40))
+def test_the_right_edge_appends_exactly_the_stored_hashes(start: int, count: int) -> None:
+    reader = _Counting(STORE)
+    frontier = Frontier.read(start, reader)
+    assert reader.calls == (1 if start.bit_count() else 0)  # one read, whatever ``count``
+    for n in range(start, start + count):
+        expected = new_stored_hashes(n, leaf_hash(n.to_bytes(4, "big")), STORE)
+        assert frontier.append(leaf_hash(n.to_bytes(4, "big"))) == expected
+    assert frontier.size == start + count

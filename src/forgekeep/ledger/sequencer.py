@@ -110,6 +110,27 @@ def _resolve(
         acks.notify_all()
 
 
+@dataclass(frozen=True, slots=True)
+class SequencerLimits:
+    """The sequencer's knobs; the defaults are the documented limits."""
+
+    max_batch: int = MAX_BATCH
+    max_delay: float = MAX_DELAY
+    checkpoint_interval: float = CHECKPOINT_INTERVAL
+    max_queued: int = MAX_QUEUED
+    submit_wait: float = SUBMIT_WAIT
+
+    def check(self) -> None:
+        if (
+            self.max_batch < 1
+            or self.max_queued < self.max_batch
+            or self.max_delay < 0
+            or self.checkpoint_interval <= 0
+            or self.submit_wait < 0
+        ):
+            raise UsageError("sequencer limits must be positive, with max_queued ≥ max_batch")
+
+
 @dataclass(slots=True)
 class SequencerStats:
     groups: int = 0
@@ -129,22 +150,20 @@ class Sequencer:
         journal: SqlJournal,
         *,
         checkpointer: Checkpointer | None,
-        max_batch: int = MAX_BATCH,
-        max_delay: float = MAX_DELAY,
-        checkpoint_interval: float = CHECKPOINT_INTERVAL,
-        max_queued: int = MAX_QUEUED,
+        limits: SequencerLimits | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_batch < 1 or max_queued < max_batch or max_delay < 0 or checkpoint_interval <= 0:
-            raise UsageError("sequencer limits must be positive, with max_queued ≥ max_batch")
+        limits = limits or SequencerLimits()
+        limits.check()
         self._sessions, self._journal, self._checkpointer = sessions, journal, checkpointer
-        self._max_batch, self._max_delay = max_batch, max_delay
-        self._interval, self._max_queued, self._now = checkpoint_interval, max_queued, monotonic
+        self._max_batch, self._max_delay = limits.max_batch, limits.max_delay
+        self._interval, self._max_queued = limits.checkpoint_interval, limits.max_queued
+        self._submit_wait, self._now = limits.submit_wait, monotonic
         self._cond = threading.Condition()  # the queue and the state
         self._acks = threading.Condition()  # acknowledgements
         self._queue: collections.deque[Ticket] = collections.deque()
         self._queued = 0
-        self._state = "new"  # new → running → stopping → stopped
+        self._state = "new"  # new → running → stopping → stopped (or failed)
         self._thread: threading.Thread | None = None
         self._unsigned = False  # entries appended since the last checkpoint
         self._last_checkpoint = monotonic()
@@ -165,11 +184,13 @@ class Sequencer:
         """Queue ``events`` (kept consecutive in the log); returns their ticket."""
         if not events:
             raise UsageError("nothing to append")
+        if len(events) > self._max_batch:
+            raise JournalError(f"one append holds at most {self._max_batch} events; refused")
         for event in events:  # a malformed event fails its own caller, not a whole group
             check_detail(event.detail)
         ticket = Ticket(tuple(events), self._acks, self._now())
         with self._cond:
-            give_up = self._now() + SUBMIT_WAIT
+            give_up = self._now() + self._submit_wait
             while self._state == "running" and self._queued + len(events) > self._max_queued:
                 if give_up - self._now() <= 0:
                     raise JournalError("the ledger sequencer is overloaded; append refused")
@@ -205,6 +226,7 @@ class Sequencer:
     # ------------------------------------------------------------ the thread
 
     def _run(self) -> None:
+        final = "stopped"
         try:
             while True:
                 group = self._next_group()
@@ -213,13 +235,15 @@ class Sequencer:
                 self._checkpoint_if_due(final=group is None)
                 if group is None:
                     break
-        except BaseException as exc:  # a bug: fail every waiter rather than hang them
+        except Exception as exc:  # noqa: BLE001 (a bug: fail every waiter closed, never hang them)
+            final = "failed"
             _log.error("ledger sequencer failed", error=f"{type(exc).__name__}: {exc}")
+            with self._cond:
+                self._state = final
             self._fail_queued(exc)
-            raise
         finally:
             with self._cond:
-                self._state = "stopped"
+                self._state = final
                 self._cond.notify_all()
 
     def _next_group(self) -> list[Ticket] | None:

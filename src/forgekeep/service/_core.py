@@ -24,6 +24,7 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,6 +42,7 @@ from forgekeep.errors import (
 from forgekeep.identity.tokens import allows
 from forgekeep.keys.protocol import KeyManager
 from forgekeep.ledger.journal import Journal, JournalEvent, Outcome, Scalar
+from forgekeep.ledger.sequencer import Sequencer
 from forgekeep.service._access import AccessControl, Actor, RequestFacts
 from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service.authz import SPECS, Action, Decision, Scope
@@ -90,10 +92,16 @@ class ServiceContext:
     run_dir: Path
     auth: Authentication = WORKSPACE_AUTH
     closers: list[contextlib.AbstractContextManager[object]] = field(default_factory=list)
+    # Set while a long-running host runs group commit (Vault.group_commit).
+    sequencer: Sequencer | None = None
 
     @property
     def default_site(self) -> SiteHandle:
         return next(iter(self.sites.values()))
+
+
+ACK_TIMEOUT: Final = 30.0
+"""Seconds a request waits for the sequencer to make its events durable, then fails."""
 
 
 def new_request_id() -> str:
@@ -222,8 +230,7 @@ def _journal_refusal(
         detail=_refusal_detail(exc),
     )
     try:
-        with ctx.sessions.begin() as session:
-            ctx.journal.append(session, event)
+        record_standalone(ctx, [event])
     except (ForgekeepError, SQLAlchemyError) as journal_exc:
         raise JournalError(
             f"{exc.code} could not be journaled; request {request_id} refused"
@@ -294,6 +301,20 @@ def request(
         unexpected.request_id = request_id
         _journal_refusal(ctx, action, target, request_id, unexpected)
         raise unexpected from exc
+
+
+def record_standalone(ctx: ServiceContext, events: Sequence[JournalEvent]) -> None:
+    """Journal events that need no write of their own: a read's decision, a refusal.
+
+    Durable when this returns. With a sequencer running (a long-running host),
+    they join its group commit; otherwise they take one transaction.
+    """
+    if ctx.sequencer is not None:
+        ctx.sequencer.append(events, timeout=ACK_TIMEOUT)
+        return
+    with ctx.sessions.begin() as session:
+        for event in events:
+            ctx.journal.append(session, event)
 
 
 def commit_with_event(session: Session, ctx: ServiceContext, event: JournalEvent) -> None:

@@ -18,6 +18,7 @@ Security rules:
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,8 +35,10 @@ from forgekeep.db.models import KeyRing
 from forgekeep.errors import ForkError, NotFoundError, ProofError, UsageError
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger import audit, log, merkle
+from forgekeep.ledger import sequencer as sequencer_limits
 from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
-from forgekeep.ledger.journal import Outcome
+from forgekeep.ledger.journal import Outcome, SqlJournal
+from forgekeep.ledger.sequencer import Sequencer, SequencerLimits
 from forgekeep.ledger.tlog_proof import write_proof
 from forgekeep.service import ledger_mirror
 from forgekeep.service._core import ServiceContext, commit_with_event, request
@@ -153,6 +156,43 @@ def checkpoint(ctx: ServiceContext) -> SignedCheckpoint:
         signed = signed_checkpoint(session, ctx)
         commit_with_event(session, ctx, req.event(Outcome.OK, size=signed.size))
         return signed
+
+
+@contextlib.contextmanager
+def group_commit(
+    ctx: ServiceContext,
+    *,
+    max_delay: float = sequencer_limits.MAX_DELAY,
+    checkpoint_interval: float = sequencer_limits.CHECKPOINT_INTERVAL,
+) -> Iterator[Sequencer]:
+    """Run the log's sequencer for a long-running host, until the block ends.
+
+    While it runs, reads' decisions and refusals are committed in groups (at
+    most 1,000 entries or 10 ms), and a checkpoint is signed (and mirrored) at
+    least every second while the log grows; writes keep their own transaction.
+    """
+    if ctx.sequencer is not None:
+        raise UsageError("group commit is already running for this vault")
+    if not isinstance(ctx.journal, SqlJournal):
+        raise UsageError("group commit needs the SQL journal")
+
+    def sign_checkpoint_now() -> None:
+        with ctx.sessions() as session:
+            signed_checkpoint(session, ctx)
+            session.commit()
+
+    sequencer = Sequencer(
+        ctx.sessions,
+        ctx.journal,
+        checkpointer=sign_checkpoint_now,
+        limits=SequencerLimits(max_delay=max_delay, checkpoint_interval=checkpoint_interval),
+    ).start()
+    ctx.sequencer = sequencer
+    try:
+        yield sequencer
+    finally:
+        ctx.sequencer = None
+        sequencer.close()
 
 
 def verifier_key(ctx: ServiceContext) -> str:

@@ -40,7 +40,13 @@ from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service import ledger
 from forgekeep.service._access_entities import AssetTarget
-from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
+from forgekeep.service._core import (
+    Request,
+    ServiceContext,
+    commit_with_event,
+    record_standalone,
+    request,
+)
 from forgekeep.service._names import split_reference, validate_purpose
 from forgekeep.service._pipeline import Progress, decrypt_stream
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
@@ -253,14 +259,11 @@ def _decide_and_stream(
         req.authorize_asset(
             session, AssetTarget(plan.asset, plan.project, plan.version.classification)
         )
-        # The decision is durable before the first byte leaves.
-        commit_with_event(
-            session,
-            ctx,
-            req.event(
-                Outcome.OK, phase="decision", asset=plan.asset.id, version=plan.version.number
-            ),
-        )
+    # The decision is durable before the first byte leaves.
+    record_standalone(
+        ctx,
+        [req.event(Outcome.OK, phase="decision", asset=plan.asset.id, version=plan.version.number)],
+    )
     if to_stream:
         return plan, _stream_to(ctx, plan, out, tick)
     return plan, _stream_out(ctx, plan, out, tick)
@@ -292,13 +295,15 @@ def get_asset(
                 )
         else:
             plan, size = _decide_and_stream(ctx, req, ref, project, out, tick, to_stream=True)
-        with ctx.sessions() as session:
-            proof = _receipt(session, ctx, req.id) if receipt else None
-            commit_with_event(
-                session,
-                ctx,
-                req.event(Outcome.OK, phase="complete", asset=plan.asset.id, size=size),
-            )
+        if receipt:
+            with ctx.sessions() as session:
+                proof: bytes | None = _receipt(session, ctx, req.id)
+                session.commit()  # a checkpoint signed for the receipt is kept
+        else:
+            proof = None
+        record_standalone(
+            ctx, [req.event(Outcome.OK, phase="complete", asset=plan.asset.id, size=size)]
+        )
         return GetResult(plan.asset.id, plan.asset.name, plan.version.number, size, req.id, proof)
 
 

@@ -7,6 +7,7 @@ business rules live anywhere else.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from forgekeep.crypto.signed import SignerKey
+from forgekeep.ledger.sequencer import Sequencer
 from forgekeep.service import approvals as approval_ops
 from forgekeep.service import assets, fsck, reading
 from forgekeep.service import break_glass as break_glass_ops
@@ -51,6 +53,14 @@ class Vault:
     @property
     def principal_id(self) -> str:
         return self._ctx.principal_id
+
+    def group_commit(
+        self, *, max_delay: float = 0.010, checkpoint_interval: float = 1.0
+    ) -> contextlib.AbstractContextManager[Sequencer]:
+        """For long-running hosts: group commit and 1-second checkpoints while open."""
+        return ledger_ops.group_commit(
+            self._ctx, max_delay=max_delay, checkpoint_interval=checkpoint_interval
+        )
 
     def put(
         self,

@@ -7,8 +7,10 @@ from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 from forgekeep.clock import ManualClock
-from forgekeep.errors import JournalError
+from forgekeep.crypto.canonical import canonical_json
+from forgekeep.errors import FormatError, JournalError
 from forgekeep.ledger.journal import JournalEvent, Outcome, SqlJournal, encode_detail
+from forgekeep.ledger.log import event_entry
 
 
 def _event(**detail: object) -> JournalEvent:
@@ -28,3 +30,13 @@ def test_a_database_failure_is_a_journal_error() -> None:
     with Session(engine) as session, pytest.raises(JournalError) as caught:
         SqlJournal("t-1", ManualClock()).append(session, _event(size=3))
     assert "asset.put" in caught.value.message
+
+
+def test_entries_with_keys_json_cannot_order_take_the_general_encoder() -> None:
+    fields = ("action", "actor", "at", "outcome", "request", "target", "tenant")
+    strings = dict.fromkeys(fields, "x")
+    with pytest.raises(FormatError):
+        event_entry(strings, {1: "not a string key"})  # type: ignore[dict-item]
+    entry, detail = event_entry(strings, {"\U0001f600": 1, "\ue000": 2})  # JCS sorts by UTF-16
+    assert entry == canonical_json({**strings, "detail": {"\U0001f600": 1, "\ue000": 2}, "v": 1})
+    assert detail == '{"\ue000":2,"\U0001f600":1}'

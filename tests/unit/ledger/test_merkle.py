@@ -12,6 +12,7 @@ from forgekeep.ledger.merkle import (
     HASH_SIZE,
     MAX_PROOF_LENGTH,
     MAX_TREE_SIZE,
+    Frontier,
     MemoryHashes,
     consistency_proof,
     inclusion_proof,
@@ -268,3 +269,16 @@ def test_hash_functions_are_domain_separated() -> None:
     assert len(EMPTY_ROOT) == HASH_SIZE
     assert leaf_hash(b"\x01" + H + H) != node_hash(H, H)
     assert leaf_hash(b"") != EMPTY_ROOT
+
+
+def test_the_right_edge_refuses_what_cannot_be_appended() -> None:
+    with pytest.raises(ProofError, match="wrong number"):
+        Frontier(3, [bytes(32)])  # a tree of 3 has two complete subtrees
+    full = Frontier(MAX_TREE_SIZE, [bytes(32)] * 64)
+    with pytest.raises(UsageError, match="full"):
+        full.append(bytes(32))
+    edge = Frontier(0, [])
+    for leaf in (b"short", "x" * 32, bytearray(32)):
+        with pytest.raises(UsageError, match="32 bytes"):
+            edge.append(leaf)  # type: ignore[arg-type]
+    assert edge.size == 0
