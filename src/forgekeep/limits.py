@@ -93,6 +93,10 @@ MAX_SIGNER_KEY_FILE_BYTES: Final = 4096
 MAX_BREAK_GLASS_MINUTES: Final = 240
 #: Assets one break-glass grant may cover.
 MAX_BREAK_GLASS_ASSETS: Final = 32
+#: Ledger entries waiting for the sequencer's next group; a submit beyond it waits 5 s, then fails.
+MAX_LEDGER_QUEUED: Final = 100_000
+#: Events in one ledger append (one caller's events stay consecutive in one group).
+MAX_LEDGER_BATCH: Final = 1000
 #: A C2SP signed note (a checkpoint with its signatures), bytes.
 MAX_NOTE_BYTES: Final = 128 << 10
 #: Signature lines in one signed note (C2SP signed-note asks for at least 16).

@@ -41,6 +41,8 @@ DENY_ALL = '@id("site/deny-all")\n@reason("deny-all")\nforbid (principal, action
 #: Not decided by a policy, on purpose: each says why.
 EXEMPT_METHODS = {
     "close": "releases local resources only",
+    "group_commit": "host plumbing: changes how events commit, not what is allowed; "
+    "every request made while it runs is still decided and journaled",
     "whoami": "authentication only: shows the caller its own row, so a refused caller sees why",
 }
 EXEMPT_COMMANDS = {

@@ -41,12 +41,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from forgekeep.errors import ForgekeepError, JournalError, UsageError
 from forgekeep.ledger.journal import JournalEvent, SqlJournal, check_detail
+from forgekeep.limits import MAX_LEDGER_BATCH, MAX_LEDGER_QUEUED
 
-MAX_BATCH: Final = 1000
+MAX_BATCH: Final = MAX_LEDGER_BATCH
 MAX_DELAY: Final = 0.010
 CHECKPOINT_INTERVAL: Final = 1.0
-MAX_QUEUED: Final = 100_000
-"""Entries waiting for a group at most; a submit beyond it waits, then is refused."""
+MAX_QUEUED: Final = MAX_LEDGER_QUEUED
 SUBMIT_WAIT: Final = 5.0
 
 Checkpointer = Callable[[], None]
