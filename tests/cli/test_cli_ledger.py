@@ -65,3 +65,18 @@ def test_ls_export_and_offline_verify(fk: InProcess, ws: Path, tmp_path: Path) -
     lines = entries.read_bytes().splitlines(keepends=True)
     entries.write_bytes(b"".join([lines[-1], *lines[1:-1], lines[0]]))  # reordered
     fk("ledger", "verify", "--from-export", str(export), "--key", vkey).error("FK-LEDGER-003", 1)
+
+
+def test_checkpoint_follow_keeps_a_file_signed(fk: InProcess, ws: Path, tmp_path: Path) -> None:
+    w = ("--workspace", str(ws))
+    latest = tmp_path / "latest.note"
+    run = fk(*w, "ledger", "checkpoint", "--follow", "--interval", "0.05", "--ticks", "2",
+             "-o", str(latest)).ok()  # fmt: skip
+    # The follower's own start event grew the log: the first tick signed it, the
+    # second found nothing new (so no second line).
+    assert run.stderr.count("checkpoint ") == 1
+    vkey = fk(*w, "ledger", "key").ok().out.strip()
+    report = fk(*w, "ledger", "verify", "--trusted-checkpoint", str(latest), "--json").json()
+    assert report["trusted_size"] >= 1
+    assert latest.read_text().startswith(vkey.split("+")[0] + "\n")
+    fk(*w, "ledger", "checkpoint", "--follow", "--interval", "0.01").error("FK-USAGE-001", 2)

@@ -166,6 +166,7 @@ CALLS: dict[str, Callable[[Denied], object]] = {
     "ledger_verify": lambda d: d.vault.ledger_verify(),
     "ledger_ls": lambda d: d.vault.ledger_ls(),
     "ledger_collect": lambda d: d.vault.ledger_collect(),
+    "ledger_follow": lambda d: d.vault.ledger_follow(lambda _done: None, ticks=1),
     "add_witness": lambda d: d.vault.add_witness(
         "w1", url="https://w.example", vkey="x", cacert=d.home
     ),

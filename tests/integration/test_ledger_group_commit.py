@@ -18,6 +18,7 @@ from forgekeep.ledger.checkpoint import verify_checkpoint
 from forgekeep.ledger.journal import JournalEvent, Outcome
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.vault import Vault
+from forgekeep.service.witnesses import Collected
 
 
 @pytest.fixture
@@ -104,3 +105,18 @@ def test_group_commit_runs_once_and_fails_closed_when_stopped(stocked: Vault) ->
     event = JournalEvent("asset.get", Outcome.OK, stocked.principal_id, "x", "req-x")
     with pytest.raises(JournalError, match="stopped"):
         sequencer.submit([event])
+
+
+def test_follow_signs_only_when_the_log_has_grown(stocked: Vault) -> None:
+    sizes: list[int] = []
+
+    def signed(done: Collected) -> None:
+        sizes.append(done.checkpoint.size)
+        if len(sizes) == 1:  # activity between two ticks
+            stocked.put(io.BytesIO(b"late"), project="blade", name="late.step")
+
+    stocked.ledger_follow(signed, interval=0.05, ticks=3)
+    assert len(sizes) == 2  # the third tick found nothing new
+    assert sizes[0] < sizes[1] == stocked.ledger_verify().size
+    with pytest.raises(UsageError, match="interval"):
+        stocked.ledger_follow(signed, interval=0.0)

@@ -17,13 +17,14 @@ import typer
 from rich.table import Table
 
 from forgekeep import limits
-from forgekeep._durable import write_new
+from forgekeep._durable import write_atomic, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
 from forgekeep.crypto.signed import parse_vkey
 from forgekeep.errors import ConflictError, UsageError
 from forgekeep.ledger.audit import verify_export
 from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
+from forgekeep.service.witnesses import Collected
 
 app = typer.Typer(
     help="The tamper-evident log of every operation: checkpoints, entries, proofs, verify.",
@@ -54,7 +55,23 @@ def _emit(data: bytes, output: Path | None) -> None:
 
 
 @app.command()
-def checkpoint(ctx: typer.Context, output: OutOpt = None) -> None:
+def checkpoint(
+    ctx: typer.Context,
+    output: OutOpt = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Keep running: sign (and have witnesses cosign) a checkpoint at least every"
+            " --interval seconds while the log grows. With -o, the file is replaced"
+            " atomically by each new checkpoint. Stop with Ctrl-C.",
+        ),
+    ] = False,
+    interval: Annotated[
+        float, typer.Option(help="Seconds between checks with --follow.", min=0.05)
+    ] = 1.0,
+    ticks: Annotated[int | None, typer.Option(hidden=True, min=1)] = None,
+) -> None:
     """Print the latest checkpoint: a C2SP tlog-checkpoint signed note.
 
     Every configured witness (`ledger witnesses add`) is asked to cosign it
@@ -62,11 +79,31 @@ def checkpoint(ctx: typer.Context, output: OutOpt = None) -> None:
     the operator cannot reach: `ledger verify --trusted-checkpoint F` later
     proves the log was not rolled back or rewritten.
     """
+    if follow:
+        _follow(ctx, output, interval, ticks)
+        return
     with vault(ctx) as v:
         signed, results = v.ledger_collect()
     for name, result in sorted(results.items()):
         info(ctx, f"witness {name}: {result}")
     _emit(signed.note, output)
+
+
+def _follow(ctx: typer.Context, output: Path | None, interval: float, ticks: int | None) -> None:
+    def signed(done: Collected) -> None:
+        cosigned = sum(1 for r in done.results.values() if r == "ok")
+        info(ctx, f"checkpoint {done.checkpoint.size}, cosigned by {cosigned}/{len(done.results)}")
+        if output is None:
+            sys.stdout.buffer.write(done.checkpoint.note)
+            sys.stdout.buffer.flush()
+        else:
+            write_atomic(output, done.checkpoint.note, mode=0o644)
+
+    with vault(ctx) as v:
+        try:
+            v.ledger_follow(signed, interval=interval, ticks=ticks)
+        except KeyboardInterrupt:
+            info(ctx, "stopped")
 
 
 @witnesses_app.command("add")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -415,6 +415,15 @@ class Vault:
 
     def ledger_collect(self) -> tuple[ledger_ops.SignedCheckpoint, dict[str, str]]:
         return witness_ops.collect(self._ctx)
+
+    def ledger_follow(
+        self,
+        on_checkpoint: Callable[[witness_ops.Collected], None],
+        *,
+        interval: float = 1.0,
+        ticks: int | None = None,
+    ) -> None:
+        witness_ops.follow(self._ctx, on_checkpoint, interval=interval, ticks=ticks)
 
     def add_witness(
         self, name: str, *, url: str, vkey: str, cacert: Path

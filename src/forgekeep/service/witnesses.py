@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
+
+from sqlalchemy.orm import Session
 
 from forgekeep import limits
 from forgekeep._durable import write_atomic
@@ -38,7 +42,7 @@ from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service.authz import Action
-from forgekeep.service.ledger import SignedCheckpoint, signed_checkpoint
+from forgekeep.service.ledger import SignedCheckpoint, latest_checkpoint, signed_checkpoint
 from forgekeep.witness.client import submit
 
 CONFIG_FILE: Final = "witnesses.toml"
@@ -155,6 +159,35 @@ def _submit_one(
     raise ConfigError(f"witness {witness.name} keeps answering 409", hint="see its status")
 
 
+@dataclass(frozen=True, slots=True)
+class Collected:
+    checkpoint: SignedCheckpoint  # its note carries the cosignature lines
+    results: dict[str, str]  # per witness: "ok" or the error code
+    fork: ForkError | None
+
+
+def _sign_and_cosign(session: Session, ctx: ServiceContext) -> Collected:
+    """Sign the log's checkpoint and gather cosignatures; the caller commits."""
+    signed, states = signed_checkpoint(session, ctx), _states(ctx.home)
+    reader, lines, results, fork = log.SqlHashes(session, ctx.tenant_id), [], {}, None
+    for witness in _load(ctx.home):
+        state = states.setdefault(witness.name, WitnessStatus(witness.name))
+        try:
+            lines += _submit_one(reader, witness, state, signed)
+            state.last_size, results[witness.name] = signed.size, "ok"
+        except ForgekeepError as exc:
+            results[witness.name] = exc.code
+            state.failures = [*state.failures, {"code": exc.code, "size": signed.size,
+                              "message": exc.message}][-MAX_FAILURES_KEPT:]  # fmt: skip
+            fork = exc if isinstance(exc, ForkError) else fork
+    _save_states(ctx.home, states)
+    note = add_signature_lines(signed.note, lines) if lines else signed.note
+    row = session.get(CheckpointRow, (ctx.tenant_id, signed.size))
+    if row is not None:
+        row.note = note.decode()
+    return Collected(SignedCheckpoint(signed.size, signed.root, note), results, fork)
+
+
 def collect(ctx: ServiceContext) -> tuple[SignedCheckpoint, dict[str, str]]:
     """Sign the checkpoint and gather every configured witness's cosignature.
 
@@ -162,25 +195,49 @@ def collect(ctx: ServiceContext) -> tuple[SignedCheckpoint, dict[str, str]]:
     ``"ok"`` or the error code. A fork reported by any witness is raised.
     """
     with request(ctx, Action.LEDGER_CHECKPOINT, "witnesses") as req, ctx.sessions() as session:
-        signed, states = signed_checkpoint(session, ctx), _states(ctx.home)
-        reader, lines, results, fork = log.SqlHashes(session, ctx.tenant_id), [], {}, None
-        for witness in _load(ctx.home):
-            state = states.setdefault(witness.name, WitnessStatus(witness.name))
-            try:
-                lines += _submit_one(reader, witness, state, signed)
-                state.last_size, results[witness.name] = signed.size, "ok"
-            except ForgekeepError as exc:
-                results[witness.name] = exc.code
-                state.failures = [*state.failures, {"code": exc.code, "size": signed.size,
-                                  "message": exc.message}][-MAX_FAILURES_KEPT:]  # fmt: skip
-                fork = exc if isinstance(exc, ForkError) else fork
-        _save_states(ctx.home, states)
-        note = add_signature_lines(signed.note, lines) if lines else signed.note
-        row = session.get(CheckpointRow, (ctx.tenant_id, signed.size))
-        if row is not None:
-            row.note = note.decode()
-        cosigned = sum(1 for r in results.values() if r == "ok")
-        commit_with_event(session, ctx, req.event(Outcome.OK, size=signed.size, cosigned=cosigned))
-        if fork is not None:
-            raise fork
-        return SignedCheckpoint(signed.size, signed.root, note), results
+        done = _sign_and_cosign(session, ctx)
+        cosigned = sum(1 for r in done.results.values() if r == "ok")
+        commit_with_event(
+            session, ctx, req.event(Outcome.OK, size=done.checkpoint.size, cosigned=cosigned)
+        )
+        if done.fork is not None:
+            raise done.fork
+        return done.checkpoint, done.results
+
+
+def follow(
+    ctx: ServiceContext,
+    on_checkpoint: Callable[[Collected], None],
+    *,
+    interval: float = 1.0,
+    ticks: int | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Keep the log checkpointed: at least every ``interval`` seconds while it grows.
+
+    For embedded workspaces, where no process outlives its command: each tick is
+    authorized again (a suspended admin's follower stops with a journaled
+    refusal), and signs and has the witnesses cosign a checkpoint only when the
+    log has grown past the newest one. The start is journaled; a tick that signs
+    is recorded in the checkpoints table rather than as an event, or the
+    follower's own events would grow the log forever.
+    """
+    if not 0.05 <= interval <= limits.MAX_FOLLOW_INTERVAL_SECONDS:
+        raise UsageError(
+            f"the interval is {interval} s; it must lie in [0.05, "
+            f"{limits.MAX_FOLLOW_INTERVAL_SECONDS}] seconds"
+        )
+    with request(ctx, Action.LEDGER_CHECKPOINT, "follow") as req, ctx.sessions() as session:
+        commit_with_event(session, ctx, req.event(Outcome.OK, follow=True))
+    tick = 0
+    while ticks is None or tick < ticks:
+        tick += 1
+        with request(ctx, Action.LEDGER_CHECKPOINT, "follow"), ctx.sessions() as session:
+            latest = latest_checkpoint(session, ctx.tenant_id)
+            if (0 if latest is None else latest.size) < log.log_size(session, ctx.tenant_id):
+                done = _sign_and_cosign(session, ctx)
+                session.commit()
+                on_checkpoint(done)
+                if done.fork is not None:
+                    raise done.fork
+        sleep(interval)
