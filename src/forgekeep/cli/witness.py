@@ -7,7 +7,7 @@ shared runner; ``status``, ``logs`` and ``evidence`` read the witness directory.
 
 Security rules: the private key is written only to the key file (never
 printed); ``logs add`` checks the vkey strictly before it rewrites the config
-atomically; a running witness picks up new logs when restarted.
+atomically; a running witness re-reads its logs when the file changes.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def logs_add(
     vkey: Annotated[str, typer.Option(help="The log's verifier key (Ed25519 vkey).")],
     config: ConfigOpt = Path(CONFIG_NAME),
 ) -> None:
-    """Trust a log: checkpoints for ORIGIN signed by VKEY are cosigned (restart `run`)."""
+    """Trust a log: cosign checkpoints for ORIGIN signed by VKEY (a running witness too)."""
     parse_vkey(vkey)
     witness = load_config(config)
     if any(entry.origin == origin for entry in witness.config.log):
@@ -133,7 +133,7 @@ def logs_add(
     except ValueError as exc:
         raise UsageError(f"invalid log: {exc}") from None
     save_config(witness, updated)
-    info(ctx, f"added log {origin}; restart `forgekeep witness run` to serve it")
+    info(ctx, f"added log {origin}; a running witness serves it from its next request")
 
 
 @logs_app.command("ls")

@@ -33,8 +33,10 @@ import asyncio
 import base64
 import contextlib
 import re
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 import structlog
@@ -45,12 +47,12 @@ from starlette.concurrency import run_in_threadpool
 from forgekeep import limits
 from forgekeep.clock import Clock, SystemClock
 from forgekeep.crypto.signed import VerifierKey
-from forgekeep.errors import CheckpointError, LimitExceededError, ProofError
+from forgekeep.errors import CheckpointError, ConfigError, LimitExceededError, ProofError
 from forgekeep.ledger.checkpoint import MAX_TREE_SIZE, Checkpoint, cosign
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
 from forgekeep.ledger.merkle import EMPTY_ROOT, verify_consistency
 from forgekeep.ledger.note import Note, b64decode_strict, parse_note, verify_signatures
-from forgekeep.witness.state import LogState, StateStore, WitnessDir, load_key
+from forgekeep.witness.state import LogState, StateStore, WitnessDir, load_config, load_key
 
 SIZE_MEDIA_TYPE: Final = "text/x.tlog.size"
 _OLD_RE: Final = re.compile(r"old (0|[1-9][0-9]{0,18})")
@@ -129,11 +131,42 @@ class Witness:
     clock: Clock = field(default_factory=SystemClock)
     #: Freeze reference for logs never seen: when the witness started (POSIX seconds).
     since: int | None = None
+    #: ``witness.toml``: its ``[[log]]`` list is re-read when the file changes.
+    config_path: Path | None = None
     _alarmed: set[str] = field(default_factory=set)
+    _config_stamp: int | None = None
+    _reload_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if self.since is None:
             self.since = self._now()
+        self._config_stamp = self._stamp()
+
+    def _stamp(self) -> int | None:
+        try:
+            return None if self.config_path is None else self.config_path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def refresh_logs(self) -> None:
+        """Serve the logs ``witness logs add|rm`` wrote, without a restart.
+
+        Only the ``[[log]]`` list is re-read; a config that does not load keeps the
+        current list (and is logged), so a bad edit never opens or closes a log.
+        """
+        stamp = self._stamp()
+        if stamp is None or stamp == self._config_stamp or self.config_path is None:
+            return
+        with self._reload_lock:
+            if stamp == self._config_stamp:
+                return
+            try:
+                logs = load_config(self.config_path).logs()
+            except ConfigError as exc:
+                _log.warning("witness.toml changed but does not load; logs kept", error=str(exc))
+                return
+            self.logs, self._config_stamp = logs, stamp
+            _log.info("witness logs reloaded", origins=sorted(logs))
 
     @classmethod
     def from_dir(
@@ -147,6 +180,7 @@ class Witness:
             witness.config.freeze_window_seconds,
             clock or SystemClock(),
             since,
+            witness.path,
         )
 
     def _now(self) -> int:
@@ -167,6 +201,7 @@ class Witness:
             return refusal.reply
 
     def _check_request(self, request: AddCheckpoint) -> None:
+        self.refresh_logs()
         key = self.logs.get(request.checkpoint.origin)
         if key is None:
             raise _RefusalError(404, "unknown log origin")

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import datetime as dt
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -308,3 +309,18 @@ def test_config_is_strict(tmp_path: Path, w: Setup) -> None:
     bad.write_text(text + text[text.rindex("\n[[log]]") :])
     with pytest.raises(ConfigError, match="once"):
         load_config(bad)
+
+
+def test_a_running_witness_serves_logs_added_to_its_config(w: Setup, tmp_path: Path) -> None:
+    other = Log("other.example/log")
+    other.grow(2)
+    assert w.post(other.body(0))[0] == 404
+    current = load_config(w.path)
+    entry = LogEntry(origin=other.origin, vkey=encode_vkey(other.signer.verifier))
+    save_config(current, current.config.model_copy(update={"log": (*current.config.log, entry)}))
+    os.utime(w.path, ns=(1, 1))  # a distinct mtime even on coarse-timestamp filesystems
+    assert w.post(other.body(0))[0] == 200  # no restart
+    w.path.write_text("not toml [")  # a broken edit keeps the logs it had
+    os.utime(w.path, ns=(2, 2))
+    assert w.post(other.body(2))[0] == 200
+    assert set(w.witness.logs) == {ORIGIN, other.origin}
