@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fk_cli_harness import InProcess
 
+from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
+
 
 def test_receipt_checkpoint_proofs_and_offline_verification(
     fk: InProcess, ws: Path, tmp_path: Path
@@ -59,7 +61,12 @@ def test_ls_export_and_offline_verify(fk: InProcess, ws: Path, tmp_path: Path) -
     fk(*w, "ledger", "export", str(export)).ok()
     fk(*w, "ledger", "export", str(export)).error("FK-CONFIG-002", 1)
     report = fk("ledger", "verify", "--from-export", str(export), "--key", vkey, "--json").json()
-    assert report["size"] >= 1
+    assert (report["size"] >= 1, report["cosigned_by"]) == (True, [])
+    stranger = encode_cosigner_vkey(CosignerKey("witness.example/w9", bytes(32)).verifier)
+    offline = ("ledger", "verify", "--from-export", str(export), "--key", vkey)
+    fk(*offline, "--witness", stranger, "--quorum", "1").error("FK-LEDGER-002", 1)
+    fk(*offline, "--quorum", "1").error("FK-USAGE-001", 2)  # more than the keys given
+    fk(*w, "ledger", "verify", "--witness", stranger, "--quorum", "1").error("FK-LEDGER-002", 1)
     fk("ledger", "verify", "--from-export", str(export)).error("FK-USAGE-001", 2)
     entries = export / "entries.jsonl"
     lines = entries.read_bytes().splitlines(keepends=True)

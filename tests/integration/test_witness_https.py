@@ -21,8 +21,9 @@ from forgekeep.crypto.signed import parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.ledger import LedgerHash
 from forgekeep.db.models import Event
-from forgekeep.errors import ConfigError, ForkError
+from forgekeep.errors import CheckpointError, ConfigError, ForkError
 from forgekeep.ledger import audit, log, merkle
+from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.checkpoint import (
     Checkpoint,
     add_signature_lines,
@@ -30,6 +31,7 @@ from forgekeep.ledger.checkpoint import (
     verify_checkpoint,
 )
 from forgekeep.ledger.cosigner_keys import (
+    CosignerKey,
     CosignerVerifierKey,
     encode_cosigner_vkey,
     parse_cosigner_vkey,
@@ -165,6 +167,16 @@ def test_the_log_collects_cosignatures_from_configured_witnesses(
         row = session.get(CheckpointRow, (vault.tenant_id, second.size))
     assert row is not None
     assert verify_checkpoint(row.note.encode(), log_key, [served.key], 1)
+    # ledger verify --witness --quorum: the newest checkpoint, or a trusted one.
+    cosigned = vault.ledger_verify(witnesses=WitnessPolicy((served.key,), 1)).cosigned_by
+    assert [c.split("+")[0] for c in cosigned] == ["witness.example/w1"]
+    trusted = vault.ledger_verify(
+        trusted_checkpoint=first.note, witnesses=WitnessPolicy((served.key,), 1)
+    )
+    assert trusted.trusted_size == first.size
+    stranger = CosignerKey("witness.example/w9", bytes(32)).verifier
+    with pytest.raises(CheckpointError, match="0 of 1"):
+        vault.ledger_verify(witnesses=WitnessPolicy((stranger,), 1))
 
 
 def _rewrite(vault: Vault, kind: str) -> None:

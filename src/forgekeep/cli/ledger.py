@@ -21,7 +21,7 @@ from forgekeep._durable import write_atomic, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
 from forgekeep.crypto.signed import parse_vkey
 from forgekeep.errors import ConflictError, UsageError
-from forgekeep.ledger.audit import verify_export
+from forgekeep.ledger.audit import WitnessPolicy, verify_export
 from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.witnesses import Collected
@@ -41,6 +41,12 @@ app.add_typer(witnesses_app, name="witnesses")
 OutOpt = Annotated[
     Path | None, typer.Option("-o", "--output", help="Write to this new file instead of stdout.")
 ]
+
+WitnessOpt = Annotated[
+    list[str] | None,
+    typer.Option("--witness", help="A witness's verifier key (type 0x04); repeatable."),
+]
+QuorumOpt = Annotated[int, typer.Option(help="Witness cosignatures required.", min=0)]
 
 
 def _emit(data: bytes, output: Path | None) -> None:
@@ -216,9 +222,15 @@ def verify(
     log_key: Annotated[
         str | None, typer.Option("--key", help="The log's verifier key, for --from-export.")
     ] = None,
+    witness: WitnessOpt = None,
+    quorum: QuorumOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Re-hash the whole log and check every stored hash and signed checkpoint.
+
+    With --witness VKEY (repeatable) and --quorum K, the trusted checkpoint (or,
+    without one, the newest checkpoint) must also carry at least K cosignatures
+    by those witnesses, whose keys you took from them out of band.
 
     With --trusted-checkpoint, also prove the log still contains, unchanged,
     everything that checkpoint signed (exit 1 with FK-LEDGER-003 if it was
@@ -230,10 +242,12 @@ def verify(
     trusted = None
     if trusted_checkpoint is not None:
         trusted = read_bounded(trusted_checkpoint, limits.MAX_NOTE_BYTES, "checkpoint")
+    policy = WitnessPolicy(tuple(parse_cosigner_vkey(w) for w in witness or ()), quorum)
+    cosigned_by: tuple[str, ...]
     if from_export is not None:
         if log_key is None:
             raise UsageError("--from-export needs --key VKEY: the log key you trust")
-        exported = verify_export(from_export, parse_vkey(log_key), trusted)
+        exported = verify_export(from_export, parse_vkey(log_key), trusted, policy)
         report = {
             "size": exported.size,
             "root": base64.b64encode(exported.root).decode(),
@@ -241,9 +255,10 @@ def verify(
             "trusted_size": exported.trusted_size,
             "mirrored_size": None,
         }
+        cosigned_by = exported.cosigned_by
     else:
         with vault(ctx) as v:
-            live = v.ledger_verify(trusted_checkpoint=trusted)
+            live = v.ledger_verify(trusted_checkpoint=trusted, witnesses=policy)
         report = {
             "size": live.size,
             "root": base64.b64encode(live.root).decode(),
@@ -251,6 +266,8 @@ def verify(
             "trusted_size": live.trusted_size,
             "mirrored_size": live.mirrored_size,
         }
+        cosigned_by = live.cosigned_by
+    report["cosigned_by"] = list(cosigned_by)
     if wants_json(ctx, json_out):
         emit_json(report)
         return
@@ -267,6 +284,9 @@ def verify(
             f"    consistent with the trusted checkpoint at size {report['trusted_size']}",
             highlight=False,
         )
+    if witness:
+        names = ", ".join(cosigned_by) or "none"
+        stdout.print(f"    cosigned by {names} (quorum {quorum})", highlight=False)
 
 
 @app.command("ls")
@@ -321,11 +341,8 @@ def verify_proof(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A .tlog-proof file.")],
     log_key: Annotated[str, typer.Option("--key", help="The log's verifier key (vkey).")],
-    witness: Annotated[
-        list[str] | None,
-        typer.Option("--witness", help="A witness's verifier key (type 0x04); repeatable."),
-    ] = None,
-    quorum: Annotated[int, typer.Option(help="Witness cosignatures required.")] = 0,
+    witness: WitnessOpt = None,
+    quorum: QuorumOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Check a tlog-proof file offline: signature, witness quorum and inclusion."""

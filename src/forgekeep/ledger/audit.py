@@ -9,15 +9,22 @@ checkpoint the log no longer contains — unchanged — is a :class:`ForkError`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from forgekeep.crypto.signed import VerifierKey
-from forgekeep.errors import ForkError, InputMissingError, LimitExceededError, ProofError
+from forgekeep.errors import (
+    CheckpointError,
+    ForkError,
+    InputMissingError,
+    LimitExceededError,
+    ProofError,
+)
 from forgekeep.ledger import merkle
 from forgekeep.ledger.checkpoint import verify_checkpoint
+from forgekeep.ledger.cosigner_keys import CosignerVerifierKey
 from forgekeep.limits import MAX_NOTE_BYTES
 
 ENTRIES_FILE: Final = "entries.jsonl"
@@ -51,11 +58,28 @@ def check_checkpoint(rebuilt: merkle.MemoryHashes, note: bytes, key: VerifierKey
 
 
 @dataclass(frozen=True, slots=True)
+class WitnessPolicy:
+    """Witness keys taken out of band, and how many of them must have cosigned."""
+
+    keys: Sequence[CosignerVerifierKey] = ()
+    quorum: int = 0
+
+    def cosigners(self, note: bytes | None, key: VerifierKey) -> list[str]:
+        """The trusted witnesses that cosigned ``note``; fewer than the quorum fails."""
+        if note is None:
+            if self.quorum:
+                raise CheckpointError("there is no checkpoint to check the witness quorum on")
+            return []
+        return sorted(verify_checkpoint(note, key, self.keys, self.quorum).cosigned_at)
+
+
+@dataclass(frozen=True, slots=True)
 class ExportReport:
     size: int
     root: bytes
     checkpoint_size: int
     trusted_size: int | None
+    cosigned_by: tuple[str, ...] = ()
 
 
 def _read(path: Path, limit: int) -> bytes:
@@ -83,12 +107,26 @@ def export_entries(directory: Path) -> Iterator[bytes]:
             yield line[:-1]
 
 
-def verify_export(directory: Path, key: VerifierKey, trusted: bytes | None = None) -> ExportReport:
-    """Rebuild an export's tree, check its checkpoint and, if given, a trusted one."""
+def verify_export(
+    directory: Path,
+    key: VerifierKey,
+    trusted: bytes | None = None,
+    witnesses: WitnessPolicy | None = None,
+) -> ExportReport:
+    """Rebuild an export's tree, check its checkpoint and, if given, a trusted one.
+
+    ``witnesses`` applies to the trusted checkpoint if there is one, else to the
+    export's own.
+    """
     rebuilt = rebuild(export_entries(directory))
     note = _read(directory / CHECKPOINT_FILE, MAX_NOTE_BYTES)
     checkpoint_size = check_checkpoint(rebuilt, note, key)
     trusted_size = None if trusted is None else check_checkpoint(rebuilt, trusted, key)
+    cosigned = (witnesses or WitnessPolicy()).cosigners(trusted or note, key)
     return ExportReport(
-        rebuilt.size, merkle.tree_hash(rebuilt.size, rebuilt), checkpoint_size, trusted_size
+        rebuilt.size,
+        merkle.tree_hash(rebuilt.size, rebuilt),
+        checkpoint_size,
+        trusted_size,
+        tuple(cosigned),
     )

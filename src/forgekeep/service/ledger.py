@@ -258,6 +258,7 @@ class VerifyReport:
     checkpoints: int
     trusted_size: int | None
     mirrored_size: int | None = None
+    cosigned_by: tuple[str, ...] = ()
 
 
 def _stored(session: Session, tenant_id: str) -> Iterator[bytes]:
@@ -309,8 +310,17 @@ def _existing_verifier(session: Session, ctx: ServiceContext) -> VerifierKey:
     return verifier(session, ctx)  # a new, empty log: make its key now
 
 
-def verify(ctx: ServiceContext, *, trusted_checkpoint: bytes | None = None) -> VerifyReport:
-    """Re-hash the whole log and check it against its checkpoints (and a trusted one)."""
+def verify(
+    ctx: ServiceContext,
+    *,
+    trusted_checkpoint: bytes | None = None,
+    witnesses: audit.WitnessPolicy | None = None,
+) -> VerifyReport:
+    """Re-hash the whole log and check it against its checkpoints (and a trusted one).
+
+    ``witnesses`` applies to the trusted checkpoint if there is one, else to the
+    newest stored checkpoint: at least its quorum of those keys must have cosigned.
+    """
     with request(ctx, Action.LEDGER_VERIFY, "ledger") as req, ctx.sessions() as session:
         size = log.log_size(session, ctx.tenant_id)
         rebuilt = _rehash(session, ctx, size)
@@ -322,6 +332,9 @@ def verify(ctx: ServiceContext, *, trusted_checkpoint: bytes | None = None) -> V
             if trusted_checkpoint is None
             else audit.check_checkpoint(rebuilt, trusted_checkpoint, key)
         )
+        newest = latest_checkpoint(session, ctx.tenant_id)
+        quorum_note = trusted_checkpoint or (None if newest is None else newest.note.encode())
+        cosigned = tuple((witnesses or audit.WitnessPolicy()).cosigners(quorum_note, key))
         root = merkle.tree_hash(size, rebuilt)
         commit_with_event(
             session,
@@ -333,6 +346,7 @@ def verify(ctx: ServiceContext, *, trusted_checkpoint: bytes | None = None) -> V
                 checkpoints=checked,
                 trusted=trusted,
                 mirrored=mirrored,
+                cosigned=len(cosigned),
             ),
         )
-        return VerifyReport(size, root, checked, trusted, mirrored)
+        return VerifyReport(size, root, checked, trusted, mirrored, cosigned)

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import BinaryIO
 
 from forgekeep.crypto.signed import SignerKey
+from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.sequencer import Sequencer
 from forgekeep.service import approvals as approval_ops
 from forgekeep.service import assets, fsck, reading
@@ -379,8 +380,15 @@ class Vault:
     def ledger_prove_consistency(self, old: int, new: int) -> list[bytes]:
         return ledger_ops.prove_consistency(self._ctx, old, new)
 
-    def ledger_verify(self, *, trusted_checkpoint: bytes | None = None) -> ledger_ops.VerifyReport:
-        return ledger_ops.verify(self._ctx, trusted_checkpoint=trusted_checkpoint)
+    def ledger_verify(
+        self,
+        *,
+        trusted_checkpoint: bytes | None = None,
+        witnesses: WitnessPolicy | None = None,
+    ) -> ledger_ops.VerifyReport:
+        return ledger_ops.verify(
+            self._ctx, trusted_checkpoint=trusted_checkpoint, witnesses=witnesses
+        )
 
     # -- erasure and legal holds ---------------------------------------------------
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from forgekeep.crypto.signed import generate_signer
-from forgekeep.errors import InputMissingError, LimitExceededError, ProofError
+from forgekeep.errors import CheckpointError, InputMissingError, LimitExceededError, ProofError
 from forgekeep.ledger import audit, merkle
 from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
+from forgekeep.ledger.cosigner_keys import CosignerKey
 
 KEY = generate_signer("forgekeep/t-audit")
 ENTRIES = [b'{"i":%d}' % i for i in range(5)]
@@ -48,3 +49,11 @@ def test_missing_and_oversized_files_are_refused(tmp_path: Path) -> None:
     (directory / audit.ENTRIES_FILE).write_bytes(b"")
     with pytest.raises(InputMissingError):
         audit.verify_export(directory, KEY.verifier)
+
+
+def test_a_quorum_needs_a_checkpoint_to_count_on() -> None:
+    key = generate_signer("example.com/log").verifier
+    witness = CosignerKey("witness.example/w1", bytes(32)).verifier
+    assert audit.WitnessPolicy().cosigners(None, key) == []
+    with pytest.raises(CheckpointError, match="no checkpoint"):
+        audit.WitnessPolicy((witness,), 1).cosigners(None, key)
