@@ -290,6 +290,11 @@ class Sequencer:
             _log.warning("ledger group not committed", entries=len(events), error=str(exc))
             _resolve(group, self._acks, exc)
             return
+        except Exception as exc:  # a bug: the group's callers fail too, then the thread stops
+            with self._cond:
+                self._state = "failed"  # before anyone is told, so no one submits again
+            _resolve(group, self._acks, exc)
+            raise
         first = indexes.start
         for ticket in group:
             ticket.first_index = first

@@ -242,3 +242,17 @@ def test_a_bug_in_the_thread_fails_waiters_closed(
     with pytest.raises(JournalError, match="failed"):
         sequencer.submit([_event(2)])
     assert queued.done
+
+
+def test_a_bug_while_committing_fails_the_group_in_flight(
+    sessions: sessionmaker[Session], journal: SqlJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object) -> range:
+        raise ValueError("bug")
+
+    monkeypatch.setattr(journal, "append_many", broken)
+    with _sequencer(sessions, journal) as sequencer:
+        with pytest.raises(JournalError, match="ValueError"):
+            sequencer.append([_event(0)], timeout=30)  # told at once, not after a timeout
+        with pytest.raises(JournalError, match="failed"):
+            sequencer.submit([_event(1)])
