@@ -184,6 +184,7 @@ def test_malformed_files_are_refused(doc: bytes, where: str) -> None:
         (_case(resource="Person::p-1"), "cases[1].resource: must be Asset::ID"),
         (_case(action='read" || true'), "cases[1].action"),
         (_case(context=[]), "cases[1].context: must be an object"),
+        (_case(description=5), "cases[1].description"),
         (_case(reasons=["x"]), "cases[1].reasons: an allow has no reasons"),
         (_case(expect="deny", reasons="x"), "cases[1].reasons: must be a list"),
         (_case(policies=[1]), "cases[1].policies[0]"),
@@ -208,3 +209,19 @@ def test_an_entity_that_does_not_conform_is_named(engine: PolicyEngine) -> None:
 def test_an_oversized_file_is_refused() -> None:
     with pytest.raises(LimitExceededError):
         load_cases(b" " * (MAX_CASE_FILE_BYTES + 1))
+
+
+def test_entities_that_conform_alone_but_clash_together_are_refused(
+    engine: PolicyEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = engine.entities
+
+    def together_only(entities: list[Any]) -> Any:  # a clash only the whole set shows
+        if len(entities) > 1:
+            raise ValueError("entities clash\nmore detail")
+        return alone(entities)
+
+    monkeypatch.setattr(engine, "entities", together_only)
+    casefile = load_cases(json.dumps({"entities": ENTITIES, "cases": [_case()]}).encode())
+    with pytest.raises(FormatError, match=r"entities: entities clash$"):
+        run_cases(engine, casefile)
