@@ -3,6 +3,7 @@ join the sequencer's groups, stay durable before they answer, and are checkpoint
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import threading
@@ -10,10 +11,11 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.models import Event
-from forgekeep.errors import JournalError, NotFoundError, UsageError
+from forgekeep.errors import AccessDeniedError, JournalError, NotFoundError, UsageError
 from forgekeep.ledger.checkpoint import verify_checkpoint
 from forgekeep.ledger.journal import JournalEvent, Outcome
 from forgekeep.ledger.tlog_proof import verify_proof_file
@@ -120,3 +122,17 @@ def test_follow_signs_only_when_the_log_has_grown(stocked: Vault) -> None:
     assert sizes[0] < sizes[1] == stocked.ledger_verify().size
     with pytest.raises(UsageError, match="interval"):
         stocked.ledger_follow(signed, interval=0.0)
+
+
+def test_follow_stops_with_a_journaled_refusal_once_its_runner_is_not_allowed(
+    stocked: Vault, clock: ManualClock
+) -> None:
+    def signed(_done: Collected) -> None:
+        clock.advance(dt.timedelta(days=3650))  # the admin's vetting record expires
+
+    with pytest.raises(AccessDeniedError) as refused:
+        stocked.ledger_follow(signed, interval=0.05, ticks=3)
+    assert "vetting" in ",".join(refused.value.reasons)
+    with stocked.context.sessions() as session:
+        last = session.scalars(select(Event).order_by(Event.seq.desc()).limit(1)).one()
+    assert (last.action, last.outcome, last.target) == ("ledger.checkpoint", "denied", "follow")
