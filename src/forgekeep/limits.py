@@ -95,6 +95,8 @@ MAX_BREAK_GLASS_MINUTES: Final = 240
 MAX_BREAK_GLASS_ASSETS: Final = 32
 #: Ledger entries waiting for the sequencer's next group; a submit beyond it waits 5 s, then fails.
 MAX_LEDGER_QUEUED: Final = 100_000
+#: ``--max-age`` of witness cosignatures in ``ledger verify``/``verify-proof``, seconds (1 year).
+MAX_COSIGNATURE_AGE_SECONDS: Final = 366 * 24 * 3600
 #: ``ledger checkpoint --follow --interval``, seconds at most.
 MAX_FOLLOW_INTERVAL_SECONDS: Final = 3600
 #: Events in one ledger append (one caller's events stay consecutive in one group).

@@ -66,6 +66,9 @@ def test_ls_export_and_offline_verify(fk: InProcess, ws: Path, tmp_path: Path) -
     offline = ("ledger", "verify", "--from-export", str(export), "--key", vkey)
     fk(*offline, "--witness", stranger, "--quorum", "1").error("FK-LEDGER-002", 1)
     fk(*offline, "--quorum", "1").error("FK-USAGE-001", 2)  # more than the keys given
+    fk(*offline, "--max-age", "60").error("FK-USAGE-001", 2)  # no witness to age
+    fk(*offline, "--witness", stranger, "--max-age", "0").error("FK-USAGE-001", 2)
+    fk(*offline, "--witness", stranger, "--max-age", "60", "--json").ok()  # quorum 0: nothing due
     fk(*w, "ledger", "verify", "--witness", stranger, "--quorum", "1").error("FK-LEDGER-002", 1)
     fk("ledger", "verify", "--from-export", str(export)).error("FK-USAGE-001", 2)
     entries = export / "entries.jsonl"

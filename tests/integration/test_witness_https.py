@@ -9,6 +9,7 @@ root, signed by the real log key) and a bad proof both end in ``ForkError``.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,6 +178,9 @@ def test_the_log_collects_cosignatures_from_configured_witnesses(
     stranger = CosignerKey("witness.example/w9", bytes(32)).verifier
     with pytest.raises(CheckpointError, match="0 of 1"):
         vault.ledger_verify(witnesses=WitnessPolicy((stranger,), 1))
+    future = int(time.time()) + 3600  # every cosignature made so far is stale then
+    with pytest.raises(CheckpointError, match="0 of 1 required fresh"):
+        vault.ledger_verify(witnesses=WitnessPolicy((served.key,), 1, not_before=future))
 
 
 def _rewrite(vault: Vault, kind: str) -> None:

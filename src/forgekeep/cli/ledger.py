@@ -10,6 +10,7 @@ import base64
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +48,22 @@ WitnessOpt = Annotated[
     typer.Option("--witness", help="A witness's verifier key (type 0x04); repeatable."),
 ]
 QuorumOpt = Annotated[int, typer.Option(help="Witness cosignatures required.", min=0)]
+MaxAgeOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Count only cosignatures made in the last SECONDS (older ones are stale).",
+        min=1,
+        max=limits.MAX_COSIGNATURE_AGE_SECONDS,
+    ),
+]
+
+
+def _not_before(max_age: int | None, witnesses: list[str] | None) -> int | None:
+    if max_age is None:
+        return None
+    if not witnesses:
+        raise UsageError("--max-age applies to witness cosignatures: give --witness VKEY")
+    return int(time.time()) - max_age
 
 
 def _emit(data: bytes, output: Path | None) -> None:
@@ -224,6 +241,7 @@ def verify(
     ] = None,
     witness: WitnessOpt = None,
     quorum: QuorumOpt = 0,
+    max_age: MaxAgeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Re-hash the whole log and check every stored hash and signed checkpoint.
@@ -242,7 +260,8 @@ def verify(
     trusted = None
     if trusted_checkpoint is not None:
         trusted = read_bounded(trusted_checkpoint, limits.MAX_NOTE_BYTES, "checkpoint")
-    policy = WitnessPolicy(tuple(parse_cosigner_vkey(w) for w in witness or ()), quorum)
+    keys = tuple(parse_cosigner_vkey(w) for w in witness or ())
+    policy = WitnessPolicy(keys, quorum, _not_before(max_age, witness))
     cosigned_by: tuple[str, ...]
     if from_export is not None:
         if log_key is None:
@@ -343,12 +362,16 @@ def verify_proof(
     log_key: Annotated[str, typer.Option("--key", help="The log's verifier key (vkey).")],
     witness: WitnessOpt = None,
     quorum: QuorumOpt = 0,
+    max_age: MaxAgeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Check a tlog-proof file offline: signature, witness quorum and inclusion."""
     data = read_bounded(file, limits.MAX_TLOG_PROOF_BYTES, "proof file")
     witnesses = [parse_cosigner_vkey(w) for w in witness or ()]
-    verified = verify_proof_file(data, parse_vkey(log_key), witnesses, quorum)
+    not_before = _not_before(max_age, witness)
+    verified = verify_proof_file(
+        data, parse_vkey(log_key), witnesses, quorum, not_before=not_before
+    )
     result = {
         "index": verified.index,
         "size": verified.checkpoint.size,

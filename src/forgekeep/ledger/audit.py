@@ -63,6 +63,7 @@ class WitnessPolicy:
 
     keys: Sequence[CosignerVerifierKey] = ()
     quorum: int = 0
+    not_before: int | None = None  # POSIX seconds: older cosignatures are stale
 
     def cosigners(self, note: bytes | None, key: VerifierKey) -> list[str]:
         """The trusted witnesses that cosigned ``note``; fewer than the quorum fails."""
@@ -70,7 +71,8 @@ class WitnessPolicy:
             if self.quorum:
                 raise CheckpointError("there is no checkpoint to check the witness quorum on")
             return []
-        return sorted(verify_checkpoint(note, key, self.keys, self.quorum).cosigned_at)
+        verified = verify_checkpoint(note, key, self.keys, self.quorum, not_before=self.not_before)
+        return sorted(verified.cosigned_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,12 +203,16 @@ def verify_checkpoint(
     quorum: int = 0,
     *,
     origin: str | None = None,
+    not_before: int | None = None,
 ) -> VerifiedCheckpoint:
     """Verify a signed checkpoint against the log key and a witness quorum.
 
-    ``origin`` defaults to the log key's name. Raises :class:`CheckpointError`
-    when the note or checkpoint is malformed, a trusted signature fails, the log
-    did not sign, the origin differs, or fewer than ``quorum`` witnesses cosigned.
+    ``origin`` defaults to the log key's name. With ``not_before`` (POSIX
+    seconds), a cosignature timestamped earlier is stale: it neither counts
+    toward the quorum nor appears in ``cosigned_at``. Raises
+    :class:`CheckpointError` when the note or checkpoint is malformed, a trusted
+    signature fails, the log did not sign, the origin differs, or fewer than
+    ``quorum`` witnesses cosigned (freshly).
     """
     if not isinstance(log_key, VerifierKey):
         raise UsageError("the log key is a VerifierKey (see parse_vkey)")
@@ -222,10 +226,13 @@ def verify_checkpoint(
             f"the checkpoint is for origin {checkpoint.origin!r}, expected {expected!r}"
         )
     cosigned_at = _cosigners(note, witness_keys)
+    if not_before is not None:
+        cosigned_at = {k: at for k, at in cosigned_at.items() if at >= not_before}
     by_key = {key.key_id: key.public_key for key in witness_keys}
     distinct = len({by_key[key_id] for key_id in cosigned_at})
     if distinct < quorum:
+        fresh = "" if not_before is None else " fresh"
         raise CheckpointError(
-            f"the checkpoint has {distinct} of {quorum} required witness cosignatures"
+            f"the checkpoint has {distinct} of {quorum} required{fresh} witness cosignatures"
         )
     return VerifiedCheckpoint(checkpoint, note, cosigned_at)

@@ -152,15 +152,20 @@ def verify_proof_file(
     log_vkey: VerifierKey,
     witness_vkeys: Sequence[CosignerVerifierKey] = (),
     quorum: int = 0,
+    *,
+    not_before: int | None = None,
 ) -> VerifiedEntry:
     """The entry in a proof file, once its checkpoint, witness quorum and inclusion verify.
 
     Raises :class:`CheckpointError` for a malformed file or checkpoint, a bad or
-    missing signature, or too few cosignatures; :class:`ProofError` when the
+    missing signature, or too few (fresh: see ``not_before`` in
+    :func:`verify_checkpoint`) cosignatures; :class:`ProofError` when the
     entry is not included at ``index`` under the checkpoint's root.
     """
     proof = parse_proof(data)
-    verified = verify_checkpoint(proof.checkpoint_note, log_vkey, witness_vkeys, quorum)
+    verified = verify_checkpoint(
+        proof.checkpoint_note, log_vkey, witness_vkeys, quorum, not_before=not_before
+    )
     if proof.extra is None:
         raise CheckpointError("the proof file carries no entry (no extra line)", hint=_HINT)
     checkpoint = verified.checkpoint

@@ -331,3 +331,20 @@ def test_cosigner_vkey_parse_errors(log: SignerKey, witnesses: list[CosignerKey]
             parse_cosigner_vkey(text)
     with pytest.raises(FormatError):
         parse_cosigner_vkey(b"bytes")  # type: ignore[arg-type]
+
+
+def test_stale_cosignatures_do_not_count(log: SignerKey, witnesses: list[CosignerKey]) -> None:
+    checkpoint = _checkpoint()
+    note = add_signature_lines(
+        sign_checkpoint(checkpoint, log),
+        [
+            cosign(checkpoint.body(), witnesses[0], T0 - 100),
+            cosign(checkpoint.body(), witnesses[1], T0),
+        ],
+    )
+    keys = [w.verifier for w in witnesses[:2]]
+    assert len(verify_checkpoint(note, log.verifier, keys, 2).cosigned_at) == 2
+    fresh = verify_checkpoint(note, log.verifier, keys, 1, not_before=T0 - 50)
+    assert list(fresh.cosigned_at.values()) == [T0]
+    with pytest.raises(CheckpointError, match="1 of 2 required fresh witness cosignatures"):
+        verify_checkpoint(note, log.verifier, keys, 2, not_before=T0 - 50)
