@@ -7,37 +7,31 @@ business rules live anywhere else.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
 from forgekeep.crypto.signed import SignerKey
-from forgekeep.ledger.audit import WitnessPolicy
-from forgekeep.ledger.sequencer import Sequencer
 from forgekeep.service import approvals as approval_ops
 from forgekeep.service import assets, fsck, reading
 from forgekeep.service import break_glass as break_glass_ops
 from forgekeep.service import classify as classify_ops
-from forgekeep.service import erasure as erasure_ops
 from forgekeep.service import explain as explain_ops
 from forgekeep.service import export_auths as export_ops
-from forgekeep.service import ledger as ledger_ops
-from forgekeep.service import ledger_audit as ledger_audit_ops
 from forgekeep.service import licences as licence_ops
 from forgekeep.service import policy_admin as policy_ops
 from forgekeep.service import principals as principal_ops
 from forgekeep.service import projects as project_ops
 from forgekeep.service import tokens as token_ops
 from forgekeep.service import vetting as vetting_ops
-from forgekeep.service import witnesses as witness_ops
 from forgekeep.service._core import ServiceContext
 from forgekeep.service._pipeline import Progress
+from forgekeep.service._vault_ledger import LedgerFacade
 
 
-class Vault:
+class Vault(LedgerFacade):
     """One workspace opened as one acting principal."""
 
     def __init__(self, ctx: ServiceContext) -> None:
@@ -54,14 +48,6 @@ class Vault:
     @property
     def principal_id(self) -> str:
         return self._ctx.principal_id
-
-    def group_commit(
-        self, *, max_delay: float = 0.010, checkpoint_interval: float = 1.0
-    ) -> contextlib.AbstractContextManager[Sequencer]:
-        """For long-running hosts: group commit and 1-second checkpoints while open."""
-        return ledger_ops.group_commit(
-            self._ctx, max_delay=max_delay, checkpoint_interval=checkpoint_interval
-        )
 
     def put(
         self,
@@ -362,87 +348,6 @@ class Vault:
 
     def revoke_break_glass(self, grant_id: str) -> break_glass_ops.BreakGlassInfo:
         return break_glass_ops.revoke_break_glass(self._ctx, grant_id)
-
-    # -- the transparency log ---------------------------------------------------
-
-    def ledger_checkpoint(self) -> ledger_ops.SignedCheckpoint:
-        return ledger_ops.checkpoint(self._ctx)
-
-    def ledger_key(self) -> str:
-        return ledger_ops.verifier_key(self._ctx)
-
-    def ledger_entry(self, index: int) -> bytes:
-        return ledger_ops.entry(self._ctx, index)
-
-    def ledger_prove_inclusion(self, index: int) -> bytes:
-        return ledger_ops.prove_inclusion(self._ctx, index)
-
-    def ledger_prove_consistency(self, old: int, new: int) -> list[bytes]:
-        return ledger_ops.prove_consistency(self._ctx, old, new)
-
-    def ledger_verify(
-        self,
-        *,
-        trusted_checkpoint: bytes | None = None,
-        witnesses: WitnessPolicy | None = None,
-    ) -> ledger_ops.VerifyReport:
-        return ledger_ops.verify(
-            self._ctx, trusted_checkpoint=trusted_checkpoint, witnesses=witnesses
-        )
-
-    # -- erasure and legal holds ---------------------------------------------------
-
-    def request_erasure(self, principal_id: str, *, reason: str) -> approval_ops.ApprovalInfo:
-        return erasure_ops.request_erasure(self._ctx, principal_id, reason=reason)
-
-    def erase(self, approval_id: str) -> erasure_ops.ErasureInfo:
-        return erasure_ops.erase(self._ctx, approval_id)
-
-    def set_legal_hold(
-        self, principal_id: str, *, until: dt.datetime, reason: str
-    ) -> erasure_ops.LegalHoldInfo:
-        return erasure_ops.set_legal_hold(self._ctx, principal_id, until=until, reason=reason)
-
-    def release_legal_hold(self, principal_id: str) -> erasure_ops.LegalHoldInfo:
-        return erasure_ops.release_legal_hold(self._ctx, principal_id)
-
-    def ledger_ls(
-        self,
-        *,
-        asset: str | None = None,
-        principal: str | None = None,
-        since: dt.datetime | None = None,
-        limit: int = 100,
-    ) -> list[ledger_audit_ops.LogEntryInfo]:
-        return ledger_audit_ops.list_entries(
-            self._ctx, asset=asset, principal=principal, since=since, limit=limit
-        )
-
-    def ledger_export(self, directory: Path) -> ledger_audit_ops.ExportInfo:
-        return ledger_audit_ops.export(self._ctx, directory)
-
-    def ledger_collect(self) -> tuple[ledger_ops.SignedCheckpoint, dict[str, str]]:
-        return witness_ops.collect(self._ctx)
-
-    def ledger_follow(
-        self,
-        on_checkpoint: Callable[[witness_ops.Collected], None],
-        *,
-        interval: float = 1.0,
-        ticks: int | None = None,
-    ) -> None:
-        witness_ops.follow(self._ctx, on_checkpoint, interval=interval, ticks=ticks)
-
-    def add_witness(
-        self, name: str, *, url: str, vkey: str, cacert: Path
-    ) -> witness_ops.WitnessInfo:
-        return witness_ops.add_witness(self._ctx, name, url=url, vkey=vkey, cacert=cacert)
-
-    def remove_witness(self, name: str) -> None:
-        witness_ops.remove_witness(self._ctx, name)
-
-    def witnesses(self) -> list[tuple[witness_ops.WitnessInfo, witness_ops.WitnessStatus]]:
-        return witness_ops.witness_status(self._ctx)
 
     def close(self) -> None:
         for closer in reversed(self._ctx.closers):
