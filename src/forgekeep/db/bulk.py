@@ -29,8 +29,9 @@ Processor = Callable[[Any], Any] | None
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    order: tuple[str, ...] | None  # positional dialects: parameter order; None: by name
     processors: tuple[Processor, ...]
+    by_name: bool  # the driver binds by name (psycopg), not by position (sqlite3)
+    picks: tuple[int, ...] | None  # positional order when it differs from ``columns``
 
 
 class BulkInsert:
@@ -47,8 +48,13 @@ class BulkInsert:
         if found is None:
             compiled = insert(self._table).compile(dialect=dialect, column_keys=self._columns)
             processors = tuple(_processor(self._table, name, dialect) for name in self._columns)
-            order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-            found = _Compiled(str(compiled), order, processors)
+            order = compiled.positiontup
+            picks = None
+            if order is not None:
+                position = {name: i for i, name in enumerate(self._columns)}
+                picks = tuple(position[name] for name in order)
+                picks = None if picks == tuple(range(len(picks))) else picks
+            found = _Compiled(str(compiled), processors, order is None, picks)
             self._by_dialect[key] = found
         return found
 
@@ -59,15 +65,11 @@ class BulkInsert:
         connection = session.connection()
         compiled = self._compiled(connection.dialect)
         processed = _processed(compiled.processors, rows)
-        if compiled.order is None:
-            params: list[Any] = [dict(zip(self._columns, row, strict=True)) for row in processed]
-        else:
-            position = {name: i for i, name in enumerate(self._columns)}
-            picks = [position[name] for name in compiled.order]
-            if picks == sorted(picks):
-                params = processed
-            else:
-                params = [tuple(row[i] for i in picks) for row in processed]
+        params: list[Any] = processed
+        if compiled.by_name:
+            params = [dict(zip(self._columns, row, strict=True)) for row in processed]
+        elif compiled.picks is not None:
+            params = [tuple(row[i] for i in compiled.picks) for row in processed]
         connection.exec_driver_sql(compiled.sql, params)
 
 

@@ -72,14 +72,10 @@ def event_entry(strings: Mapping[str, str], detail: Mapping[str, Any]) -> tuple[
     detail_json = _encode_detail(detail if type(detail) is dict else dict(detail))
     if _NEEDS_ESCAPE.search("".join(values)) is None:
         # No character JSON escapes: each string's JSON form is itself in quotes.
-        action, actor, at, outcome, request, target, tenant = values
-        text = (
-            f'{{"action":"{action}","actor":"{actor}","at":"{at}","detail":{detail_json},'
-            f'"outcome":"{outcome}","request":"{request}","target":"{target}",'
-            f'"tenant":"{tenant}","v":{ENTRY_VERSION}}}'
-        )
-        return text.encode(), detail_json
-    action, actor, at, outcome, request, target, tenant = map(_encode_str, values)
+        encoded = [f'"{value}"' for value in values]
+    else:
+        encoded = [_encode_str(value) for value in values]
+    action, actor, at, outcome, request, target, tenant = encoded
     text = (
         f'{{"action":{action},"actor":{actor},"at":{at},"detail":{detail_json},'
         f'"outcome":{outcome},"request":{request},"target":{target},"tenant":{tenant},'

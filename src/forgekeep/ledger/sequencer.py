@@ -69,16 +69,14 @@ class Ticket:
         "error",
         "events",
         "first_index",
-        "queued_at",
         "submitted",
     )
 
     def __init__(
-        self, events: tuple[JournalEvent, ...], acks: threading.Condition, queued_at: float
+        self, events: tuple[JournalEvent, ...], acks: threading.Condition, submitted: float
     ) -> None:
         self.events = events
-        self.submitted = time.perf_counter()  # for latency figures
-        self.queued_at = queued_at  # the sequencer's clock, for the group deadline
+        self.submitted = submitted  # the sequencer's clock: the group deadline, and latency
         self.first_index: int | None = None
         self.acknowledged: float | None = None
         self.error: BaseException | None = None
@@ -100,10 +98,9 @@ class Ticket:
 
 
 def _resolve(
-    tickets: Sequence[Ticket], acks: threading.Condition, error: BaseException | None
+    tickets: Sequence[Ticket], acks: threading.Condition, error: BaseException | None, at: float
 ) -> None:
-    """Mark ``tickets`` acknowledged (or failed) and wake their waiters."""
-    at = time.perf_counter()
+    """Mark ``tickets`` acknowledged (or failed) at ``at`` and wake their waiters."""
     with acks:
         for ticket in tickets:
             ticket.error, ticket.acknowledged, ticket.done = error, at, True
@@ -226,7 +223,6 @@ class Sequencer:
     # ------------------------------------------------------------ the thread
 
     def _run(self) -> None:
-        final = "stopped"
         try:
             while True:
                 group = self._next_group()
@@ -236,15 +232,16 @@ class Sequencer:
                 if group is None:
                     break
         except Exception as exc:  # noqa: BLE001 (a bug: fail every waiter closed, never hang them)
-            final = "failed"
             _log.error("ledger sequencer failed", error=f"{type(exc).__name__}: {exc}")
-            with self._cond:
-                self._state = final
+            self._set_state("failed")
             self._fail_queued(exc)
-        finally:
-            with self._cond:
-                self._state = final
-                self._cond.notify_all()
+        else:
+            self._set_state("stopped")
+
+    def _set_state(self, state: str) -> None:
+        with self._cond:
+            self._state = state
+            self._cond.notify_all()
 
     def _next_group(self) -> list[Ticket] | None:
         """The next group; ``[]`` when a checkpoint is due; ``None`` once stopped and drained."""
@@ -256,7 +253,7 @@ class Sequencer:
                 if wait is not None and wait <= 0:
                     return []
                 self._cond.wait(wait)
-            deadline = self._queue[0].queued_at + self._max_delay
+            deadline = self._queue[0].submitted + self._max_delay
             while self._queued < self._max_batch and self._state == "running":
                 remaining = deadline - self._now()
                 if remaining <= 0:
@@ -288,18 +285,17 @@ class Sequencer:
         except (ForgekeepError, SQLAlchemyError, OSError) as exc:
             self.stats.failed_groups += 1
             _log.warning("ledger group not committed", entries=len(events), error=str(exc))
-            _resolve(group, self._acks, exc)
+            _resolve(group, self._acks, exc, self._now())
             return
         except Exception as exc:  # a bug: the group's callers fail too, then the thread stops
-            with self._cond:
-                self._state = "failed"  # before anyone is told, so no one submits again
-            _resolve(group, self._acks, exc)
+            self._set_state("failed")  # before anyone is told, so no one submits again
+            _resolve(group, self._acks, exc, self._now())
             raise
         first = indexes.start
         for ticket in group:
             ticket.first_index = first
             first += len(ticket.events)
-        _resolve(group, self._acks, None)
+        _resolve(group, self._acks, None, self._now())
         self.stats.groups += 1
         self.stats.entries += len(events)
         self.stats.largest_group = max(self.stats.largest_group, len(events))
@@ -323,4 +319,4 @@ class Sequencer:
     def _fail_queued(self, exc: BaseException) -> None:
         with self._cond:
             pending, self._queue, self._queued = list(self._queue), collections.deque(), 0
-        _resolve(pending, self._acks, exc)
+        _resolve(pending, self._acks, exc, self._now())

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from forgekeep.ledger.audit import WitnessPolicy
-from forgekeep.ledger.sequencer import Sequencer
+from forgekeep.ledger.sequencer import CHECKPOINT_INTERVAL, MAX_DELAY, Sequencer
 from forgekeep.service import approvals as approval_ops
 from forgekeep.service import erasure as erasure_ops
 from forgekeep.service import ledger as ledger_ops
@@ -28,7 +28,7 @@ class LedgerFacade:
     _ctx: ServiceContext
 
     def group_commit(
-        self, *, max_delay: float = 0.010, checkpoint_interval: float = 1.0
+        self, *, max_delay: float = MAX_DELAY, checkpoint_interval: float = CHECKPOINT_INTERVAL
     ) -> contextlib.AbstractContextManager[Sequencer]:
         """For long-running hosts: group commit and 1-second checkpoints while open."""
         return ledger_ops.group_commit(
