@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -43,7 +43,16 @@ class WorkspaceSection(_Strict):
 
 
 class DatabaseSection(_Strict):
-    url: str = "sqlite:///forgekeep.db"
+    """Where the metadata lives: ``url`` (no password), or ``url_file`` naming a 0600 file."""
+
+    url: str | None = None
+    url_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatabaseSection:
+        if self.url is not None and self.url_file is not None:
+            raise ValueError("give url or url_file, not both")
+        return self
 
 
 class KdfSection(_Strict):

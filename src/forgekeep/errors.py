@@ -44,6 +44,8 @@ The tree::
     │   └── BlobNotFoundError           FK-STORE-003
     ├── JournalError                    FK-JOURNAL-001
     ├── DatabaseError                   FK-DB-001
+    │   ├── SchemaVersionError          FK-DB-002 (the schema is older or newer than the code)
+    │   └── DatabaseUnavailableError    FK-DB-003 (the database cannot be reached)
     └── AccessDeniedError               FK-AUTHZ-001 exit 3
         ├── AuthenticationError         FK-AUTHZ-002 exit 3 (token, JWT or certificate refused)
         └── ApprovalRequiredError       FK-AUTHZ-003 exit 3 (waits for approvals)
@@ -245,6 +247,20 @@ class JournalError(ForgekeepError):
 class DatabaseError(ForgekeepError):
     code = "FK-DB-001"
     default_hint = "check the metadata database; run `forgekeep fsck`"
+
+
+class SchemaVersionError(DatabaseError):
+    """The database's schema revision is not the one this release works with."""
+
+    code = "FK-DB-002"
+    default_hint = "run `forgekeep migrate` (after a backup), or use the matching forgekeep"
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database could not be reached, or dropped the connection mid-request."""
+
+    code = "FK-DB-003"
+    default_hint = "nothing was half-written; retry when the database is back"
 
 
 class AccessDeniedError(ForgekeepError):

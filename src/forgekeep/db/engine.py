@@ -1,10 +1,21 @@
 """Database engine creation and migrations.
 
-Security rule: the schema comes only from Alembic migrations, never from
-``metadata.create_all``, so that every deployment's schema has a history an
-auditor can read. SQLite runs in WAL mode with ``synchronous=FULL`` so that a
-committed transaction survives a crash; write transactions start with
-``BEGIN IMMEDIATE`` so two processes never interleave a read-then-write.
+Security rules:
+
+* The schema comes only from Alembic migrations, never from
+  ``metadata.create_all``, so that every deployment's schema has a history an
+  auditor can read.
+* Migrations run only when asked (``forgekeep init`` and ``forgekeep migrate``).
+  Opening a database whose revision is not the code's is refused
+  (:func:`check_revision`), so several processes or servers never race to
+  migrate, and old code never writes to a newer schema.
+* SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed
+  transaction survives a crash; write transactions start with ``BEGIN
+  IMMEDIATE`` so two processes never interleave a read-then-write. PostgreSQL
+  runs at READ COMMITTED; where two writers could race (the log's next index,
+  an asset's next version number), they take the locks of :mod:`forgekeep.db.locks`.
+* A connection the database dropped (a restart) is detected before use
+  (``pool_pre_ping``), so the request after an outage gets a fresh connection.
 """
 
 from __future__ import annotations
@@ -15,10 +26,11 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from forgekeep.errors import DatabaseError
+from forgekeep.db.url import DatabaseUrl, parse_database_url
+from forgekeep.errors import DatabaseError, DatabaseUnavailableError, SchemaVersionError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0004"
@@ -40,12 +52,16 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``, tuned for durability on SQLite."""
+def make_engine(url: str | DatabaseUrl) -> Engine:
+    """An engine for ``url``: durable on SQLite, outage-tolerant on PostgreSQL."""
+    checked = url if isinstance(url, DatabaseUrl) else parse_database_url(url, allow_password=True)
+    options: dict[str, Any] = {}
+    if checked.kind != "sqlite":
+        options = {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10}
     try:
-        engine = create_engine(url, future=True)
+        engine = create_engine(checked.url, **options)
     except (SQLAlchemyError, ValueError) as exc:
-        raise DatabaseError(f"cannot open the metadata database: {exc}") from exc
+        raise DatabaseError(f"cannot open the metadata database: {type(exc).__name__}") from exc
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -72,8 +88,44 @@ def migrate(engine: Engine) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The schema's Alembic revision, or None for an empty database."""
-    if "alembic_version" not in inspect(engine).get_table_names():
-        return None
-    with engine.connect() as conn:
-        row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    try:
+        if "alembic_version" not in inspect(engine).get_table_names():
+            return None
+        with engine.connect() as conn:
+            row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    except SQLAlchemyError as exc:
+        raise database_error(exc, "cannot read the metadata database") from exc
     return None if row is None else str(row[0])
+
+
+def check_revision(engine: Engine) -> None:
+    """Refuse a database whose schema is not exactly the code's (never migrate here)."""
+    found = current_revision(engine)
+    if found == HEAD_REVISION:
+        return
+    if found is None:
+        raise SchemaVersionError(
+            "the metadata database is empty: it is no Forgekeep workspace",
+            hint="check [database] in forgekeep.toml; `forgekeep init` makes a new workspace",
+        )
+    if found < HEAD_REVISION:
+        raise SchemaVersionError(
+            f"the metadata database is at schema {found}; this forgekeep needs {HEAD_REVISION}",
+            hint="take a backup, then run `forgekeep migrate`",
+        )
+    raise SchemaVersionError(
+        f"the metadata database is at schema {found}, newer than this forgekeep ({HEAD_REVISION})",
+        hint="a newer forgekeep migrated it: use that release (downgrades are not supported)",
+    )
+
+
+def database_error(exc: SQLAlchemyError, what: str) -> DatabaseError:
+    """Our error for a driver error: unreachable (FK-DB-003) or other (FK-DB-001)."""
+    from_server = type(getattr(exc, "orig", None)).__module__.startswith("psycopg")
+    if getattr(exc, "connection_invalidated", False) or (
+        from_server and isinstance(exc, OperationalError | InterfaceError)
+    ):
+        return DatabaseUnavailableError(
+            f"{what}: the database is unreachable ({type(exc).__name__})"
+        )
+    return DatabaseError(f"{what}: {type(exc).__name__}")
