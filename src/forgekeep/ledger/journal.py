@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from forgekeep.clock import Clock
 from forgekeep.db.bulk import BulkInsert
+from forgekeep.db.locks import log_lock
 from forgekeep.db.models import Event
 from forgekeep.errors import JournalError
 from forgekeep.ledger.log import LogAppender, event_entry
@@ -106,6 +107,7 @@ class SqlJournal:
         statements, not one per event and hash. Returns the events' log indexes.
         """
         try:
+            log_lock(session, self._tenant_id)  # held to commit: one appender per tenant
             appender = LogAppender.open(session, self._tenant_id)
             first = appender.size
             at = self._clock.now()  # one timestamp per group: the time it was sequenced
@@ -121,7 +123,9 @@ class SqlJournal:
     def _row(
         self, event: JournalEvent, appender: LogAppender, at: dt.datetime, stamp: str
     ) -> tuple[object, ...]:
-        target = event.target[:255]
+        # Targets may echo refused input; no database stores NUL in text (PostgreSQL
+        # refuses it), so it is written as the JSON escape it would have in the entry.
+        target = event.target[:255].replace("\x00", "\\u0000")
         check_detail(event.detail)
         outcome = str(event.outcome)
         strings = {

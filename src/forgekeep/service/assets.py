@@ -37,6 +37,7 @@ from forgekeep.crypto import (
     mac_key,
     wrap_context,
 )
+from forgekeep.db.locks import version_lock
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica, Upload
 from forgekeep.errors import ConflictError, InputMissingError, LimitExceededError, UsageError
 from forgekeep.keys.protocol import DomainKeyRef
@@ -252,7 +253,9 @@ def _ensure_asset(
             select(Asset.id).where(Asset.project_id == plan.project.id, Asset.name == name)
         )
         if plan.existing is not None or rival is not None:
-            raise ConflictError(f"asset {name!r} was created or changed during the upload; retry")
+            raise _RivalCreationError(
+                f"asset {name!r} was created or changed during the upload; retry"
+            )
         asset = Asset(
             id=plan.asset_id,
             tenant_id=ctx.tenant_id,
@@ -268,6 +271,10 @@ def _ensure_asset(
     asset.deleted_at, asset.deleted_by = None, None
 
 
+class _RivalCreationError(ConflictError):
+    """Another writer created the asset first; this upload is bound to another id."""
+
+
 def _next_number(session: Session, asset_id: str) -> int:
     latest = session.scalar(
         select(func.max(AssetVersion.number)).where(AssetVersion.asset_id == asset_id)
@@ -280,6 +287,7 @@ def _commit_version(
 ) -> int:
     """Version, wrapped DEK, replica and journal event: one transaction, or nothing."""
     now, vhex, digest = ctx.clock.now(), plan.version_id.hex(), stored.digest
+    version_lock(session, plan.project.id, name)  # held to commit: numbers never collide
     _ensure_asset(session, ctx, req, plan, name)
     number = _next_number(session, plan.asset_id)
     session.add(
@@ -350,6 +358,34 @@ def _abandon_upload(ctx: ServiceContext, plan: _Plan) -> None:
         pass
 
 
+_Labels = tuple[str | None, dict[str, str], Progress]
+
+
+def _put_once(
+    ctx: ServiceContext,
+    req: Request,
+    source: Path | BinaryIO,
+    project: str,
+    name: str,
+    labels: _Labels,
+) -> tuple[_Plan, int, PutDigest]:
+    """Plan, encrypt, store and commit one version; undo everything on failure."""
+    classification, clean_tags, progress = labels
+    with _open_source(source) as src, ctx.sessions() as session:
+        plan, level = _plan(session, ctx, req, project, name, classification)
+        with upload_lease(ctx, plan.version_id.hex()):
+            _register_upload(session, ctx, plan, req.actor_id)
+            try:
+                digest, wrapped, dek_id = _encrypt_and_store(ctx, plan, src, progress)
+                stored = _Stored(digest, wrapped, dek_id, level, clean_tags)
+                number = _commit_version(session, ctx, req, plan, name, stored)
+            except BaseException:
+                session.rollback()
+                _abandon_upload(ctx, plan)
+                raise
+    return plan, number, digest
+
+
 def put_asset(
     ctx: ServiceContext,
     source: Path | BinaryIO,
@@ -370,20 +406,15 @@ def put_asset(
         if classification is not None:
             validate_classification(classification)
         clean_tags = validate_tags(tags or {})
-        with _open_source(source) as src, ctx.sessions() as session:
-            plan, level = _plan(session, ctx, req, project, name, classification)
-            with upload_lease(ctx, plan.version_id.hex()):
-                _register_upload(session, ctx, plan, req.actor_id)
-                try:
-                    digest, wrapped, dek_id = _encrypt_and_store(
-                        ctx, plan, src, progress or (lambda _n: None)
-                    )
-                    stored = _Stored(digest, wrapped, dek_id, level, clean_tags)
-                    number = _commit_version(session, ctx, req, plan, name, stored)
-                except BaseException:
-                    session.rollback()
-                    _abandon_upload(ctx, plan)
-                    raise
+        labels = (classification, clean_tags, progress or (lambda _n: None))
+        try:
+            plan, number, digest = _put_once(ctx, req, source, project, name, labels)
+        except _RivalCreationError:
+            if not isinstance(source, Path):
+                raise  # a stream cannot be read twice
+            # Writers racing to create one name: the winner's asset now exists, so
+            # this second attempt encrypts under its id and becomes its next version.
+            plan, number, digest = _put_once(ctx, req, source, project, name, labels)
         return PutResult(
             plan.asset_id, name, project, number, plan.version_id.hex(), digest.size, req.id
         )

@@ -31,6 +31,7 @@ from forgekeep.crypto import wrap_context as make_wrap_context
 from forgekeep.crypto.signed import SignerKey, VerifierKey, encode_vkey, parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.ledger import LedgerHash, LedgerKey
+from forgekeep.db.locks import hold_until_commit
 from forgekeep.db.models import KeyRing
 from forgekeep.errors import ForkError, NotFoundError, ProofError, UsageError
 from forgekeep.keys.protocol import DomainKeyRef
@@ -130,6 +131,7 @@ def latest_checkpoint(session: Session, tenant_id: str) -> CheckpointRow | None:
 
 def signed_checkpoint(session: Session, ctx: ServiceContext) -> SignedCheckpoint:
     """The signed checkpoint of the log as it is now (signed now if it grew)."""
+    hold_until_commit(session, "checkpoint", ctx.tenant_id)  # one signer per size
     size = log.log_size(session, ctx.tenant_id)
     latest = latest_checkpoint(session, ctx.tenant_id)
     if latest is not None and latest.size == size:
