@@ -21,12 +21,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 # Go's sumdb/note and sumdb/tlog (Debian) verify our ledger formats independently.
+# PostgreSQL: the tests use the server at 127.0.0.1:5432 when there is one, and
+# otherwise start a private cluster with initdb on a free loopback port; fault
+# tests (restarts) always use a private one. So initdb must be installed.
 GO_MOD_SRC := /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog
+APT_NEEDS := $(shell command -v go >/dev/null && [ -d $(GO_MOD_SRC) ] || echo golang-go golang-golang-x-mod-dev) \
+             $(shell ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || echo postgresql)
 system-deps:
-	@if ! command -v go >/dev/null || [ ! -d $(GO_MOD_SRC) ]; then \
-	  echo "installing golang-go and golang-golang-x-mod-dev (apt)"; \
+	@if [ -n "$(strip $(APT_NEEDS))" ]; then \
+	  echo "installing $(strip $(APT_NEEDS)) (apt)"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq golang-go golang-golang-x-mod-dev; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_NEEDS); \
 	fi
 
 demo: install

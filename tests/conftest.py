@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,13 @@ from forgekeep.clock import ManualClock
 from forgekeep.config import KdfSection
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, InitResult, init_workspace
+from forgekeep.service.workspace import AdminSpec, DatabaseChoice, InitResult, init_workspace
+from forgekeep.testing.postgres import (
+    CleanDatabases,
+    fresh_database,
+    migrated_template,
+    server_url,
+)
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"correct horse battery staple"
@@ -28,8 +35,50 @@ def clock() -> ManualClock:
 ADMIN = AdminSpec("Ada Admin", ("DE",), "DE", org="home")
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """An admin URL of a PostgreSQL server (the machine's, or a private cluster).
+
+    Missing, it fails the test under CI and skips it (with the reason) elsewhere.
+    """
+    url = server_url()
+    if url is None:
+        problem = "no PostgreSQL at 127.0.0.1:5432 and no initdb to start one"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {problem}")
+        pytest.skip(problem)
+    return url
+
+
+@pytest.fixture(scope="session")
+def clean_databases(postgres_server: str) -> CleanDatabases:
+    return CleanDatabases(postgres_server, migrated_template(postgres_server))
+
+
 @pytest.fixture
-def unvetted_workspace(tmp_path: Path, clock: ManualClock) -> InitResult:
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for this test, dropped after it."""
+    with fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_schema_url(clean_databases: CleanDatabases) -> Iterator[str]:
+    """A PostgreSQL database at the head schema with no rows, emptied again after the test."""
+    with clean_databases.database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> DatabaseChoice:
+    """Every workspace-based test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return DatabaseChoice()
+    return DatabaseChoice.choose(request.getfixturevalue("postgres_schema_url"), None)
+
+
+@pytest.fixture
+def unvetted_workspace(tmp_path: Path, clock: ManualClock, database: DatabaseChoice) -> InitResult:
     """A new workspace whose admin has no vetting record yet."""
     return init_workspace(
         tmp_path / "ws",
@@ -38,6 +87,7 @@ def unvetted_workspace(tmp_path: Path, clock: ManualClock) -> InitResult:
         trusted_issuers=[ISSUER.vkey],
         kdf=CHEAP_KDF,
         clock=clock,
+        database=database,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -17,8 +18,10 @@ from forgekeep.db.engine import (
     migrate,
 )
 from forgekeep.db.models import Base
+from forgekeep.errors import ConflictError, SchemaVersionError
+from forgekeep.service.migrate import upgrade_workspace
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, init_workspace
+from forgekeep.service.workspace import AdminSpec, DatabaseChoice, init_workspace
 
 
 def test_models_and_migrations_agree(tmp_path: Path) -> None:
@@ -60,19 +63,85 @@ def test_0002_upgrades_a_0001_database_with_principals(tmp_path: Path) -> None:
     assert tuple(row) == (None, 0, "[]", None, "[]")
 
 
-def test_an_older_workspace_is_upgraded_when_it_is_opened(tmp_path: Path) -> None:
+REVISIONS = ["0001", "0002", "0003", "0004"]
 
-    home = tmp_path / "ws"
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'schema.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.mark.parametrize("start", [None, *REVISIONS])
+def test_every_revision_upgrades_to_head_on_both_databases(
+    empty_database: str, start: str | None
+) -> None:
+    engine = make_engine(empty_database)
+    try:
+        if start is not None:
+            command.upgrade(_alembic_config(engine), start)
+            assert current_revision(engine) == start
+        migrate(engine)
+        assert current_revision(engine) == HEAD_REVISION
+        with engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def _workspace(home: Path, database: DatabaseChoice | None = None) -> None:
     init_workspace(
         home,
         passphrase=b"pw",
         admin=AdminSpec("a", ("DE",), "DE"),
         kdf=KdfSection(memory_kib=64, iterations=1, lanes=1),
+        database=database,
     )
+
+
+def test_an_older_workspace_is_refused_until_it_is_migrated(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    _workspace(home)
     engine = make_engine(f"sqlite:///{home / 'forgekeep.db'}")
     command.downgrade(_alembic_config(engine), "0001")
-    assert current_revision(engine) == "0001"
+    with pytest.raises(SchemaVersionError, match="schema 0001") as refused:
+        open_vault(home, passphrase=b"pw")
+    assert "forgekeep migrate" in refused.value.diagnostics()
+    assert current_revision(engine) == "0001"  # opening never migrates
+    result = upgrade_workspace(home)
+    assert (result.from_revision, result.to_revision, result.changed) == (
+        "0001",
+        HEAD_REVISION,
+        True,
+    )
+    assert not upgrade_workspace(home).changed  # idempotent
     with open_vault(home, passphrase=b"pw") as vault:
         assert vault.whoami().roles == ("admin",)
-    assert current_revision(engine) == HEAD_REVISION
+    with engine.connect() as conn:
+        actions = [row[0] for row in conn.exec_driver_sql("SELECT action FROM events")]
     engine.dispose()
+    assert actions[-1] == "workspace.migrate"
+
+
+def test_a_newer_database_is_refused_and_not_touched(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    _workspace(home)
+    engine = make_engine(f"sqlite:///{home / 'forgekeep.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(SchemaVersionError, match="newer than this forgekeep"):
+        open_vault(home, passphrase=b"pw")
+    with pytest.raises(SchemaVersionError, match="newer"):
+        upgrade_workspace(home)
+    assert current_revision(engine) == "9999"
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_init_refuses_a_database_that_holds_data(tmp_path: Path, postgres_url: str) -> None:
+    _workspace(tmp_path / "one", DatabaseChoice.choose(postgres_url, None))
+    with pytest.raises(ConflictError, match="already holds"):
+        _workspace(tmp_path / "two", DatabaseChoice.choose(postgres_url, None))
+    assert not (tmp_path / "two" / "forgekeep.toml").exists()

@@ -24,7 +24,8 @@ from forgekeep.errors import EXIT_FINDINGS, UsageError
 from forgekeep.service import wiring
 from forgekeep.service.doctor import run_checks
 from forgekeep.service.keyring import lock_keyring, unlock_keyring
-from forgekeep.service.workspace import AdminSpec, init_workspace
+from forgekeep.service.migrate import move_to_database, restore_config, upgrade_workspace
+from forgekeep.service.workspace import AdminSpec, DatabaseChoice, init_workspace
 
 PassphraseFileOpt = Annotated[
     Path | None,
@@ -54,6 +55,23 @@ TrustIssuerOpt = Annotated[
         "--trust-issuer",
         help="A vetting issuer's verifier key (vkey, from `forgekeep keygen`) whose signed"
         " vetting records this workspace accepts. Repeatable; none by default.",
+    ),
+]
+DatabaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        help="Keep the metadata in this PostgreSQL database (new and empty), e.g."
+        " postgresql+psycopg://forgekeep@db.example:5432/forgekeep. No password here:"
+        " use ~/.pgpass or --database-url-file. Default: SQLite in the workspace.",
+    ),
+]
+DatabaseUrlFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--database-url-file",
+        help="A 0600 file holding the whole database URL (password included). The config"
+        " names the file; the URL is read from it on every open.",
     ),
 ]
 OperatorsOpt = Annotated[
@@ -86,6 +104,8 @@ def init(
     kdf_iterations: Annotated[
         int, typer.Option(help="Argon2id iterations for the keyring.")
     ] = KdfSection().iterations,
+    database_url: DatabaseUrlOpt = None,
+    database_url_file: DatabaseUrlFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a workspace: config, keyring, metadata database, site local-de, first admin.
@@ -103,6 +123,7 @@ def init(
     passphrase = passphrase_for(passphrase_file, confirm=True)
     kdf = KdfSection(memory_kib=kdf_memory_kib, iterations=kdf_iterations)
     admin = AdminSpec(admin_name or getpass.getuser(), tuple(citizenship), location, org)
+    database = DatabaseChoice.choose(database_url, database_url_file)
     result = init_workspace(
         home,
         passphrase=passphrase,
@@ -110,6 +131,7 @@ def init(
         trusted_issuers=trust_issuer or (),
         operator_jurisdictions=operator_jurisdictions,
         kdf=kdf,
+        database=database,
     )
     if wants_json(ctx, json_out):
         emit_json(result)
@@ -190,6 +212,61 @@ def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
             stdout.print(f"{mark} {check.name}: {check.detail}", highlight=False)
     if not all(c.ok for c in checks):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+def migrate(
+    ctx: typer.Context,
+    to_database: Annotated[
+        str | None,
+        typer.Option(
+            "--to-database",
+            help="Move the metadata from SQLite into this new, empty PostgreSQL database"
+            " (no password in the URL: use ~/.pgpass or --to-database-url-file).",
+        ),
+    ] = None,
+    to_database_url_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--to-database-url-file", help="As --to-database, with the URL kept in a 0600 file."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Upgrade the workspace's database schema to this release (take a backup first).
+
+    Opening a workspace never migrates it: after an upgrade of forgekeep, commands
+    refuse an older schema (FK-DB-002) until this runs. It is idempotent.
+
+    With --to-database, the metadata of an SQLite workspace is copied into
+    PostgreSQL, checked (row counts, the ledger rebuilt and its checkpoints
+    verified), and forgekeep.toml is pointed at it; then `ledger verify` runs on
+    the copy. The SQLite file is kept as it was.
+    """
+    home = resolve_home(options(ctx).workspace)
+    upgraded = upgrade_workspace(home)
+    data: dict[str, object] = {"from": upgraded.from_revision, "to": upgraded.to_revision}
+    if to_database is not None or to_database_url_file is not None:
+        moved = move_to_database(home, DatabaseChoice.choose(to_database, to_database_url_file))
+        try:
+            with vault(ctx, home=home) as v:
+                verified = v.ledger_verify()
+        except BaseException:
+            restore_config(home, moved.previous_config)
+            raise
+        data |= {"database": moved.target, "rows": moved.rows, "log_size": verified.size}
+    if wants_json(ctx, json_out):
+        emit_json(data)
+        return
+    if upgraded.changed:
+        info(ctx, f"schema {upgraded.from_revision} -> {upgraded.to_revision}")
+    else:
+        info(ctx, f"schema {upgraded.to_revision}: up to date")
+    if "database" in data:
+        stdout.print(
+            f"moved {data['rows']} rows to {data['database']}; ledger verified"
+            f" ({data['log_size']} entries); the SQLite file is kept",
+            highlight=False,
+        )
 
 
 def demo(

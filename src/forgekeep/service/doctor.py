@@ -35,7 +35,8 @@ def _check_database(home: Path) -> Check:
     except Exception as exc:  # noqa: BLE001 (doctor reports every failure as a finding)
         return Check("database", False, f"{type(exc).__name__}: {exc}")
     ok = revision == HEAD_REVISION
-    return Check("database", ok, f"schema revision {revision} (expected {HEAD_REVISION})")
+    fix = "" if ok or (revision or "") > HEAD_REVISION else "; run `forgekeep migrate`"
+    return Check("database", ok, f"schema revision {revision} (expected {HEAD_REVISION}){fix}")
 
 
 def _check_keyring(home: Path) -> Check:

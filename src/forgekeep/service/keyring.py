@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from forgekeep.clock import SystemClock
 from forgekeep.config import load_settings
-from forgekeep.db.engine import make_engine, make_sessionmaker
+from forgekeep.db.engine import make_sessionmaker
 from forgekeep.errors import ForgekeepError, JournalError
 from forgekeep.ledger.journal import JournalEvent, Outcome, Scalar, SqlJournal
 from forgekeep.service import wiring
@@ -25,7 +25,7 @@ from forgekeep.service._core import new_request_id
 def _record(home: Path, action: str, outcome: Outcome, detail: dict[str, Scalar]) -> str:
     settings = load_settings(home)
     request_id = new_request_id()
-    engine = make_engine(wiring.database_url(home, settings))
+    engine = wiring.open_database(home, settings)
     try:
         with make_sessionmaker(engine).begin() as session:
             SqlJournal(settings.workspace.tenant, SystemClock()).append(

@@ -21,13 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from forgekeep.clock import Clock, SystemClock
 from forgekeep.config import KdfSection, Settings, load_settings
-from forgekeep.db.engine import (
-    HEAD_REVISION,
-    current_revision,
-    make_engine,
-    make_sessionmaker,
-    migrate,
-)
+from forgekeep.db.engine import check_revision, make_engine, make_sessionmaker
+from forgekeep.db.url import SQLITE, DatabaseUrl, parse_database_url, read_url_file
 from forgekeep.errors import UsageError
 from forgekeep.keys import agent as key_agent
 from forgekeep.keys.local import (
@@ -48,6 +43,7 @@ from forgekeep.service.vault import Vault
 from forgekeep.storage.registry import open_blob_store
 
 RUN_DIR = ".run"
+DEFAULT_DATABASE_URL = "sqlite:///forgekeep.db"
 
 
 def keyring_path(home: Path, settings: Settings) -> Path:
@@ -115,12 +111,31 @@ def open_sites(home: Path, settings: Settings) -> dict[str, SiteHandle]:
     }
 
 
-def database_url(home: Path, settings: Settings) -> str:
-    url = settings.database.url
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/"):
-        return prefix + str(home / url[len(prefix) :])
-    return url
+def database_url(home: Path, settings: Settings) -> DatabaseUrl:
+    """The workspace's database: ``url``, or the URL kept in ``url_file``.
+
+    A relative SQLite path, and a relative ``url_file``, are taken from the workspace.
+    """
+    section = settings.database
+    if section.url_file is not None:
+        checked = read_url_file(home / section.url_file)
+    else:
+        checked = parse_database_url(section.url or DEFAULT_DATABASE_URL, allow_password=False)
+    database = checked.url.database
+    if checked.kind == SQLITE and database and not Path(database).is_absolute():
+        checked = DatabaseUrl(checked.url.set(database=str(home / database)), SQLITE)
+    return checked
+
+
+def open_database(home: Path, settings: Settings) -> Engine:
+    """An engine on the workspace's database, refused unless its schema is the code's."""
+    engine = make_engine(database_url(home, settings))
+    try:
+        check_revision(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
 
 
 def build_context(
@@ -137,24 +152,37 @@ def build_context(
             hint="a token already names the principal it acts as",
         )
     settings = load_settings(home)
-    clock = clock or SystemClock()
-    engine = make_engine(database_url(home, settings))
-    if current_revision(engine) != HEAD_REVISION:
-        migrate(engine)  # an embedded workspace upgrades its own schema on open
+    engine = open_database(home, settings)
+    try:
+        ctx = _context_on(
+            engine, home, settings, passphrase, principal, clock or SystemClock(), token
+        )
+    except BaseException:
+        engine.dispose()  # a wrong passphrase or token must not leak the connection pool
+        raise
+    ctx.closers.append(_disposer(engine))
+    return ctx
+
+
+def _context_on(
+    engine: Engine,
+    home: Path,
+    settings: Settings,
+    passphrase: bytes | None,
+    principal: str | None,
+    clock: Clock,
+    token: str | None,
+) -> ServiceContext:
     sessions = make_sessionmaker(engine)
     journal = SqlJournal(settings.workspace.tenant, clock)
     acting, auth = principal or settings.workspace.principal, WORKSPACE_AUTH
     if token is not None:
-        try:
-            grant = authenticate_token(
-                sessions, settings.workspace.tenant, token, clock, journal=journal
-            )
-        except BaseException:
-            engine.dispose()
-            raise
+        grant = authenticate_token(
+            sessions, settings.workspace.tenant, token, clock, journal=journal
+        )
         acting = grant.principal_id
         auth = Authentication("token", "token", grant.scopes, grant.token_id)
-    ctx = ServiceContext(
+    return ServiceContext(
         home=home,
         settings=settings,
         tenant_id=settings.workspace.tenant,
@@ -168,8 +196,6 @@ def build_context(
         run_dir=home / RUN_DIR,
         auth=auth,
     )
-    ctx.closers.append(_disposer(engine))
-    return ctx
 
 
 def build_access(sessions: sessionmaker[Session], settings: Settings) -> AccessControl:

@@ -24,12 +24,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Engine, inspect, select
+
 from forgekeep._durable import write_atomic
 from forgekeep.clock import Clock, SystemClock
 from forgekeep.config import CONFIG_NAME, KdfSection
 from forgekeep.crypto.signed import parse_vkey
-from forgekeep.db.engine import make_engine, make_sessionmaker, migrate
+from forgekeep.db.engine import (
+    HEAD_REVISION,
+    current_revision,
+    make_engine,
+    make_sessionmaker,
+    migrate,
+)
 from forgekeep.db.models import KeyRing, Organisation, Principal, Site, Tenant
+from forgekeep.db.url import DatabaseUrl, parse_database_url, read_url_file
 from forgekeep.errors import ConflictError, UsageError, WorkspaceError
 from forgekeep.identity import new_pseudonym, seal_attributes, subject_ring_id
 from forgekeep.keys.protocol import KeyManager
@@ -80,7 +89,17 @@ operator_jurisdictions = {json.dumps(operators)}
 """
 
 
-def _config_text(tenant: str, principal: str, kdf: KdfSection, site: SiteSpec) -> str:
+def _database_text(database: DatabaseChoice) -> str:
+    if database.url_file is not None:
+        return f"url_file = {json.dumps(str(database.url_file))}  # a 0600 file holding the URL"
+    if database.url is not None:
+        return f"url = {json.dumps(database.url.redacted())}  # password: ~/.pgpass, or url_file"
+    return f'url = "sqlite:///{DB_FILE}"  # relative to this directory'
+
+
+def _config_text(
+    tenant: str, principal: str, kdf: KdfSection, site: SiteSpec, database: DatabaseChoice
+) -> str:
     return f"""# Forgekeep workspace configuration (embedded mode).
 # Every key can be overridden by an environment variable FORGEKEEP_<SECTION>__<KEY>.
 # Secrets never go here: the passphrase comes from `forgekeep unlock`,
@@ -90,8 +109,8 @@ def _config_text(tenant: str, principal: str, kdf: KdfSection, site: SiteSpec) -
 tenant = "{tenant}"        # the data-owning organisation
 principal = "{principal}"  # acting principal (pseudonym) for commands run here
 
-[database]
-url = "sqlite:///{DB_FILE}"  # relative to this directory; PostgreSQL arrives with the server
+[database]  # SQLite in this directory, or PostgreSQL (forgekeep init --database-url)
+{_database_text(database)}
 
 [keys]
 uri = "local:{KEYRING_FILE}"  # keyring sealed by an Argon2id key from your passphrase
@@ -178,46 +197,85 @@ def _admin_row(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class DatabaseChoice:
+    """The new workspace's database: the SQLite default, a URL, or a URL file."""
+
+    url: DatabaseUrl | None = None
+    url_file: Path | None = None
+
+    @classmethod
+    def choose(cls, url: str | None, url_file: Path | None) -> DatabaseChoice:
+        if url is not None and url_file is not None:
+            raise UsageError("give --database-url or --database-url-file, not both")
+        if url_file is not None:
+            url_file = url_file.expanduser().absolute()
+            read_url_file(url_file)  # checked now, read again on every open
+            return cls(None, url_file)
+        if url is not None:
+            return cls(parse_database_url(url, allow_password=False), None)
+        return cls()
+
+    def resolve(self, home: Path) -> DatabaseUrl:
+        if self.url_file is not None:
+            return read_url_file(self.url_file)
+        return self.url or parse_database_url(f"sqlite:///{home / DB_FILE}", allow_password=False)
+
+
+def _check_new_database(engine: Engine) -> bool:
+    """Init takes a new database only: empty, or at the head schema with no tenant.
+
+    It never adopts or overwrites one that holds anything. Returns whether the
+    schema still has to be created.
+    """
+    revision = current_revision(engine)
+    if revision is None and not inspect(engine).get_table_names():
+        return True
+    if revision == HEAD_REVISION:
+        with engine.connect() as connection:
+            if connection.execute(select(Tenant.id).limit(1)).first() is None:
+                return False
+    raise ConflictError(
+        "the database already holds data or another schema",
+        hint="give init a new, empty database; nothing was changed",
+    )
+
+
 def _seed_database(
-    home: Path, km: KeyManager, ids: InitResult, admin: AdminSpec, clock: Clock
+    engine: Engine, km: KeyManager, ids: InitResult, admin: AdminSpec, clock: Clock
 ) -> None:
-    engine = make_engine(f"sqlite:///{home / DB_FILE}")
-    try:
-        migrate(engine)
-        now = clock.now()
-        subjects = subject_ring_id(ids.tenant_id, DEFAULT_SITE.jurisdiction)
-        km.create_ring(ids.asset_ring)
-        km.create_ring(subjects)
-        admin_row = _admin_row(km, ids, subjects, admin, now)
-        with make_sessionmaker(engine).begin() as session:
-            for row in _tenant_rows(ids, subjects, now):
-                session.add(row)
-                session.flush()
-            session.add(
-                Organisation(
-                    id=ids.org_id,
-                    tenant_id=ids.tenant_id,
-                    name=admin.org,
-                    jurisdiction=admin.location,
-                    created_at=now,
-                )
-            )
+    now = clock.now()
+    subjects = subject_ring_id(ids.tenant_id, DEFAULT_SITE.jurisdiction)
+    km.create_ring(ids.asset_ring)
+    km.create_ring(subjects)
+    admin_row = _admin_row(km, ids, subjects, admin, now)
+    with make_sessionmaker(engine).begin() as session:
+        for row in _tenant_rows(ids, subjects, now):
+            session.add(row)
             session.flush()
-            session.add(admin_row)
-            session.flush()
-            SqlJournal(ids.tenant_id, clock).append(
-                session,
-                JournalEvent(
-                    action="workspace.init",
-                    outcome=Outcome.OK,
-                    actor=ids.principal_id,
-                    target=ids.tenant_id,
-                    request_id="req-" + secrets.token_hex(8),
-                    detail={"site": DEFAULT_SITE.name, "ring": ids.asset_ring},
-                ),
+        session.add(
+            Organisation(
+                id=ids.org_id,
+                tenant_id=ids.tenant_id,
+                name=admin.org,
+                jurisdiction=admin.location,
+                created_at=now,
             )
-    finally:
-        engine.dispose()
+        )
+        session.flush()
+        session.add(admin_row)
+        session.flush()
+        SqlJournal(ids.tenant_id, clock).append(
+            session,
+            JournalEvent(
+                action="workspace.init",
+                outcome=Outcome.OK,
+                actor=ids.principal_id,
+                target=ids.tenant_id,
+                request_id="req-" + secrets.token_hex(8),
+                detail={"site": DEFAULT_SITE.name, "ring": ids.asset_ring},
+            ),
+        )
 
 
 def _checked_admin(admin: AdminSpec) -> AdminSpec:
@@ -238,12 +296,15 @@ def init_workspace(
     operator_jurisdictions: str | None = None,
     kdf: KdfSection | None = None,
     clock: Clock | None = None,
+    database: DatabaseChoice | None = None,
 ) -> InitResult:
     """Create a new workspace in ``home`` (new or empty).
 
     ``operator_jurisdictions`` is a residency rule for where operators may act
-    from; it defaults to the admin's location.
+    from; it defaults to the admin's location. ``database`` puts the metadata
+    on PostgreSQL (a new, empty database) instead of SQLite in ``home``.
     """
+    database = database or DatabaseChoice()
     clock = clock or SystemClock()
     kdf = kdf or KdfSection()
     home = home.expanduser().absolute()
@@ -254,6 +315,36 @@ def init_workspace(
         parse_vkey(vkey)
     _check_empty(home)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    engine = make_engine(database.resolve(home))
+    try:
+        needs_schema = _check_new_database(engine)
+        ids = _create(home, passphrase, admin, kdf, clock, engine, needs_schema=needs_schema)
+    finally:
+        engine.dispose()
+    for path in home.glob(f"{DB_FILE}*"):
+        path.chmod(0o600)
+    write_atomic(
+        home / CONFIG_NAME,
+        (
+            _config_text(ids.tenant_id, ids.principal_id, kdf, DEFAULT_SITE, database)
+            + _trust_text(trusted_issuers, operators)
+        ).encode(),
+        mode=0o600,
+    )
+    return ids
+
+
+def _create(
+    home: Path,
+    passphrase: bytes,
+    admin: AdminSpec,
+    kdf: KdfSection,
+    clock: Clock,
+    engine: Engine,
+    *,
+    needs_schema: bool,
+) -> InitResult:
+    """Keyring, site directory, schema and first rows (the config is written after)."""
     tenant = "t-" + secrets.token_hex(6)
     ids = InitResult(
         home,
@@ -266,15 +357,7 @@ def init_workspace(
     km = wiring.create_key_manager(home / KEYRING_FILE, passphrase, kdf, clock)
     (home / "sites").mkdir(mode=0o700)
     (home / "sites" / DEFAULT_SITE.name).mkdir(mode=0o700)
-    _seed_database(home, km, ids, admin, clock)
-    for path in home.glob(f"{DB_FILE}*"):
-        path.chmod(0o600)
-    write_atomic(
-        home / CONFIG_NAME,
-        (
-            _config_text(tenant, ids.principal_id, kdf, DEFAULT_SITE)
-            + _trust_text(trusted_issuers, operators)
-        ).encode(),
-        mode=0o600,
-    )
+    if needs_schema:
+        migrate(engine)
+    _seed_database(engine, km, ids, admin, clock)
     return ids

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import sqlite3
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from sqlalchemy import select
 
 from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import SignerKey, encode_vkey, generate_signer, parse_vkey
-from forgekeep.db.models import Event
+from forgekeep.db.models import Event, Principal
 from forgekeep.errors import (
     AccessDeniedError,
     ConfigError,
@@ -31,7 +30,8 @@ from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.erasure import HOLDS_FILE
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.service.workspace import InitResult
+from forgekeep.testing.rawdb import database_bytes
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"correct horse battery staple"
@@ -75,15 +75,14 @@ def _approve(office: Office, approval_id: str) -> None:
         office.zed.approve(approval_id, office.keys[pid])
 
 
-def _dump(home: Path, target: Path) -> Path:
-    """A consistent copy of the database, as a backup or a dump would take it."""
-    with sqlite3.connect(home / DB_FILE) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
-    return target
-
-
-def _raw_bytes(home: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in home.glob(f"{DB_FILE}*"))
+def _backed_up_row(vault: Vault, principal_id: str) -> tuple[str, bytes, bytes]:
+    """The person's sealed columns, as a backup or a dump taken now would hold them."""
+    with vault.context.sessions() as session:
+        row = session.get(Principal, principal_id)
+        assert row is not None
+        assert row.attrs_wrapped_key is not None
+        assert row.attrs_sealed is not None
+        return row.subject_ring, bytes(row.attrs_wrapped_key), bytes(row.attrs_sealed)
 
 
 def test_refusals_when_requesting(office: Office) -> None:
@@ -101,7 +100,7 @@ def test_refusals_when_requesting(office: Office) -> None:
 
 
 def test_erasure_after_retention_leaves_no_personal_data(
-    office: Office, clock: ManualClock, tmp_path: Path
+    office: Office, clock: ManualClock
 ) -> None:
     ada, zed = office.ada, office.zed
     with pytest.raises(LegalHoldError):
@@ -114,8 +113,8 @@ def test_erasure_after_retention_leaves_no_personal_data(
     size = zed.ledger_checkpoint().size
     proofs = [zed.ledger_prove_inclusion(i) for i in range(size)]
     trusted = zed.ledger_checkpoint().note
-    dump = _dump(office.home, tmp_path / "before.db")
-    assert ADA.encode() not in dump.read_bytes()  # sealed, never in clear
+    backup = _backed_up_row(zed, ada.principal_id)
+    assert ADA.encode() not in database_bytes(office.home)  # sealed, never in clear
 
     approval = zed.request_erasure(ada.principal_id, reason="left in 2026").id
     _approve(office, approval)
@@ -134,16 +133,12 @@ def test_erasure_after_retention_leaves_no_personal_data(
     with pytest.raises(ConflictError, match="stays erased"):
         zed.resume(ada.principal_id)
 
-    # The dump taken before erasure holds only ciphertext no key opens any more.
-    with sqlite3.connect(dump) as old:
-        ring, wrapped, sealed = old.execute(
-            "SELECT subject_ring, attrs_wrapped_key, attrs_sealed FROM principals WHERE id = ?",
-            (ada.principal_id,),
-        ).fetchone()
+    # The backup taken before erasure holds only ciphertext no key opens any more.
+    ring, wrapped, sealed = backup
     ctx = zed.context
     with pytest.raises(KeyUnavailableError):
         open_attributes(ctx.key_manager, ring, ctx.tenant_id, ada.principal_id, wrapped, sealed)
-    assert ADA.encode() not in _raw_bytes(office.home)
+    assert ADA.encode() not in database_bytes(office.home)
 
     # Every earlier proof still verifies, and the log is consistent with the old checkpoint.
     key = parse_vkey(zed.ledger_key())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +17,7 @@ from forgekeep.ledger.journal import JournalEvent
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace import InitResult
+from forgekeep.testing.rawdb import database_bytes
 
 
 def _events(vault: Vault) -> list[Event]:
@@ -117,7 +117,7 @@ def test_a_read_fails_before_any_byte_when_its_event_cannot_be_written(vault: Va
 def test_people_are_pseudonymous_and_their_attributes_sealed(
     vault: Vault, workspace: InitResult
 ) -> None:
-    db_bytes = Path(workspace.home / "forgekeep.db").read_bytes()
+    db_bytes = database_bytes(workspace.home)
     assert b"Ada Admin" not in db_bytes
     assert workspace.principal_id.startswith("p-")
     with vault.context.sessions() as session:

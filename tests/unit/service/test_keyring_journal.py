@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from forgekeep.db.engine import make_engine, make_sessionmaker
+from forgekeep.db.engine import make_sessionmaker
 from forgekeep.db.models import Event
 from forgekeep.errors import JournalError, WrongPassphraseError
 from forgekeep.service import keyring, wiring
 from forgekeep.service.workspace import InitResult
+from forgekeep.testing.rawdb import workspace_engine
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +24,7 @@ def _short_runtime_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _events(workspace: InitResult) -> list[Event]:
-    engine = make_engine(f"sqlite:///{workspace.home / 'forgekeep.db'}")
+    engine = workspace_engine(workspace.home)
     with make_sessionmaker(engine)() as session:
         rows = list(session.scalars(select(Event).order_by(Event.seq)).all())
     engine.dispose()

@@ -25,7 +25,8 @@ from forgekeep.limits import MAX_TOKEN_TTL_DAYS
 from forgekeep.service._core import Authentication
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.service.workspace import InitResult
+from forgekeep.testing.rawdb import database_bytes
 
 DAY = dt.timedelta(days=1)
 
@@ -158,7 +159,7 @@ def test_only_the_secret_hash_is_stored(vault: Vault, workspace: InitResult) -> 
         row = session.get(ApiToken, info.id)
         assert row is not None
         assert row.secret_sha256 == secret_hash(secret)
-    raw = b"".join(p.read_bytes() for p in workspace.home.glob(f"{DB_FILE}*"))
+    raw = database_bytes(workspace.home)
     assert secret_hash(secret).encode() in raw  # the check below can fail
     assert secret.encode() not in raw
     assert secret[:20].encode() not in raw
