@@ -26,11 +26,12 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from forgekeep.db.failures import database_error
 from forgekeep.db.url import DatabaseUrl, parse_database_url
-from forgekeep.errors import DatabaseError, DatabaseUnavailableError, SchemaVersionError
+from forgekeep.errors import DatabaseError, SchemaVersionError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0004"
@@ -117,15 +118,3 @@ def check_revision(engine: Engine) -> None:
         f"the metadata database is at schema {found}, newer than this forgekeep ({HEAD_REVISION})",
         hint="a newer forgekeep migrated it: use that release (downgrades are not supported)",
     )
-
-
-def database_error(exc: SQLAlchemyError, what: str) -> DatabaseError:
-    """Our error for a driver error: unreachable (FK-DB-003) or other (FK-DB-001)."""
-    from_server = type(getattr(exc, "orig", None)).__module__.startswith("psycopg")
-    if getattr(exc, "connection_invalidated", False) or (
-        from_server and isinstance(exc, OperationalError | InterfaceError)
-    ):
-        return DatabaseUnavailableError(
-            f"{what}: the database is unreachable ({type(exc).__name__})"
-        )
-    return DatabaseError(f"{what}: {type(exc).__name__}")

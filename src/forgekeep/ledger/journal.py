@@ -30,9 +30,10 @@ from sqlalchemy.orm import Session
 
 from forgekeep.clock import Clock
 from forgekeep.db.bulk import BulkInsert
+from forgekeep.db.failures import database_error
 from forgekeep.db.locks import log_lock
 from forgekeep.db.models import Event
-from forgekeep.errors import JournalError
+from forgekeep.errors import DatabaseUnavailableError, JournalError
 from forgekeep.ledger.log import LogAppender, event_entry
 
 Scalar = str | int | bool | None
@@ -117,6 +118,9 @@ class SqlJournal:
             appender.write()
         except SQLAlchemyError as exc:
             names = ",".join(sorted({e.action for e in events}))
+            error = database_error(exc, f"could not record {names}")
+            if isinstance(error, DatabaseUnavailableError):
+                raise error from exc  # an outage, not a journal fault: say so
             raise JournalError(f"could not record {names}: {type(exc).__name__}") from exc
         return range(first, first + len(rows))
 

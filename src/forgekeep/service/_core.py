@@ -32,10 +32,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from forgekeep.clock import Clock
 from forgekeep.config import Settings
+from forgekeep.db.failures import database_error
 from forgekeep.db.models import Project
 from forgekeep.errors import (
     AccessDeniedError,
-    DatabaseError,
+    DatabaseUnavailableError,
     ForgekeepError,
     JournalError,
 )
@@ -232,6 +233,9 @@ def _journal_refusal(
     try:
         record_standalone(ctx, [event])
     except (ForgekeepError, SQLAlchemyError) as journal_exc:
+        if isinstance(exc, DatabaseUnavailableError):
+            # The database is gone: its own error says why nothing could be journaled.
+            raise exc from journal_exc
         raise JournalError(
             f"{exc.code} could not be journaled; request {request_id} refused"
         ) from journal_exc
@@ -291,7 +295,7 @@ def request(
         _journal_refusal(ctx, action, target, request_id, exc)
         raise
     except SQLAlchemyError as exc:
-        error = DatabaseError(f"metadata database error: {type(exc).__name__}")
+        error = database_error(exc, "metadata database error")
         error.request_id = request_id
         _journal_refusal(ctx, action, target, request_id, error)
         raise error from exc

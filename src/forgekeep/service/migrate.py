@@ -34,11 +34,11 @@ from forgekeep.db.engine import (
     HEAD_REVISION,
     check_revision,
     current_revision,
-    database_error,
     make_engine,
     make_sessionmaker,
     migrate,
 )
+from forgekeep.db.failures import database_error
 from forgekeep.db.ledger import Checkpoint, LedgerKey
 from forgekeep.db.models import Base, Tenant
 from forgekeep.errors import (
