@@ -58,6 +58,10 @@ def _initdb_dir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
+def initdb_available() -> bool:
+    return _initdb_dir() is not None
+
+
 def server_url() -> str | None:
     """An admin URL of a server for test databases, starting a private one if need be."""
     global _private  # noqa: PLW0603 (one private cluster per test process)
