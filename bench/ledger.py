@@ -1,4 +1,4 @@
-"""Ledger appends per second on SQLite: timed group commit and 1-second checkpoints.
+"""Ledger appends per second on SQLite or PostgreSQL: group commit and 1-second checkpoints.
 
 Runs the production write path: callers submit events to a
 :class:`~forgekeep.ledger.sequencer.Sequencer`, which appends them in groups
@@ -18,9 +18,16 @@ Phases, in one run:
 3. *Proofs*: the log is grown to ``--proof-size`` entries (1,000,000 by
    default), then inclusion and consistency proofs are read from SQLite.
 4. *Reference*: the raw SHA-256 rate of this machine (64-byte inputs).
+5. *Bare executemany* (PostgreSQL only): the rows the paced phase wrote (events
+   and stored hashes) copied into scratch tables of the same shape, in groups of
+   the paced phase's mean size, one commit each: the database's own floor for
+   these rows, without canonical JSON, hashing, locks or the sequencer.
 
     python bench/ledger.py [--rate 20000] [--seconds 10] [--burst 100000]
-                           [--proof-size 1000000]
+                           [--proof-size 1000000] [--database URL]
+
+With ``--database postgresql+psycopg://…/DB`` (a new, empty database), the
+log lives there instead of a temporary SQLite file.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from forgekeep.clock import SystemClock
@@ -168,6 +176,40 @@ def _raw_sha256_rate() -> float:
     return count / (time.perf_counter() - started)
 
 
+def _bare_executemany(engine: Engine, group: int) -> tuple[float, int]:
+    """Rows/s of a plain executemany of the paced phase's rows into look-alike tables."""
+    with engine.begin() as conn:
+        for table in ("events", "ledger_hashes"):
+            conn.exec_driver_sql(f"CREATE TABLE bare_{table} (LIKE {table} INCLUDING ALL)")
+        events = conn.exec_driver_sql(
+            "SELECT tenant_id, at, request_id, actor, action, outcome, target, detail,"
+            " log_index, entry FROM events ORDER BY log_index"
+        ).all()
+        hashes = conn.exec_driver_sql("SELECT tenant_id, idx, hash FROM ledger_hashes").all()
+    per_event = len(hashes) / max(len(events), 1)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        for first in range(0, len(events), group):
+            chunk = events[first : first + group]
+            cursor.executemany(
+                "INSERT INTO bare_events (tenant_id, at, request_id, actor, action, outcome,"
+                " target, detail, log_index, entry) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                [tuple(row) for row in chunk],
+            )
+            lo, hi = int(first * per_event), int((first + len(chunk)) * per_event)
+            cursor.executemany(
+                "INSERT INTO bare_ledger_hashes (tenant_id, idx, hash) VALUES (%s,%s,%s)",
+                [tuple(row) for row in hashes[lo:hi]],
+            )
+            raw.commit()
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+    return len(events) / elapsed, len(events)
+
+
 def _ms(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1e3
 
@@ -178,9 +220,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=100_000)
     parser.add_argument("--proof-size", type=int, default=1_000_000)
+    parser.add_argument("--database", help="a new, empty database URL (default: SQLite)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="fk-ledger-bench-") as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        engine = make_engine(args.database or f"sqlite:///{Path(tmp) / 'bench.db'}")
+        kind = "PostgreSQL" if engine.dialect.name == "postgresql" else "SQLite"
         migrate(engine)
         sessions = make_sessionmaker(engine)
         with sessions.begin() as session:
@@ -193,6 +237,9 @@ def main() -> None:
             ceiling = _saturated(sequencer, args.burst, len(paced.values))
         count, latency = len(paced.values), paced.values
         rate = count / (paced.last_ack - paced.first_submit)
+        bare = None
+        if kind == "PostgreSQL":
+            bare = _bare_executemany(engine, max(1, round(paced_stats[1] / paced_stats[0])))
         _grow(sessions, journal, args.proof_size)
         size, inclusion, consistency = _proof_times(sessions)
         engine.dispose()
@@ -201,17 +248,21 @@ def main() -> None:
     p50, p99 = _ms(latency, 50), _ms(latency, 99)
     mean_group = entries / max(groups, 1)
     print(f"paced: {count} events offered at {args.rate}/s for {args.seconds:g} s")
-    print(f"  forgekeep appends (SQLite, durable)   {rate:10.0f}/s")
+    print(f"  forgekeep appends ({kind}, durable){rate:12.0f}/s")
     print(f"  durable acknowledgement               p50 {p50:.1f} ms  p99 {p99:.1f} ms")
     print(f"  {groups} groups of {mean_group:.0f} entries on average; {checkpoints} checkpoints")
     print(f"saturated: {args.burst} events as fast as they are taken  {ceiling:10.0f}/s")
-    print(f"proofs from SQLite at {size} entries (1000 each, random):")
+    print(f"proofs from {kind} at {size} entries (1000 each, random):")
     print(f"  inclusion    p50 {_ms(inclusion, 50):.3f} ms  p99 {_ms(inclusion, 99):.3f} ms")
     print(f"  consistency  p50 {_ms(consistency, 50):.3f} ms  p99 {_ms(consistency, 99):.3f} ms")
     print(f"raw SHA-256 (64-byte inputs)            {raw:10.0f}/s")
     print(
         f"ratio: {raw / rate:.0f} raw hashes per paced append, {raw / ceiling:.0f} at the ceiling"
     )
+    if bare is not None:
+        bare_rate, rows = bare
+        print(f"bare executemany of the same {rows} rows, same group size  {bare_rate:10.0f}/s")
+        print(f"ratio: forgekeep's ceiling is {ceiling / bare_rate:.2f}x the bare executemany")
 
 
 if __name__ == "__main__":
