@@ -123,3 +123,5 @@ MAX_WITNESS_LOGS: Final = 256
 MAX_WITNESS_EVIDENCE: Final = 1000
 #: Witnesses one workspace log submits its checkpoints to (``witnesses.toml``).
 MAX_LOG_WITNESSES: Final = 32
+#: A database URL, in ``[database] url`` or in the file ``url_file`` names.
+MAX_DATABASE_URL_BYTES: Final = 4096

@@ -23,8 +23,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from forgekeep.errors import ConfigError, InputMissingError, LimitExceededError
+from forgekeep.limits import MAX_DATABASE_URL_BYTES
 
-MAX_DATABASE_URL_BYTES: Final = 4096
 SQLITE: Final = "sqlite"
 POSTGRESQL: Final = "postgresql"
 _DRIVERS: Final = {"sqlite": SQLITE, "postgresql": POSTGRESQL, "postgresql+psycopg": POSTGRESQL}

@@ -271,7 +271,7 @@ def _ensure_asset(
     asset.deleted_at, asset.deleted_by = None, None
 
 
-class _RivalCreationError(ConflictError):
+class _RivalCreationError(Exception):
     """Another writer created the asset first; this upload is bound to another id."""
 
 
@@ -409,12 +409,16 @@ def put_asset(
         labels = (classification, clean_tags, progress or (lambda _n: None))
         try:
             plan, number, digest = _put_once(ctx, req, source, project, name, labels)
-        except _RivalCreationError:
+        except _RivalCreationError as rival:
+            # Writers racing to create one name: the winner's asset now exists, so a
+            # second attempt encrypts under its id and becomes its next version. A
+            # stream cannot be read twice.
             if not isinstance(source, Path):
-                raise  # a stream cannot be read twice
-            # Writers racing to create one name: the winner's asset now exists, so
-            # this second attempt encrypts under its id and becomes its next version.
-            plan, number, digest = _put_once(ctx, req, source, project, name, labels)
+                raise ConflictError(str(rival), hint="put it again") from rival
+            try:
+                plan, number, digest = _put_once(ctx, req, source, project, name, labels)
+            except _RivalCreationError as again:
+                raise ConflictError(str(again), hint="put it again") from again
         return PutResult(
             plan.asset_id, name, project, number, plan.version_id.hex(), digest.size, req.id
         )

@@ -14,6 +14,7 @@ from forgekeep.config import (
 )
 from forgekeep.errors import ConfigError, LimitExceededError, WorkspaceError
 from forgekeep.limits import MAX_CONFIG_BYTES, MAX_PASSPHRASE_BYTES
+from forgekeep.service.wiring import database_url
 
 GOOD = """
 [workspace]
@@ -36,7 +37,9 @@ def _write(tmp_path: Path, text: str) -> Path:
 def test_a_good_file_loads_with_defaults(tmp_path: Path) -> None:
     settings = load_settings(_write(tmp_path, GOOD))
     assert settings.workspace.tenant == "t-1"
-    assert settings.database.url == "sqlite:///forgekeep.db"
+    assert (settings.database.url, settings.database.url_file) == (None, None)
+    default = database_url(tmp_path, settings)  # SQLite in the workspace
+    assert (default.kind, default.url.database) == ("sqlite", str(tmp_path / "forgekeep.db"))
     assert settings.keys.kdf.memory_kib == 65536
     assert settings.uploads.orphan_grace_seconds == 86400
 
