@@ -93,7 +93,7 @@ def test_status_reports_pid_and_expiry(keyring: Path, agent_pid: int) -> None:
 def test_the_key_is_not_on_the_agent_command_line(keyring: Path, agent_pid: int) -> None:
     key = derive_key(keyring, PASSPHRASE)
     cmdline = Path(f"/proc/{agent_pid}/cmdline").read_bytes()
-    assert b"forgekeep.keys.agent" in cmdline
+    assert b"forgekeep.keys._agent_server" in cmdline
     for form in (key, key.hex().encode(), PASSPHRASE):
         assert form not in cmdline
 

@@ -39,11 +39,11 @@ from forgekeep.keys._agent_wire import (
     encode_record,
     error_reply,
     ok_reply,
+    peer_uid,
     recv_frame,
     send_frame,
 )
 from forgekeep.keys._seal import KEY_BYTES
-from forgekeep.keys.agent import peer_uid
 from forgekeep.keys.local import LocalKeyManager
 from forgekeep.keys.protocol import DomainKeyRef, KeyManager
 
@@ -249,3 +249,7 @@ def main(argv: list[str]) -> int:  # pragma: no cover - runs in the detached age
     signal.signal(signal.SIGTERM, lambda _sig, _frame: server.stop())
     server.serve()
     return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - the agent process, started by keys.agent
+    sys.exit(main(sys.argv[1:]))

@@ -148,3 +148,14 @@ def result_of(reply: dict[str, Any]) -> Any:
     if reply.get("ok") is False:
         raise_remote(reply.get("error"))
     raise AgentError("the agent sent a malformed reply")
+
+
+_UCRED: Final = struct.Struct("3i")
+
+
+def peer_uid(sock: socket.socket) -> int:
+    """The uid of the process at the other end of a Unix socket."""
+    _pid, uid, _gid = _UCRED.unpack(
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    )
+    return int(uid)

@@ -26,7 +26,6 @@ import json
 import os
 import socket
 import stat
-import struct
 import subprocess
 import sys
 import time
@@ -39,6 +38,7 @@ from forgekeep.keys._agent_wire import (
     b64e,
     decode_info,
     decode_record,
+    peer_uid,
     recv_frame,
     result_of,
     send_frame,
@@ -63,7 +63,6 @@ CALL_TIMEOUT_SECONDS: Final = 30.0
 STARTUP_TIMEOUT_SECONDS: Final = 30.0
 STOP_TIMEOUT_SECONDS: Final = 5.0
 _MAX_SOCKET_PATH: Final = 107  # sun_path is 108 bytes with its NUL
-_UCRED: Final = struct.Struct("3i")
 
 
 class AgentStatus(TypedDict):
@@ -102,14 +101,6 @@ def agent_socket_path(keyring_path: Path) -> Path:
             hint="set XDG_RUNTIME_DIR to a shorter directory",
         )
     return path
-
-
-def peer_uid(sock: socket.socket) -> int:
-    """The uid of the process at the other end of a Unix socket."""
-    _pid, uid, _gid = _UCRED.unpack(
-        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-    )
-    return int(uid)
 
 
 def _connect(path: Path, timeout: float) -> socket.socket:
@@ -161,7 +152,7 @@ def _handshake(out: bytes, err: bytes, returncode: int | None) -> int:
 
 
 def _spawn(keyring: Path, sock: Path, derived_key: bytes, ttl: float) -> int:
-    command = [sys.executable, "-m", "forgekeep.keys.agent"]
+    command = [sys.executable, "-m", "forgekeep.keys._agent_server"]
     command += ["--keyring", str(keyring), "--socket", str(sock), "--ttl", repr(ttl)]
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
         command,
@@ -288,13 +279,3 @@ class AgentKeyManager:
 
     def describe(self, ring: str, domain: str | None = None) -> KeyInfo:
         return decode_info(self._call("describe", ring=ring, domain=domain))
-
-
-def _run() -> int:  # pragma: no cover - the agent process entry point (see _agent_server.main)
-    from forgekeep.keys._agent_server import main  # noqa: PLC0415 - only in the agent process
-
-    return main(sys.argv[1:])
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(_run())
