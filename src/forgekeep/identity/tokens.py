@@ -26,10 +26,10 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from typing import Final
 
 from forgekeep.errors import AuthenticationError, UsageError
 from forgekeep.limits import MAX_API_TOKEN_CHARS
-from forgekeep.service.authz import Action
 
 TOKEN_PREFIX = "fkt_"  # noqa: S105 (a format prefix, not a secret)
 ID_HEX_CHARS = 16
@@ -62,13 +62,22 @@ _AUDIT = frozenset(
     }
 )
 
-#: Scope name → the action names it allows.
+#: The scope that allows every action (the principal's own policies still decide).
+ADMIN_SCOPE: Final = "admin"
+#: Scope name → the action names it allows; ``admin`` allows them all.
 SCOPES: Mapping[str, frozenset[str]] = {
     "read": _READ,
     "write": frozenset(_WRITE),
     "audit": _AUDIT,
-    "admin": frozenset(str(action) for action in Action),
 }
+SCOPE_NAMES: Final = frozenset({*SCOPES, ADMIN_SCOPE})
+
+
+def scope_actions(scope: str, every_action: Iterable[str]) -> frozenset[str]:
+    """The actions ``scope`` allows, out of ``every_action`` (unknown scopes: none)."""
+    if scope == ADMIN_SCOPE:
+        return frozenset(every_action)
+    return SCOPES.get(scope, frozenset())
 
 
 def _b64url(data: bytes) -> str:
@@ -120,14 +129,14 @@ def validate_scopes(scopes: Iterable[str]) -> frozenset[str]:
     values = frozenset(scopes)
     if not values:
         raise UsageError("a token needs at least one scope", hint=_scopes_hint())
-    unknown = sorted(s for s in values if s not in SCOPES)
+    unknown = sorted(s for s in values if s not in SCOPE_NAMES)
     if unknown:
         raise UsageError(f"unknown scope {unknown[0][:40]!r}", hint=_scopes_hint())
     return values
 
 
 def _scopes_hint() -> str:
-    return f"scopes are {', '.join(sorted(SCOPES))} (repeat --scope)"
+    return f"scopes are {', '.join(sorted(SCOPE_NAMES))} (repeat --scope)"
 
 
 def allows(scopes: Iterable[str] | None, action: str) -> bool:
@@ -138,4 +147,6 @@ def allows(scopes: Iterable[str] | None, action: str) -> bool:
     """
     if scopes is None:
         return True
-    return any(str(action) in SCOPES.get(scope, frozenset()) for scope in scopes)
+    return any(
+        scope == ADMIN_SCOPE or str(action) in SCOPES.get(scope, frozenset()) for scope in scopes
+    )

@@ -44,10 +44,10 @@ from forgekeep.errors import (
     UsageError,
 )
 from forgekeep.identity.tokens import (
-    SCOPES,
     is_token_id,
     new_token,
     parse_token,
+    scope_actions,
     secret_hash,
     secret_matches,
     validate_scopes,
@@ -136,7 +136,8 @@ def validate_ttl(ttl: dt.timedelta) -> dt.timedelta:
 
 
 def _actions(scopes: frozenset[str]) -> frozenset[str]:
-    return frozenset().union(*(SCOPES[s] for s in scopes if s in SCOPES))
+    every = [str(action) for action in Action]
+    return frozenset().union(*(scope_actions(scope, every) for scope in scopes))
 
 
 def _check_narrowing(ctx: ServiceContext, scopes: frozenset[str]) -> None:
