@@ -180,3 +180,14 @@ def test_ls_imports_no_web_framework_http_client_or_migrations(ws: Path) -> None
     assert "sqlalchemy" in modules  # it did open the workspace
     banned = ("fastapi", "starlette", "uvicorn", "httpx", "alembic", "forgekeep.runner")
     assert _heavy(modules, banned) == []
+
+
+@pytest.mark.parametrize("path", [(), ("ledger",), ("ledger", "witnesses")], ids=str)
+def test_a_group_alone_prints_its_help_as_a_usage_error(
+    fk: InProcess, path: tuple[str, ...]
+) -> None:
+    result = fk(*path)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.stderr.startswith("Usage: ")
+    assert "Commands:" in result.stderr

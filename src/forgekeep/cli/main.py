@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError
 from typer.exceptions import TyperException
 
 from forgekeep import __version__
@@ -256,6 +257,9 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except NoArgsIsHelpError as exc:  # `forgekeep` or `forgekeep ledger` alone
+        _stderr().print(exc.format_message(), highlight=False, markup=False)
+        sys.exit(EXIT_USAGE)
     except typer.Abort:
         _stderr().print("error[FK-USAGE-001]: aborted", markup=False)
         sys.exit(EXIT_ERROR)
