@@ -54,6 +54,7 @@ test: lint typecheck imports unit
 
 bench: install
 	$(BIN)/python bench/put_get.py
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) build .mypy_cache .ruff_cache .pytest_cache .coverage*

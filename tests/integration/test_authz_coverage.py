@@ -51,6 +51,8 @@ EXEMPT_COMMANDS = {
     "doctor": "health checks",
     "unlock": "key agent: holds the keyring for this user; decides nothing",
     "lock": "key agent",
+    "migrate": "schema upgrade by whoever holds the files, before the schema can decide"
+    " anything; journaled. --to-database then runs ledger verify through the access checks",
     "whoami": "authentication only",
     "login": "stores a credential after authenticating it",
     "logout": "removes a local credential",

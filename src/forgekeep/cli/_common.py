@@ -18,24 +18,19 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path, PurePath
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from forgekeep.client_config import selected_profile, stored_token
-from forgekeep.config import read_secret_env, read_secret_file, resolve_home
 from forgekeep.errors import InputMissingError, KeyringLockedError, LimitExceededError, UsageError
-from forgekeep.service.vault import Vault
-from forgekeep.service.wiring import keyring_unlocked, open_vault
+
+if TYPE_CHECKING:
+    from forgekeep.service.vault import Vault
+
+# The service, its configuration (pydantic, SQLAlchemy) and rich.progress are imported
+# inside the functions that use them, so that a command's --help stays fast (cli/_lazy.py).
 
 stderr = Console(stderr=True, soft_wrap=True)
 stdout = Console(soft_wrap=True)
@@ -53,6 +48,8 @@ class GlobalOptions:
 
     def home(self) -> Path:
         """--profile (a workspace profile), else --workspace, else the active profile."""
+        from forgekeep.config import resolve_home
+
         if self.server:
             raise UsageError(
                 "split mode (--server) is not available in this release",
@@ -75,6 +72,8 @@ class GlobalOptions:
 
         A stored token is used only when the selected profile points at ``home``.
         """
+        from forgekeep.config import read_secret_env
+
         from_env = read_secret_env("FORGEKEEP_TOKEN")
         if from_env is not None:
             return from_env.decode("utf-8", "replace")
@@ -110,6 +109,8 @@ def prompt_passphrase(*, confirm: bool) -> bytes:
 
 def passphrase_for(passphrase_file: Path | None, *, confirm: bool = False) -> bytes:
     """The passphrase from --passphrase-file, the environment, or a prompt."""
+    from forgekeep.config import read_secret_env, read_secret_file
+
     if passphrase_file is not None:
         return read_secret_file(passphrase_file, "passphrase")
     from_env = read_secret_env("FORGEKEEP_PASSPHRASE")
@@ -124,6 +125,8 @@ def vault(
 ) -> Iterator[Vault]:
     """Open the workspace (agent first, then passphrase) as the token's principal
     (``token``, else :meth:`GlobalOptions.token`) or else its configured principal."""
+    from forgekeep.service.wiring import keyring_unlocked, open_vault
+
     opts = options(ctx)
     home = home or opts.home()
     token = token or opts.token(home)
@@ -164,6 +167,15 @@ def info(ctx: typer.Context, message: str) -> None:
 @contextlib.contextmanager
 def progress_bar(ctx: typer.Context, label: str, total: int | None) -> Iterator[Any]:
     """A Rich transfer bar on stderr; yields a callback taking processed byte counts."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     show = not options(ctx).quiet and stderr.is_terminal and os.environ.get("CI") is None
     if not show:
         yield lambda _n: None

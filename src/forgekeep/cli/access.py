@@ -6,14 +6,30 @@ show a person's citizenships or location.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
 from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
 from forgekeep.cli.approvals import break_glass_app
 from forgekeep.errors import UsageError
-from forgekeep.service.explain import ASSET_VERBS, Explanation, WhatIf
+
+if TYPE_CHECKING:
+    from forgekeep.service.explain import Explanation, WhatIf
+
+#: ``forgekeep.service.explain.ASSET_VERBS``, spelled out so that --help imports no
+#: service (tests/cli/test_help.py checks that the two agree).
+ASSET_VERBS: Final = (
+    "read",
+    "download",
+    "modify",
+    "manufacture",
+    "share",
+    "sublicense",
+    "inspect",
+    "delete",
+    "classify",
+)
 
 app = typer.Typer(
     help="Why a request was allowed or denied; emergency (break-glass) access.",

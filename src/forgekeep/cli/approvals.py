@@ -17,20 +17,22 @@ import datetime as dt
 import stat
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from forgekeep import limits
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
-from forgekeep.crypto.signed import SignerKey, parse_signer_key
 from forgekeep.errors import (
     EXIT_FINDINGS,
     FormatError,
     UsageError,
 )
-from forgekeep.service.approvals import ApprovalDetail, ApprovalInfo
+
+if TYPE_CHECKING:
+    from forgekeep.crypto.signed import SignerKey
+    from forgekeep.service.approvals import ApprovalDetail, ApprovalInfo
 
 app = typer.Typer(
     help=(
@@ -71,6 +73,8 @@ SignedOpt = Annotated[
 
 def read_signer(ctx: typer.Context, path: Path) -> SignerKey:
     """The signer key in ``path``; its content never appears in an error."""
+    from forgekeep.crypto.signed import parse_signer_key
+
     data = read_bounded(path, limits.MAX_SIGNER_KEY_FILE_BYTES, "key file")
     try:
         text = data.decode("ascii").strip()

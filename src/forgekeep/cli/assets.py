@@ -22,7 +22,6 @@ from forgekeep.cli._common import (
     wants_json,
 )
 from forgekeep.errors import EXIT_FINDINGS, ConflictError
-from forgekeep.service._names import parse_tag
 
 ProjectOpt = Annotated[str | None, typer.Option("--project", "-p", help="Project to look in.")]
 
@@ -50,6 +49,8 @@ def put(
     first put of a name creates version 1, each later put the next version.
     Prints the asset id and version.
     """
+    from forgekeep.service._names import parse_tag  # the service only once a command runs
+
     tags = dict(parse_tag(t) for t in tag or [])
     size = file.stat().st_size if file.is_file() else None
     with vault(ctx) as v, progress_bar(ctx, f"put {file.name}", size) as tick:

@@ -15,7 +15,6 @@ import typer
 
 from forgekeep._durable import atomic_writer, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, wants_json
-from forgekeep.crypto.signed import encode_signer_key, encode_vkey, generate_signer
 from forgekeep.errors import ConflictError, UsageError
 
 KEY_FILE_MODE = 0o600
@@ -53,6 +52,8 @@ def keygen(
     admin who registers approvers. Keep KEYFILE secret and backed up; anyone
     holding it can sign as NAME.
     """
+    from forgekeep.crypto.signed import encode_signer_key, encode_vkey, generate_signer
+
     if str(output) == "-":
         raise UsageError(
             "refusing to write a private key to stdout",

@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -20,12 +20,10 @@ from rich.table import Table
 from forgekeep import limits
 from forgekeep._durable import write_atomic, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
-from forgekeep.crypto.signed import parse_vkey
 from forgekeep.errors import ConflictError, UsageError
-from forgekeep.ledger.audit import WitnessPolicy, verify_export
-from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
-from forgekeep.ledger.tlog_proof import verify_proof_file
-from forgekeep.service.witnesses import Collected
+
+if TYPE_CHECKING:
+    from forgekeep.service.witnesses import Collected
 
 app = typer.Typer(
     help="The tamper-evident log of every operation: checkpoints, entries, proofs, verify.",
@@ -257,6 +255,10 @@ def verify(
     too. With --from-export DIR --key VKEY, do the same
     offline on an export, with the key you hold (not the one in the export).
     """
+    from forgekeep.crypto.signed import parse_vkey
+    from forgekeep.ledger.audit import WitnessPolicy, verify_export
+    from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
+
     trusted = None
     if trusted_checkpoint is not None:
         trusted = read_bounded(trusted_checkpoint, limits.MAX_NOTE_BYTES, "checkpoint")
@@ -366,6 +368,10 @@ def verify_proof(
     json_out: JsonOpt = False,
 ) -> None:
     """Check a tlog-proof file offline: signature, witness quorum and inclusion."""
+    from forgekeep.crypto.signed import parse_vkey
+    from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
+    from forgekeep.ledger.tlog_proof import verify_proof_file
+
     data = read_bounded(file, limits.MAX_TLOG_PROOF_BYTES, "proof file")
     witnesses = [parse_cosigner_vkey(w) for w in witness or ()]
     not_before = _not_before(max_age, witness)

@@ -11,15 +11,22 @@ with a timezone, or a plain date meaning midnight UTC; naive times are refused.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 from rich.table import Table
 
 from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
 from forgekeep.errors import UsageError
-from forgekeep.service.export_auths import EXPORT_KINDS, ExportAuthInfo
-from forgekeep.service.licences import LICENCE_ACTIONS, LicenceInfo
+
+if TYPE_CHECKING:
+    from forgekeep.service.export_auths import ExportAuthInfo
+    from forgekeep.service.licences import LicenceInfo
+
+# The service's LICENCE_ACTIONS and EXPORT_KINDS, spelled out so that --help imports no
+# service (tests/cli/test_help.py checks that they agree).
+LICENCE_ACTIONS: Final = ("read", "download", "modify", "manufacture", "share", "sublicense")
+EXPORT_KINDS: Final = ("ITAR-TAA", "ITAR-DSP-5", "EAR-licence", "EAR-exception")
 
 app = typer.Typer(
     help=(

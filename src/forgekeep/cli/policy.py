@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
-import cedarpy
 import typer
 
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
@@ -25,9 +24,11 @@ from forgekeep.errors import (
     UsageError,
 )
 from forgekeep.limits import MAX_CASE_FILE_BYTES, MAX_POLICY_FILE_BYTES
-from forgekeep.policy import PolicyEngine, baseline_text, schema_text
-from forgekeep.policy.lint import Problem, check_files, located_policies
-from forgekeep.policy.testing import load_cases, run_cases
+
+if TYPE_CHECKING:
+    from forgekeep.policy.lint import Problem
+
+# Cedar (cedarpy) is imported by the functions that decide or check policies, not here.
 
 #: The largest policy file accepted.
 BASELINE: Final = "(baseline)"
@@ -57,6 +58,11 @@ def _read_policies(path: Path) -> str:
 def _checked_sources(
     files: Sequence[Path], *, with_baseline: bool
 ) -> tuple[list[tuple[str, str]], list[Problem], int]:
+    import cedarpy
+
+    from forgekeep.policy import baseline_text, schema_text
+    from forgekeep.policy.lint import check_files
+
     sources = [(BASELINE, baseline_text())] if with_baseline else []
     sources += [(str(path), _read_policies(path)) for path in files]
     problems, count = check_files(sources, cedarpy.Schema.from_str(schema_text()))
@@ -141,6 +147,9 @@ def run_tests(
 
     Prints PASS or FAIL for each case; exits 4 when any case fails.
     """
+    from forgekeep.policy import PolicyEngine
+    from forgekeep.policy.testing import load_cases, run_cases
+
     extra = list(policies or [])
     sources, problems, _ = _checked_sources(extra, with_baseline=True)
     if problems:
@@ -164,6 +173,8 @@ def run_tests(
 
 def _by_id(path: Path) -> dict[str, str]:
     """``@id`` → the normalised JSON of that policy (annotations included)."""
+    from forgekeep.policy.lint import located_policies
+
     text = _read_policies(path)
     try:
         located = located_policies(text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -17,7 +17,9 @@ from forgekeep import limits
 from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
 from forgekeep.cli.licences import parse_when
 from forgekeep.errors import InputMissingError, UsageError
-from forgekeep.service.principals import PrincipalInfo
+
+if TYPE_CHECKING:
+    from forgekeep.service.principals import PrincipalInfo
 
 app = typer.Typer(
     help="Principals: organisations, people (pseudonymous) and machines; vetting records.",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
-from forgekeep.service.projects import ProjectInfo
+
+if TYPE_CHECKING:
+    from forgekeep.service.projects import ProjectInfo
 
 app = typer.Typer(
     help="Projects: where assets live, how many replicas, which keys.", no_args_is_help=True

@@ -32,7 +32,6 @@ from forgekeep.cli._common import (
 )
 from forgekeep.cli._common import info as note
 from forgekeep.client_config import Profile
-from forgekeep.config import read_secret_env, resolve_home
 from forgekeep.errors import ConflictError, InputMissingError, UsageError, WorkspaceError
 from forgekeep.limits import MAX_API_TOKEN_CHARS
 
@@ -47,6 +46,8 @@ def _resolved(path: Path) -> Path:
 
 
 def _named_target(opts: GlobalOptions, name: str) -> tuple[str, Path]:
+    from forgekeep.config import resolve_home  # pydantic: only when a command runs
+
     client_config.validate_profile_name(name)
     existing = client_config.load_config().profiles.get(name)
     if existing is not None and existing.server is not None:
@@ -73,6 +74,8 @@ def _named_target(opts: GlobalOptions, name: str) -> tuple[str, Path]:
 
 def _login_target(opts: GlobalOptions) -> tuple[str, Path]:
     """The profile to log in to and its workspace."""
+    from forgekeep.config import resolve_home
+
     if opts.server:
         raise UsageError(_SERVER_LOGIN, hint=_SERVER_HINT)
     if opts.profile is not None:
@@ -88,6 +91,8 @@ def _login_target(opts: GlobalOptions) -> tuple[str, Path]:
 
 def _read_token() -> str:
     """The token from FORGEKEEP_TOKEN(_FILE), a pipe on stdin, or a hidden prompt."""
+    from forgekeep.config import read_secret_env
+
     from_env = read_secret_env("FORGEKEEP_TOKEN")
     if from_env is not None:
         return from_env.decode("utf-8", "replace")

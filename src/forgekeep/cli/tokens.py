@@ -10,14 +10,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants_json
 from forgekeep.errors import UsageError
-from forgekeep.service.tokens import TokenInfo
+
+if TYPE_CHECKING:
+    from forgekeep.service.tokens import TokenInfo
 
 app = typer.Typer(help="API tokens: scoped, expiring and revocable.", no_args_is_help=True)
 

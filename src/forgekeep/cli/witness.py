@@ -14,26 +14,20 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Final, cast
 
 import typer
 
 from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, wants_json
-from forgekeep.crypto.signed import parse_vkey
 from forgekeep.errors import ConflictError, UsageError
-from forgekeep.runner import run_https
-from forgekeep.witness.app import Witness, create_app
-from forgekeep.witness.state import (
-    CONFIG_NAME,
-    LogEntry,
-    StateStore,
-    init_witness,
-    load_config,
-    save_config,
-)
 
 if TYPE_CHECKING:
     from uvicorn._types import ASGIApplication
+
+# The witness (pydantic, cryptography) and the HTTPS runner (uvicorn) are imported by the
+# commands that use them. ``forgekeep.witness.state.CONFIG_NAME``, spelled out for --help
+# (tests/cli/test_help.py checks that the two agree):
+CONFIG_NAME: Final = "witness.toml"
 
 app = typer.Typer(help="A transparency-log witness (c2sp.org/tlog-witness).", no_args_is_help=True)
 logs_app = typer.Typer(help="The logs this witness cosigns.", no_args_is_help=True)
@@ -59,6 +53,8 @@ def init(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a witness: key (0600), commented witness.toml, state directory; print its vkey."""
+    from forgekeep.witness.state import init_witness
+
     try:
         witness, vkey = init_witness(directory, name, port=port)
     except ValueError as exc:  # pydantic: a bad name or port
@@ -75,6 +71,10 @@ def init(
 @app.command()
 def run(ctx: typer.Context, config: ConfigOpt = Path(CONFIG_NAME)) -> None:
     """Serve POST /add-checkpoint and GET /status over HTTPS until Ctrl-C."""
+    from forgekeep.runner import run_https
+    from forgekeep.witness.app import Witness, create_app
+    from forgekeep.witness.state import load_config
+
     witness = load_config(config)
     daemon = Witness.from_dir(witness)
     listen = witness.config.listen
@@ -98,6 +98,9 @@ def status(
 
     A log never seen counts as silent since witness.toml was last written.
     """
+    from forgekeep.witness.app import Witness
+    from forgekeep.witness.state import load_config
+
     witness = load_config(config)
     since = int(witness.path.stat().st_mtime)
     report = Witness.from_dir(witness, since=since).status()
@@ -122,6 +125,9 @@ def logs_add(
     config: ConfigOpt = Path(CONFIG_NAME),
 ) -> None:
     """Trust a log: cosign checkpoints for ORIGIN signed by VKEY (a running witness too)."""
+    from forgekeep.crypto.signed import parse_vkey
+    from forgekeep.witness.state import LogEntry, load_config, save_config
+
     parse_vkey(vkey)
     witness = load_config(config)
     if any(entry.origin == origin for entry in witness.config.log):
@@ -141,6 +147,8 @@ def logs_ls(
     ctx: typer.Context, config: ConfigOpt = Path(CONFIG_NAME), json_out: JsonOpt = False
 ) -> None:
     """The logs this witness cosigns: origin and vkey."""
+    from forgekeep.witness.state import load_config
+
     witness = load_config(config)
     rows = [{"origin": e.origin, "vkey": e.vkey} for e in witness.config.log]
     if wants_json(ctx, json_out):
@@ -155,6 +163,8 @@ def evidence_ls(
     ctx: typer.Context, config: ConfigOpt = Path(CONFIG_NAME), json_out: JsonOpt = False
 ) -> None:
     """Evidence files: checkpoints that conflicted with what this witness cosigned."""
+    from forgekeep.witness.state import StateStore, load_config
+
     witness = load_config(config)
     found = StateStore(witness.state_dir).evidence()
     rows = [

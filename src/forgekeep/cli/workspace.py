@@ -21,11 +21,9 @@ from forgekeep.cli._common import (
 )
 from forgekeep.config import KdfSection, load_settings, resolve_home
 from forgekeep.errors import EXIT_FINDINGS, UsageError
-from forgekeep.service import wiring
-from forgekeep.service.doctor import run_checks
-from forgekeep.service.keyring import lock_keyring, unlock_keyring
-from forgekeep.service.migrate import move_to_database, restore_config, upgrade_workspace
-from forgekeep.service.workspace import AdminSpec, DatabaseChoice, init_workspace
+
+# The configuration (pydantic) is imported up here because `init`'s defaults are the keyring
+# KDF's own: spelled out, the two could drift. The service is imported by each command.
 
 PassphraseFileOpt = Annotated[
     Path | None,
@@ -119,6 +117,8 @@ def init(
     `forgekeep principals vet FILE` until a vetting record signed by a
     --trust-issuer key is imported.
     """
+    from forgekeep.service.workspace import AdminSpec, DatabaseChoice, init_workspace
+
     home = options(ctx).home()
     passphrase = passphrase_for(passphrase_file, confirm=True)
     kdf = KdfSection(memory_kib=kdf_memory_kib, iterations=kdf_iterations)
@@ -164,6 +164,8 @@ def unlock(
     Later commands use the agent instead of asking for the passphrase and
     re-running Argon2id. The agent exits after --ttl or on `forgekeep lock`.
     """
+    from forgekeep.service.keyring import unlock_keyring
+
     home = options(ctx).home()
     seconds = _ttl_seconds(ttl)
     pid = unlock_keyring(home, passphrase_for(passphrase_file), seconds)
@@ -172,12 +174,16 @@ def unlock(
 
 def lock(ctx: typer.Context) -> None:
     """Stop the unlock agent: the keyring is sealed again."""
+    from forgekeep.service.keyring import lock_keyring
+
     stopped = lock_keyring(options(ctx).home())
     info(ctx, "locked" if stopped else "no agent was running; the keyring is locked")
 
 
 def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Show the workspace, tenant, acting principal, agent and content counts."""
+    from forgekeep.service import wiring
+
     home = options(ctx).home()
     settings = load_settings(home)
     agent = wiring.agent_info(home)
@@ -202,6 +208,8 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Check the workspace: config, database schema, keyring, sites. Exits 4 on problems."""
+    from forgekeep.service.doctor import run_checks
+
     home = resolve_home(options(ctx).workspace)
     checks = run_checks(home)
     if wants_json(ctx, json_out):
@@ -243,6 +251,9 @@ def migrate(
     the copy. The SQLite file is kept as it was.
     """
     home = resolve_home(options(ctx).workspace)
+    from forgekeep.service.migrate import move_to_database, restore_config, upgrade_workspace
+    from forgekeep.service.workspace import DatabaseChoice
+
     upgraded = upgrade_workspace(home)
     data: dict[str, object] = {"from": upgraded.from_revision, "to": upgraded.to_revision}
     if to_database is not None or to_database_url_file is not None:
@@ -278,6 +289,6 @@ def demo(
     big_mib: Annotated[int, typer.Option(help="Size of the large binary, in MiB.")] = 200,
 ) -> None:
     """Run the whole story in a scratch workspace: init, put, ls, get, tamper, summary."""
-    from forgekeep.cli.demo import run_demo  # noqa: PLC0415 (demo pulls in generators)
+    from forgekeep.cli.demo import run_demo  # demo pulls in generators
 
     run_demo(ctx, keep=keep, big_mib=big_mib)

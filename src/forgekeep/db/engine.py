@@ -21,10 +21,8 @@ Security rules:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +30,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from forgekeep.db.failures import database_error
 from forgekeep.db.url import DatabaseUrl, parse_database_url
 from forgekeep.errors import DatabaseError, SchemaVersionError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 HEAD_REVISION = "0004"
@@ -73,6 +74,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def _alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # noqa: PLC0415 (Alembic only when migrating: opening stays fast)
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.attributes["engine"] = engine
@@ -81,6 +84,8 @@ def _alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration."""
+    from alembic import command  # noqa: PLC0415 (see _alembic_config)
+
     try:
         command.upgrade(_alembic_config(engine), "head")
     except SQLAlchemyError as exc:

@@ -28,15 +28,17 @@ import math
 import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import httpx
 import jwt
 import structlog
 
 from forgekeep.clock import Clock
 from forgekeep.errors import AccessDeniedError, ConfigError, LimitExceededError
 from forgekeep.limits import MAX_JWKS_BYTES, MAX_TOKEN_BYTES
+
+if TYPE_CHECKING:
+    import httpx  # imported where a JWKS is fetched, so that opening a workspace stays fast
 
 __all__ = [
     "MAX_JWKS_BYTES",
@@ -186,6 +188,8 @@ class HttpJwks:
         self._fetched_at = now
 
     def _fetch(self) -> bytes:
+        import httpx  # noqa: PLC0415 (see the imports)
+
         try:
             with self._client.stream("GET", self._url) as response:
                 if response.status_code != httpx.codes.OK:
@@ -196,6 +200,8 @@ class HttpJwks:
 
 
 def _check_url(url: str, *, unsafe_allow_http_loopback: bool) -> None:
+    import httpx  # noqa: PLC0415 (see the imports)
+
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL:

@@ -11,18 +11,51 @@ Security rules: see :mod:`forgekeep.witness.state` (durable, locked state),
 :mod:`forgekeep.witness.client` (what the log concludes from each answer).
 """
 
-from forgekeep.witness.app import AddCheckpoint, Reply, Witness, create_app, parse_request
-from forgekeep.witness.client import submit
-from forgekeep.witness.state import (
-    CONFIG_NAME,
-    LogState,
-    StateStore,
-    WitnessConfig,
-    WitnessDir,
-    init_witness,
-    load_config,
-    load_key,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from forgekeep.witness.app import AddCheckpoint, Reply, Witness, create_app, parse_request
+    from forgekeep.witness.client import submit
+    from forgekeep.witness.state import (
+        CONFIG_NAME,
+        LogState,
+        StateStore,
+        WitnessConfig,
+        WitnessDir,
+        init_witness,
+        load_config,
+        load_key,
+    )
+
+# The names load on first use: the log's client (`witness.client`, httpx) must not pull
+# in the daemon's web framework (`witness.app`, FastAPI) just by importing this package.
+_HOMES = {
+    "AddCheckpoint": "app",
+    "Reply": "app",
+    "Witness": "app",
+    "create_app": "app",
+    "parse_request": "app",
+    "submit": "client",
+    "CONFIG_NAME": "state",
+    "LogState": "state",
+    "StateStore": "state",
+    "WitnessConfig": "state",
+    "WitnessDir": "state",
+    "init_witness": "state",
+    "load_config": "state",
+    "load_key": "state",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)
+
 
 __all__ = [
     "CONFIG_NAME",

@@ -33,8 +33,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
 
-import httpx
-
 from forgekeep import limits
 from forgekeep.errors import CheckpointError, ConfigError, ForkError, UsageError
 from forgekeep.ledger.checkpoint import Checkpoint, verify_cosignature
@@ -69,6 +67,8 @@ def _post(url: str, cacert: Path, body: bytes, timeout: float) -> tuple[int, str
     if not url.startswith("https://"):
         raise UsageError(f"a witness URL is https://…, not {url!r}")
     target = url.rstrip("/") + "/add-checkpoint"
+    import httpx  # noqa: PLC0415 (the HTTP client only when a witness is asked: opening stays fast)
+
     try:
         with (
             httpx.Client(verify=_tls(cacert), timeout=timeout, follow_redirects=False) as client,
