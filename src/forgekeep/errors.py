@@ -42,6 +42,8 @@ The tree::
     ├── StorageError                    FK-STORE-001
     │   ├── DiskFullError               FK-STORE-002
     │   └── BlobNotFoundError           FK-STORE-003
+    ├── LogKeyMissingError              FK-LEDGER-010 (no log key yet: run the set-up step)
+    ├── NotYetCoveredError              FK-LEDGER-011 exit 5 (no cosigned checkpoint covers it yet)
     ├── JournalError                    FK-JOURNAL-001
     ├── DatabaseError                   FK-DB-001
     └── AccessDeniedError               FK-AUTHZ-001 exit 3
@@ -58,6 +60,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_DENIED = 3
 EXIT_FINDINGS = 4
+EXIT_PENDING = 5  # not done yet, nothing wrong: run again later or with --wait
 
 
 class ForgekeepError(Exception):
@@ -190,6 +193,21 @@ class ForkError(IntegrityError):
 
     code = "FK-LEDGER-003"
     default_hint = "keep both checkpoints as evidence and alert the log's operator and witnesses"
+
+
+class LogKeyMissingError(ForgekeepError):
+    """The tenant's log has no signing key yet (a workspace made before keys came at init)."""
+
+    code = "FK-LEDGER-010"
+    default_hint = "an admin runs `forgekeep doctor --fix` once, with the keyring unlocked"
+
+
+class NotYetCoveredError(ForgekeepError):
+    """No checkpoint that the witnesses cosigned covers the entry yet."""
+
+    code = "FK-LEDGER-011"
+    exit_code = EXIT_PENDING
+    default_hint = "run the command again with --wait SECONDS"
 
 
 class KeyManagerError(ForgekeepError):

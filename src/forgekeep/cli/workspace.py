@@ -178,9 +178,28 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         stdout.print(f"{key:10} {value}", highlight=False)
 
 
-def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Check the workspace: config, database schema, keyring, sites. Exits 4 on problems."""
+def doctor(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Also run the set-up steps a workspace made by an older release lacks"
+            " (creates the log's signing key if there is none). Idempotent; needs an admin"
+            " and the unlocked keyring, and is journaled.",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check the workspace: config, database schema, log key, keyring, sites.
+
+    Exits 4 on problems. Changes nothing unless --fix is given.
+    """
     home = resolve_home(options(ctx).workspace)
+    if fix:
+        with vault(ctx) as v:
+            made = v.ensure_log_key()
+        info(ctx, f"log key {'created' if made.created else 'already present'}: {made.vkey}")
     checks = run_checks(home)
     if wants_json(ctx, json_out):
         emit_json(checks)

@@ -18,6 +18,7 @@ from forgekeep.service import approvals as approval_ops
 from forgekeep.service import erasure as erasure_ops
 from forgekeep.service import ledger as ledger_ops
 from forgekeep.service import ledger_audit as ledger_audit_ops
+from forgekeep.service import ledger_key as ledger_key_ops
 from forgekeep.service import witnesses as witness_ops
 from forgekeep.service._core import ServiceContext
 
@@ -39,6 +40,10 @@ class LedgerFacade:
 
     def ledger_checkpoint(self) -> ledger_ops.SignedCheckpoint:
         return ledger_ops.checkpoint(self._ctx)
+
+    def ensure_log_key(self) -> ledger_key_ops.LogKeyInfo:
+        """Create the log's signing key if this workspace has none (``doctor --fix``)."""
+        return ledger_key_ops.ensure_log_key(self._ctx)
 
     def ledger_key(self) -> str:
         return ledger_ops.verifier_key(self._ctx)
