@@ -161,6 +161,7 @@ CALLS: dict[str, Callable[[Denied], object]] = {
     "ledger_checkpoint": lambda d: d.vault.ledger_checkpoint(),
     "ledger_entry": lambda d: d.vault.ledger_entry(0),
     "ledger_key": lambda d: d.vault.ledger_key(),
+    "ensure_log_key": lambda d: d.vault.ensure_log_key(),
     "ledger_prove_consistency": lambda d: d.vault.ledger_prove_consistency(1, 1),
     "ledger_prove_inclusion": lambda d: d.vault.ledger_prove_inclusion(0),
     "ledger_verify": lambda d: d.vault.ledger_verify(),
