@@ -35,7 +35,10 @@ def test_receipt_checkpoint_proofs_and_offline_verification(
     assert report["trusted_size"] >= checked["size"]
 
     proof = tmp_path / "entry0.tlog-proof"
-    fk(*w, "ledger", "prove", "inclusion", "0", "-o", str(proof)).ok()
+    fk(*w, "ledger", "prove", "inclusion", "0", "-o", str(proof), "--wait", "1").ok()
+    fk(*w, "get", "part.step", "-o", str(tmp_path / "again.step"), "--wait", "5").error(
+        "FK-USAGE-001", 2
+    )
     assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\n")
     assert fk(*w, "ledger", "entry", "0").ok().out.startswith('{"action":')
     consistency = fk(*w, "ledger", "prove", "consistency", "1", "3", "--json").json()

@@ -9,6 +9,7 @@ Security rules:
   checkpoint for another origin never verifies against this key.
 * Reading the log (entries, proofs, checkpoints) is an authorized, journaled
   action (admins and auditors); the reads themselves become log entries.
+  Inclusion proofs live in :mod:`forgekeep.service.ledger_proofs`.
 * ``verify`` trusts nothing in the database: it re-hashes every entry, rebuilds
   every stored hash, checks every stored checkpoint's root and signature, and,
   given a checkpoint held elsewhere, proves the log has not been rolled back or
@@ -34,7 +35,6 @@ from forgekeep.ledger import sequencer as sequencer_limits
 from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
 from forgekeep.ledger.journal import Outcome, SqlJournal
 from forgekeep.ledger.sequencer import Sequencer, SequencerLimits
-from forgekeep.ledger.tlog_proof import write_proof
 from forgekeep.service import ledger_mirror
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service.authz import Action
@@ -152,29 +152,6 @@ def entry(ctx: ServiceContext, index: int) -> bytes:
         (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
         commit_with_event(session, ctx, req.event(Outcome.OK, index=index))
         return found
-
-
-def prove_inclusion(ctx: ServiceContext, index: int) -> bytes:
-    """A C2SP tlog-proof of entry ``index`` under a freshly signed checkpoint."""
-    with request(ctx, Action.LEDGER_READ, str(index)) as req, ctx.sessions() as session:
-        signed = signed_checkpoint(session, ctx)
-        _check_index(index, signed.size)
-        (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
-        reader = log.SqlHashes(session, ctx.tenant_id)
-        path = merkle.inclusion_proof(index, signed.size, reader)
-        proof = write_proof(signed.note, index, path, found)
-        commit_with_event(session, ctx, req.event(Outcome.OK, index=index, size=signed.size))
-        return proof
-
-
-def receipt(session: Session, ctx: ServiceContext, index: int) -> bytes:
-    """The tlog-proof of entry ``index`` for the request that wrote it (no new request:
-    the caller's own decision covers it). The caller commits the checkpoint it signs."""
-    signed = signed_checkpoint(session, ctx)
-    _check_index(index, signed.size)
-    (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
-    path = merkle.inclusion_proof(index, signed.size, log.SqlHashes(session, ctx.tenant_id))
-    return write_proof(signed.note, index, path, found)
 
 
 def prove_consistency(ctx: ServiceContext, old: int, new: int) -> list[bytes]:
