@@ -19,10 +19,10 @@ from fk_cli_harness import InProcess
 from sqlalchemy import func, select
 
 from forgekeep.clock import ManualClock
-from forgekeep.crypto.signed import parse_vkey
+from forgekeep.crypto.signed import encode_vkey, generate_signer, parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.models import Event
-from forgekeep.errors import EXIT_PENDING, NotYetCoveredError
+from forgekeep.errors import EXIT_PENDING, AccessDeniedError, NotYetCoveredError
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey, parse_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.runner import serve_in_thread
@@ -167,3 +167,30 @@ def test_without_witnesses_a_reader_never_signs_a_checkpoint(
         json.loads(verify_proof_file(proof, parse_vkey(vault.ledger_key())).entry)["actor"]
         == reader
     )
+
+
+NO_CHECKPOINTS = (
+    '@id("site/no-checkpoints")\n@reason("no-checkpoints")\n'
+    'forbid (principal, action == Forgekeep::Action::"ledger.checkpoint", resource);\n'
+)
+
+
+def test_signing_for_a_proof_or_an_export_needs_ledger_checkpoint(
+    vault: Vault, clock: ManualClock, tmp_path: Path
+) -> None:
+    bob = vault.add_person(
+        org="home", display_name="Bob", citizenships=["DE"], location="DE", roles=["approver"]
+    ).id
+    bob_key = generate_signer("bob")
+    ISSUER.vet(vault, bob, clock)
+    vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
+    approval = vault.request_policy_apply(NO_CHECKPOINTS)
+    vault.approve(approval.id, bob_key)
+    vault.apply_policy(approval.id)
+    index = _put_entry(vault)  # newer than any checkpoint
+    before = _checkpoints(vault)
+    with pytest.raises(NotYetCoveredError, match="you may not sign one"):
+        vault.ledger_prove_inclusion(index)  # the admin may read the log, not sign it
+    with pytest.raises(AccessDeniedError):
+        vault.ledger_export(tmp_path / "export")
+    assert _checkpoints(vault) == before
