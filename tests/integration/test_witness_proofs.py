@@ -9,6 +9,7 @@ command says so (exit 5) instead of signing one no witness has seen.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -193,4 +194,18 @@ def test_signing_for_a_proof_or_an_export_needs_ledger_checkpoint(
         vault.ledger_prove_inclusion(index)  # the admin may read the log, not sign it
     with pytest.raises(AccessDeniedError):
         vault.ledger_export(tmp_path / "export")
+    assert _checkpoints(vault) == before
+
+
+def test_a_token_without_the_checkpoint_scope_never_signs_for_a_receipt(
+    workspace: InitResult, vault: Vault, clock: ManualClock, passphrase: bytes
+) -> None:
+    _put_entry(vault)
+    _, text = vault.create_token(label="reads", scopes=["read"], ttl=dt.timedelta(days=1))
+    before = _checkpoints(vault)
+    with (
+        open_vault(workspace.home, passphrase=passphrase, clock=clock, token=text) as scoped,
+        pytest.raises(NotYetCoveredError, match="you may not sign one"),
+    ):
+        scoped.get("blade.step", io.BytesIO(), receipt=True)  # the admin's token, narrowed
     assert _checkpoints(vault) == before

@@ -34,6 +34,7 @@ from forgekeep.clock import monotonic
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.models import Event
 from forgekeep.errors import CheckpointError, IntegrityError, NotYetCoveredError, UsageError
+from forgekeep.identity.tokens import allows
 from forgekeep.ledger import log, merkle
 from forgekeep.ledger.checkpoint import verify_checkpoint
 from forgekeep.ledger.cosigner_keys import CosignerVerifierKey
@@ -93,8 +94,13 @@ def _prove_under(
 
 
 def _may_checkpoint(req: Request) -> bool:
-    """Whether the actor may sign checkpoints (asked, not recorded: the read is the request)."""
+    """Whether the actor may sign checkpoints (asked, not recorded: the read is the request).
+
+    An API token must carry the ``ledger.checkpoint`` scope too: scopes only narrow.
+    """
     ctx = req.ctx
+    if not allows(ctx.auth.scopes, str(Action.LEDGER_CHECKPOINT)):
+        return False
     return ctx.access.decide_tenant(
         req.actor, ctx.tenant_id, str(Action.LEDGER_CHECKPOINT), req.facts
     ).allowed
