@@ -42,6 +42,8 @@ The tree::
     ├── StorageError                    FK-STORE-001
     │   ├── DiskFullError               FK-STORE-002
     │   └── BlobNotFoundError           FK-STORE-003
+    ├── LogKeyMissingError              FK-LEDGER-010 (no log key yet: run the set-up step)
+    ├── NotYetCoveredError              FK-LEDGER-011 exit 4 (no cosigned checkpoint covers it yet)
     ├── JournalError                    FK-JOURNAL-001
     ├── DatabaseError                   FK-DB-001
     │   ├── SchemaVersionError          FK-DB-002 (the schema is older or newer than the code)
@@ -60,6 +62,9 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_DENIED = 3
 EXIT_FINDINGS = 4
+# Not done yet, nothing wrong: run again later or with --wait. CLI.md has no code of its
+# own for it; `approvals show --wait` already exits 4 while pending, so proofs do too.
+EXIT_PENDING = EXIT_FINDINGS
 
 
 class ForgekeepError(Exception):
@@ -192,6 +197,21 @@ class ForkError(IntegrityError):
 
     code = "FK-LEDGER-003"
     default_hint = "keep both checkpoints as evidence and alert the log's operator and witnesses"
+
+
+class LogKeyMissingError(ForgekeepError):
+    """The tenant's log has no signing key yet (a workspace made before keys came at init)."""
+
+    code = "FK-LEDGER-010"
+    default_hint = "an admin runs `forgekeep doctor --fix` once, with the keyring unlocked"
+
+
+class NotYetCoveredError(ForgekeepError):
+    """No checkpoint that the witnesses cosigned covers the entry yet."""
+
+    code = "FK-LEDGER-011"
+    exit_code = EXIT_PENDING
+    default_hint = "run the command again with --wait SECONDS"
 
 
 class KeyManagerError(ForgekeepError):

@@ -99,6 +99,11 @@ MAX_LEDGER_QUEUED: Final = 100_000
 MAX_COSIGNATURE_AGE_SECONDS: Final = 366 * 24 * 3600
 #: ``ledger checkpoint --follow --interval``, seconds at most.
 MAX_FOLLOW_INTERVAL_SECONDS: Final = 3600
+#: ``prove inclusion --wait`` / ``get --receipt --wait``: seconds a proof waits for a
+#: cosigned checkpoint that covers its entry, at most.
+MAX_PROOF_WAIT_SECONDS: Final = 3600
+#: Newest checkpoints covering an entry that a proof checks for the witnesses' cosignatures.
+MAX_PROOF_CHECKPOINTS_SCANNED: Final = 64
 #: Events in one ledger append (one caller's events stay consecutive in one group).
 MAX_LEDGER_BATCH: Final = 1000
 #: A C2SP signed note (a checkpoint with its signatures), bytes.

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 from fk_cli_harness import InProcess
 
+from forgekeep.errors import EXIT_FINDINGS
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
+from forgekeep.service.workspace import DB_FILE
 
 
 def test_receipt_checkpoint_proofs_and_offline_verification(
@@ -31,7 +35,10 @@ def test_receipt_checkpoint_proofs_and_offline_verification(
     assert report["trusted_size"] >= checked["size"]
 
     proof = tmp_path / "entry0.tlog-proof"
-    fk(*w, "ledger", "prove", "inclusion", "0", "-o", str(proof)).ok()
+    fk(*w, "ledger", "prove", "inclusion", "0", "-o", str(proof), "--wait", "1").ok()
+    fk(*w, "get", "part.step", "-o", str(tmp_path / "again.step"), "--wait", "5").error(
+        "FK-USAGE-001", 2
+    )
     assert proof.read_bytes().startswith(b"c2sp.org/tlog-proof@v1\n")
     assert fk(*w, "ledger", "entry", "0").ok().out.startswith('{"action":')
     consistency = fk(*w, "ledger", "prove", "consistency", "1", "3", "--json").json()
@@ -90,3 +97,19 @@ def test_checkpoint_follow_keeps_a_file_signed(fk: InProcess, ws: Path, tmp_path
     assert report["trusted_size"] >= 1
     assert latest.read_text().startswith(vkey.split("+")[0] + "\n")
     fk(*w, "ledger", "checkpoint", "--follow", "--interval", "0.01").error("FK-USAGE-001", 2)
+
+
+def test_doctor_reports_a_missing_log_key_and_fix_makes_it(fk: InProcess, ws: Path) -> None:
+    w = ("--workspace", str(ws))
+    with contextlib.closing(sqlite3.connect(ws / DB_FILE)) as db, db:
+        db.execute("DELETE FROM ledger_keys")  # as a workspace made by an older release
+    fk(*w, "ledger", "key").error("FK-LEDGER-010", 1)
+    report = fk(*w, "doctor", "--json")
+    assert report.code == EXIT_FINDINGS
+    (check,) = [c for c in report.parsed() if c["name"] == "log key"]
+    assert not check["ok"]
+    assert "doctor --fix" in check["detail"]
+    fixed = fk(*w, "doctor", "--fix", "--json").ok().json()
+    assert all(c["ok"] for c in fixed)
+    vkey = fk(*w, "ledger", "key").ok().out.strip()
+    assert fk(*w, "doctor", "--fix").ok().stderr.count(f"already present: {vkey}") == 1

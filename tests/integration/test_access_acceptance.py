@@ -22,6 +22,7 @@ from sqlalchemy import select
 from forgekeep.clock import ManualClock
 from forgekeep.db.models import Event
 from forgekeep.errors import AccessDeniedError
+from forgekeep.service._sealed_reasons import GENERIC_REASON, SEALED_POLICY, open_fields
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace import InitResult
@@ -120,8 +121,14 @@ def _journaled(world: World, request_id: str) -> dict[str, str]:
         row = session.scalars(
             select(Event).where(Event.request_id == request_id).order_by(Event.seq)
         ).first()
-    assert row is not None, "every decision is journaled"
-    detail = json.loads(row.detail)
+        assert row is not None, "every decision is journaled"
+        detail = json.loads(row.detail)
+        if "sealed" in detail:  # reasons that reveal attributes: open them with the key
+            assert (detail["reasons"], detail["policy"]) == (GENERIC_REASON, SEALED_POLICY)
+            ctx = world.admin.context
+            opened = open_fields(session, ctx.key_manager, ctx.tenant_id, detail, request_id)
+            assert opened is not None
+            detail |= opened
     assert detail["policy"], "every decision names its policies"
     return {"outcome": row.outcome, **detail}
 

@@ -31,6 +31,7 @@ from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import encode_vkey, generate_signer
 from forgekeep.db.models import Event
 from forgekeep.errors import AccessDeniedError
+from forgekeep.service._sealed_reasons import SEALED_POLICY, open_fields
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace import DB_FILE, AdminSpec, init_workspace
@@ -163,6 +164,7 @@ CALLS: dict[str, Callable[[Denied], object]] = {
     "ledger_checkpoint": lambda d: d.vault.ledger_checkpoint(),
     "ledger_entry": lambda d: d.vault.ledger_entry(0),
     "ledger_key": lambda d: d.vault.ledger_key(),
+    "ensure_log_key": lambda d: d.vault.ensure_log_key(),
     "ledger_prove_consistency": lambda d: d.vault.ledger_prove_consistency(1, 1),
     "ledger_prove_inclusion": lambda d: d.vault.ledger_prove_inclusion(0),
     "ledger_verify": lambda d: d.vault.ledger_verify(),
@@ -225,6 +227,17 @@ def _last_event(d: Denied) -> Event:
     return row
 
 
+def _true_policy(vault: Vault, request_id: str, stored: str) -> str:
+    """The refusal's policy ids; a tenant's own reasons are sealed (they fail closed)."""
+    detail = json.loads(stored)
+    assert detail["policy"] == SEALED_POLICY, "a tenant policy's reason is never open"
+    ctx = vault.context
+    with ctx.sessions() as session:
+        opened = open_fields(session, ctx.key_manager, ctx.tenant_id, detail, request_id)
+    assert opened is not None
+    return opened["policy"]
+
+
 @pytest.mark.parametrize("method", sorted(CALLS))
 def test_deny_all_refuses_every_vault_method(denied: Denied, method: str) -> None:
     with pytest.raises(AccessDeniedError) as caught:
@@ -233,7 +246,7 @@ def test_deny_all_refuses_every_vault_method(denied: Denied, method: str) -> Non
     assert "deny-all" in caught.value.reasons
     event = _last_event(denied)
     assert (event.request_id, event.outcome) == (caught.value.request_id, "denied")
-    assert "site/deny-all" in json.loads(event.detail)["policy"]
+    assert "site/deny-all" in _true_policy(denied.vault, event.request_id, event.detail)
 
 
 # -- the CLI -------------------------------------------------------------------------
@@ -397,8 +410,9 @@ def test_deny_all_refuses_every_command(
     assert "deny-all" in message
     rows = query(
         Path(denied_cli["home"]) / DB_FILE,
-        "SELECT outcome, detail FROM events ORDER BY seq DESC LIMIT 1",
+        "SELECT outcome, detail, request_id FROM events ORDER BY seq DESC LIMIT 1",
     )
     assert rows[0][0] == "denied"
-    assert "site/deny-all" in json.loads(rows[0][1])["policy"]
+    with open_vault(Path(denied_cli["home"]), passphrase=CLI_PASSPHRASE.encode()) as vault:
+        assert "site/deny-all" in _true_policy(vault, rows[0][2], rows[0][1])
     assert not Path(denied_cli["out"]).exists()

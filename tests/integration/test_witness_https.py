@@ -38,7 +38,7 @@ from forgekeep.ledger.cosigner_keys import (
     parse_cosigner_vkey,
 )
 from forgekeep.runner import serve_in_thread
-from forgekeep.service import ledger as ledger_ops
+from forgekeep.service import ledger_key
 from forgekeep.service.vault import Vault
 from forgekeep.testing.pki import TestCA
 from forgekeep.witness.app import Witness, create_app
@@ -59,7 +59,7 @@ def served(tmp_path: Path, vault: Vault, clock: ManualClock) -> Iterator[Served]
     ca = TestCA(tmp_path / "ca")
     cert = ca.issue_server("witness")
     witness_dir, vkey = init_witness(tmp_path / "witness", "witness.example/w1")
-    origin = ledger_ops.origin_of(vault.tenant_id)
+    origin = ledger_key.origin_of(vault.tenant_id)
     entry = LogEntry(origin=origin, vkey=vault.ledger_key())
     save_config(witness_dir, witness_dir.config.model_copy(update={"log": (entry,)}))
     witness = Witness.from_dir(load_config(witness_dir.path), clock)
@@ -108,8 +108,8 @@ def test_fork_same_size_other_root_is_409_evidence_and_fork_error(
     assert isinstance(_cosign(served, 0, [], real.note), list)
     ctx = vault.context
     with ctx.sessions() as session:  # the log operator, signing a second history
-        signer = ledger_ops._signer(session, ctx)
-    origin = ledger_ops.origin_of(vault.tenant_id)
+        signer = ledger_key.log_signer(session, ctx)
+    origin = ledger_key.origin_of(vault.tenant_id)
     forked = sign_checkpoint(Checkpoint(origin, real.size, bytes(32)), signer)
     with pytest.raises(ForkError, match="another checkpoint of size"):
         _cosign(served, real.size, [], forked)
@@ -144,7 +144,7 @@ def test_unknown_log_and_wrong_ca_are_config_errors(
 
 
 def origin_of(vault: Vault) -> str:
-    return ledger_ops.origin_of(vault.tenant_id)
+    return ledger_key.origin_of(vault.tenant_id)
 
 
 def test_the_log_collects_cosignatures_from_configured_witnesses(

@@ -48,8 +48,11 @@ def _print_explanation(explained: Explanation) -> None:
             highlight=False,
             markup=False,
         )
-        if event.reasons:
-            stdout.print(f"    reasons:  {', '.join(event.reasons)}", markup=False)
+        if event.sealed == "unreadable":
+            stdout.print("    reasons:  sealed, unreadable (the subject was erased)", markup=False)
+        elif event.reasons:
+            sealed = "  (sealed in the log; opened for you)" if event.sealed else ""
+            stdout.print(f"    reasons:  {', '.join(event.reasons)}{sealed}", markup=False)
         if event.policies:
             stdout.print(f"    policies: {', '.join(event.policies)}", markup=False)
 

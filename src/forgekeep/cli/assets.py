@@ -10,6 +10,7 @@ from typing import Annotated, BinaryIO, cast
 import typer
 from rich.table import Table
 
+from forgekeep import limits
 from forgekeep._durable import write_new
 from forgekeep.cli._common import (
     JsonOpt,
@@ -21,7 +22,7 @@ from forgekeep.cli._common import (
     vault,
     wants_json,
 )
-from forgekeep.errors import EXIT_FINDINGS, ConflictError
+from forgekeep.errors import EXIT_FINDINGS, ConflictError, UsageError
 
 ProjectOpt = Annotated[str | None, typer.Option("--project", "-p", help="Project to look in.")]
 
@@ -90,9 +91,20 @@ def get(
         Path | None,
         typer.Option(
             help="Also write the C2SP tlog-proof of this read's decision to this new file:"
-            " proof, for the owner and auditors, that the read was logged."
+            " proof, for the owner and auditors, that the read was logged. It carries the"
+            " newest checkpoint the witnesses cosigned; if none covers the read yet, the"
+            " output is still written, but no receipt, and the command exits 5 (see --wait)."
         ),
     ] = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            help="With --receipt: collect witness cosignatures (or wait for them) for up to"
+            " SECONDS until a cosigned checkpoint covers the read.",
+            min=0,
+            max=limits.MAX_PROOF_WAIT_SECONDS,
+        ),
+    ] = 0.0,
 ) -> None:
     """Decrypt an asset version and verify it.
 
@@ -103,11 +115,19 @@ def get(
     """
     if receipt is not None and receipt.exists():
         raise ConflictError(f"{receipt} already exists", hint="choose a new receipt file")
+    if wait and receipt is None:
+        raise UsageError("--wait applies to --receipt: give --receipt FILE")
     with vault(ctx) as v, progress_bar(ctx, f"get {ref}", None) as tick:
         if output == "-":
             stream = cast(BinaryIO, sys.stdout.buffer)
             result = v.get(
-                ref, stream, project=project, progress=tick, purpose=purpose, receipt=bool(receipt)
+                ref,
+                stream,
+                project=project,
+                progress=tick,
+                purpose=purpose,
+                receipt=bool(receipt),
+                receipt_wait=wait,
             )
             sys.stdout.buffer.flush()
         else:
@@ -118,6 +138,7 @@ def get(
                 progress=tick,
                 purpose=purpose,
                 receipt=bool(receipt),
+                receipt_wait=wait,
             )
     if receipt is not None and result.receipt is not None:
         _write_receipt(receipt, result.receipt)

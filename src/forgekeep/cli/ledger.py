@@ -195,13 +195,26 @@ def prove_inclusion(
     ctx: typer.Context,
     index: Annotated[int, typer.Argument(help="Entry number.")],
     output: OutOpt = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            help="If no checkpoint the witnesses cosigned covers entry N yet, collect"
+            " cosignatures (or wait for them) for up to SECONDS, with back-off.",
+            min=0,
+            max=limits.MAX_PROOF_WAIT_SECONDS,
+        ),
+    ] = 0.0,
 ) -> None:
-    """Write a C2SP tlog-proof of entry N: entry, index, proof and signed checkpoint.
+    """Write a C2SP tlog-proof of entry N: entry, index, proof and checkpoint.
 
-    Anyone can check it offline with `forgekeep ledger verify-proof FILE --key VKEY`.
+    The checkpoint is the newest one covering N that every configured witness
+    cosigned (with no witnesses: the newest signed one), so the file meets a
+    `--quorum` of those witnesses. If there is none yet, the command says so and
+    exits 5; run it again with --wait SECONDS. Anyone can check the file offline
+    with `forgekeep ledger verify-proof FILE --key VKEY [--witness W ... --quorum K]`.
     """
     with vault(ctx) as v:
-        proof = v.ledger_prove_inclusion(index)
+        proof = v.ledger_prove_inclusion(index, wait=wait)
     _emit(proof, output)
 
 

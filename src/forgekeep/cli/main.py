@@ -46,7 +46,7 @@ COMMANDS: Final = {
     ),
     "doctor": LazyCommand(
         "forgekeep.cli.workspace:doctor",
-        "Check the workspace: config, database schema, keyring, sites. Exits 4 on problems.",
+        "Check the workspace: config, database schema, log key, keyring, sites.",
     ),
     "unlock": LazyCommand(
         "forgekeep.cli.workspace:unlock",

@@ -206,11 +206,30 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         stdout.print(f"{key:10} {value}", highlight=False)
 
 
-def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Check the workspace: config, database schema, keyring, sites. Exits 4 on problems."""
+def doctor(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool,
+        typer.Option(
+            "--fix",
+            help="Also run the set-up steps a workspace made by an older release lacks"
+            " (creates the log's signing key if there is none). Idempotent; needs an admin"
+            " and the unlocked keyring, and is journaled.",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Check the workspace: config, database schema, log key, keyring, sites.
+
+    Exits 4 on problems. Changes nothing unless --fix is given.
+    """
     from forgekeep.service.doctor import run_checks
 
     home = resolve_home(options(ctx).workspace)
+    if fix:
+        with vault(ctx) as v:
+            made = v.ensure_log_key()
+        info(ctx, f"log key {'created' if made.created else 'already present'}: {made.vkey}")
     checks = run_checks(home)
     if wants_json(ctx, json_out):
         emit_json(checks)
@@ -255,7 +274,11 @@ def migrate(
     from forgekeep.service.workspace import DatabaseChoice
 
     upgraded = upgrade_workspace(home)
-    data: dict[str, object] = {"from": upgraded.from_revision, "to": upgraded.to_revision}
+    data: dict[str, object] = {
+        "from": upgraded.from_revision,
+        "to": upgraded.to_revision,
+        "log_key_missing": upgraded.log_key_missing,
+    }
     if to_database is not None or to_database_url_file is not None:
         moved = move_to_database(home, DatabaseChoice.choose(to_database, to_database_url_file))
         try:
@@ -272,6 +295,8 @@ def migrate(
         info(ctx, f"schema {upgraded.from_revision} -> {upgraded.to_revision}")
     else:
         info(ctx, f"schema {upgraded.to_revision}: up to date")
+    if upgraded.log_key_missing:
+        info(ctx, "hint: the log has no signing key yet: an admin runs `forgekeep doctor --fix`")
     if "database" in data:
         stdout.print(
             f"moved {data['rows']} rows to {data['database']}; ledger verified"

@@ -12,7 +12,9 @@ from forgekeep.identity.principals import (
     PSEUDONYM_PREFIX,
     new_pseudonym,
     open_attributes,
+    open_subject_detail,
     seal_attributes,
+    seal_subject_detail,
     subject_ring_id,
 )
 
@@ -25,7 +27,9 @@ __all__ = [
     "StaticJwks",
     "new_pseudonym",
     "open_attributes",
+    "open_subject_detail",
     "parse_jwks",
     "seal_attributes",
+    "seal_subject_detail",
     "subject_ring_id",
 ]

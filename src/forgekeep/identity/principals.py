@@ -11,6 +11,11 @@ Security rules:
   attributes then open to nothing, while every record and event stays intact.
 * The seal binds tenant and pseudonym, so sealed attributes moved to another
   principal's row do not open.
+* Details *derived* from those attributes (a refusal's reason codes, a what-if
+  verdict about the person) are sealed with the same attribute key under their
+  own label, bound to tenant, pseudonym and request id
+  (:func:`seal_subject_detail`): a sealed detail moved to another entry does not
+  open, and erasing the person makes it unreadable with the attributes.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from forgekeep.keys.protocol import DomainKeyRef, KeyManager
 PSEUDONYM_PREFIX = "p-"
 ATTRIBUTE_KEY_SIZE = 32
 _SEAL_LABEL = b"forgekeep/subject-attributes/v1\x00"
+_DETAIL_LABEL = b"forgekeep/subject-detail/v1\x00"
 
 
 def new_pseudonym() -> str:
@@ -62,4 +68,47 @@ def open_attributes(
     context = _seal_context(tenant_id, pseudonym)
     attribute_key = km.unwrap(ref, wrapped, context)
     loaded = json.loads(open_record(attribute_key, sealed, context))
+    return {str(k): str(v) for k, v in loaded.items()}
+
+
+def _detail_context(tenant_id: str, pseudonym: str, request_id: str) -> bytes:
+    return b"\x00".join(
+        (_DETAIL_LABEL + tenant_id.encode(), pseudonym.encode(), request_id.encode())
+    )
+
+
+def _attribute_key(
+    km: KeyManager, ring: str, tenant_id: str, pseudonym: str, wrapped: bytes
+) -> bytes:
+    ref = DomainKeyRef(ring=ring, domain=pseudonym)
+    return km.unwrap(ref, wrapped, _seal_context(tenant_id, pseudonym))
+
+
+def seal_subject_detail(
+    km: KeyManager,
+    ring: str,
+    tenant_id: str,
+    pseudonym: str,
+    wrapped: bytes,
+    request_id: str,
+    fields: Mapping[str, str],
+) -> bytes:
+    """Seal ``fields`` about the subject, for one request, under the subject's attribute key."""
+    key = _attribute_key(km, ring, tenant_id, pseudonym, wrapped)
+    plaintext = json.dumps(dict(fields), sort_keys=True, separators=(",", ":")).encode()
+    return seal_record(key, plaintext, _detail_context(tenant_id, pseudonym, request_id))
+
+
+def open_subject_detail(
+    km: KeyManager,
+    ring: str,
+    tenant_id: str,
+    pseudonym: str,
+    wrapped: bytes,
+    request_id: str,
+    sealed: bytes,
+) -> dict[str, str]:
+    """Open a detail sealed by :func:`seal_subject_detail`; fails once the subject is erased."""
+    key = _attribute_key(km, ring, tenant_id, pseudonym, wrapped)
+    loaded = json.loads(open_record(key, sealed, _detail_context(tenant_id, pseudonym, request_id)))
     return {str(k): str(v) for k, v in loaded.items()}

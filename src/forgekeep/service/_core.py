@@ -46,6 +46,7 @@ from forgekeep.ledger.journal import Journal, JournalEvent, Outcome, Scalar
 from forgekeep.ledger.sequencer import Sequencer
 from forgekeep.service._access import AccessControl, Actor, RequestFacts
 from forgekeep.service._access_entities import AssetTarget
+from forgekeep.service._sealed_reasons import refusal_detail
 from forgekeep.service.authz import SPECS, Action, Decision, Scope
 from forgekeep.storage.protocol import BlobStore
 
@@ -210,27 +211,29 @@ def load_actor(session: Session, ctx: ServiceContext) -> Actor | None:
     return ctx.access.load_actor(session, ctx.key_manager, ctx.tenant_id, ctx.principal_id)
 
 
-def _refusal_detail(exc: ForgekeepError) -> dict[str, Scalar]:
-    detail: dict[str, Scalar] = {"code": exc.code}
-    if isinstance(exc, AccessDeniedError) and exc.reasons:
-        detail["reasons"] = ",".join(exc.reasons)
-        detail["policy"] = ",".join(exc.policies)
-    return detail
+def _refusal_detail(ctx: ServiceContext, request_id: str, exc: ForgekeepError) -> dict[str, Scalar]:
+    """The refusal's code and reasons; reasons that reveal personal attributes sealed."""
+    if not isinstance(exc, AccessDeniedError) or not exc.reasons:
+        return {"code": exc.code}
+    with ctx.sessions() as session:
+        return refusal_detail(
+            session, ctx.key_manager, ctx.tenant_id, ctx.principal_id, request_id, exc
+        )
 
 
 def _journal_refusal(
     ctx: ServiceContext, action: Action, target: str, request_id: str, exc: ForgekeepError
 ) -> None:
     outcome = Outcome.DENIED if isinstance(exc, AccessDeniedError) else Outcome.ERROR
-    event = JournalEvent(
-        action=str(action),
-        outcome=outcome,
-        actor=ctx.principal_id,
-        target=target,
-        request_id=request_id,
-        detail=_refusal_detail(exc),
-    )
     try:
+        event = JournalEvent(
+            action=str(action),
+            outcome=outcome,
+            actor=ctx.principal_id,
+            target=target,
+            request_id=request_id,
+            detail=_refusal_detail(ctx, request_id, exc),
+        )
         record_standalone(ctx, [event])
     except (ForgekeepError, SQLAlchemyError) as journal_exc:
         if isinstance(exc, DatabaseUnavailableError):

@@ -18,6 +18,8 @@ from forgekeep.service import approvals as approval_ops
 from forgekeep.service import erasure as erasure_ops
 from forgekeep.service import ledger as ledger_ops
 from forgekeep.service import ledger_audit as ledger_audit_ops
+from forgekeep.service import ledger_key as ledger_key_ops
+from forgekeep.service import ledger_proofs as ledger_proof_ops
 from forgekeep.service import witnesses as witness_ops
 from forgekeep.service._core import ServiceContext
 
@@ -40,14 +42,23 @@ class LedgerFacade:
     def ledger_checkpoint(self) -> ledger_ops.SignedCheckpoint:
         return ledger_ops.checkpoint(self._ctx)
 
+    def ensure_log_key(self) -> ledger_key_ops.LogKeyInfo:
+        """Create the log's signing key if this workspace has none (``doctor --fix``)."""
+        return ledger_key_ops.ensure_log_key(self._ctx)
+
     def ledger_key(self) -> str:
         return ledger_ops.verifier_key(self._ctx)
 
     def ledger_entry(self, index: int) -> bytes:
         return ledger_ops.entry(self._ctx, index)
 
-    def ledger_prove_inclusion(self, index: int) -> bytes:
-        return ledger_ops.prove_inclusion(self._ctx, index)
+    def ledger_prove_inclusion(self, index: int, *, wait: float = 0.0) -> bytes:
+        """The tlog-proof of entry ``index`` under the newest cosigned checkpoint covering it.
+
+        :class:`NotYetCoveredError` when there is none yet; ``wait`` seconds
+        collects cosignatures (or waits for them) first.
+        """
+        return ledger_proof_ops.prove_inclusion(self._ctx, index, wait=wait).proof
 
     def ledger_prove_consistency(self, old: int, new: int) -> list[bytes]:
         return ledger_ops.prove_consistency(self._ctx, old, new)

@@ -59,6 +59,7 @@ class Action(enum.StrEnum):
     LEDGER_CHECKPOINT = "ledger.checkpoint"
     LEDGER_VERIFY = "ledger.verify"
     LEDGER_WITNESSES = "ledger.witnesses"
+    LEDGER_SETUP = "ledger.setup"  # creates the log's signing key (once)
 
 
 class Scope(enum.Enum):

@@ -1,4 +1,9 @@
-"""``forgekeep doctor``: checks that need no passphrase and change nothing."""
+"""``forgekeep doctor``: checks that need no passphrase and change nothing.
+
+``doctor --fix`` is the one exception, and needs the unlocked keyring: it runs
+the idempotent set-up steps a workspace made by an older release lacks (today:
+the log's signing key, :func:`forgekeep.service.ledger_key.ensure_log_key`).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from forgekeep.config import load_settings
 from forgekeep.db.engine import HEAD_REVISION, current_revision, make_engine
+from forgekeep.db.ledger import LedgerKey
 from forgekeep.errors import ForgekeepError
 from forgekeep.service import wiring
 
@@ -37,6 +45,24 @@ def _check_database(home: Path) -> Check:
     ok = revision == HEAD_REVISION
     fix = "" if ok or (revision or "") > HEAD_REVISION else "; run `forgekeep migrate`"
     return Check("database", ok, f"schema revision {revision} (expected {HEAD_REVISION}){fix}")
+
+
+def _check_log_key(home: Path) -> Check:
+    try:
+        settings = load_settings(home)
+        engine = make_engine(wiring.database_url(home, settings))
+        try:
+            with engine.connect() as connection:
+                vkey = connection.execute(
+                    select(LedgerKey.vkey).where(LedgerKey.tenant_id == settings.workspace.tenant)
+                ).scalar()
+        finally:
+            engine.dispose()
+    except Exception as exc:  # noqa: BLE001 (doctor reports every failure as a finding)
+        return Check("log key", False, f"{type(exc).__name__}: {exc}")
+    if vkey is None:
+        return Check("log key", False, "missing: run `forgekeep doctor --fix` (an admin)")
+    return Check("log key", True, vkey)
 
 
 def _check_keyring(home: Path) -> Check:
@@ -73,4 +99,8 @@ def run_checks(home: Path) -> list[Check]:
     first = _check_config(home)
     if not first.ok:
         return [first]
-    return [first, _check_database(home), _check_keyring(home), *_check_sites(home)]
+    database = _check_database(home)
+    checks = [first, database, _check_keyring(home), *_check_sites(home)]
+    if database.ok:
+        checks.insert(2, _check_log_key(home))
+    return checks

@@ -10,24 +10,33 @@ Security rules:
   ``@id`` and ``@reason`` codes of the deciding policies as journaled. It never
   shows personal attributes: reasons are codes such as
   ``citizenship-outside-export-authorisation``, not the citizenships.
+* Codes that reveal personal attributes are sealed in the entry under the
+  subject's key (:mod:`forgekeep.service._sealed_reasons`). They are opened for
+  the subject itself, or for an explainer the policies allow
+  ``access.explain-sealed`` (vetted admins and auditors acting from an operator
+  jurisdiction); anyone else is refused, and the refusal is journaled. A
+  what-if verdict about a person is sealed under that person's key too.
 * A what-if decision (``--principal --action --asset``) is evaluated exactly as
   a real request would be, but enforces nothing and touches no key or blob.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from forgekeep.db.models import AssetVersion, Event, Project
 from forgekeep.errors import AccessDeniedError, IntegrityError, NotFoundError, UsageError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
+from forgekeep.service._sealed_reasons import EXPLAIN_SEALED, open_fields, seal_fields
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
 from forgekeep.service.reading import resolve_asset
 
@@ -57,6 +66,7 @@ class ExplainedEvent:
     code: str | None
     policies: tuple[str, ...]
     reasons: tuple[str, ...]
+    sealed: str | None = None  # "opened", "unreadable" (subject erased), or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +106,25 @@ def _explained(row: Event) -> ExplainedEvent:
     )
 
 
+def _revealed(req: Request, session: Session, row: Event) -> ExplainedEvent:
+    """The event, its sealed codes opened for the subject or an authorised explainer."""
+    event, detail = _explained(row), json.loads(row.detail)
+    if "sealed_for" not in detail:
+        return event
+    ctx = req.ctx
+    if detail["sealed_for"] != ctx.principal_id:
+        req.authorize_tenant(cedar_action=EXPLAIN_SEALED)  # refused and journaled otherwise
+    opened = open_fields(session, ctx.key_manager, ctx.tenant_id, detail, row.request_id)
+    if opened is None:
+        return dataclasses.replace(event, sealed="unreadable")
+    return dataclasses.replace(
+        event,
+        reasons=_split(opened.get("reasons")),
+        policies=_split(opened.get("policy")),
+        sealed="opened",
+    )
+
+
 def _oversees(req: Request) -> bool:
     """Admins and auditors with current vetting see every request; others their own."""
     actor = req.actor
@@ -119,8 +148,12 @@ def explain_request(ctx: ServiceContext, request_id: str) -> Explanation:
                 f"no request {request_id!r} that you may see",
                 hint="copy the request id from the refusal message",
             )
-        commit_with_event(session, ctx, req.event(Outcome.OK, explained=request_id))
-        return Explanation(request_id, tuple(_explained(r) for r in rows))
+        events = tuple(_revealed(req, session, r) for r in rows)
+        opened = sum(1 for e in events if e.sealed == "opened")
+        commit_with_event(
+            session, ctx, req.event(Outcome.OK, explained=request_id, opened_sealed=opened)
+        )
+        return Explanation(request_id, events)
 
 
 def explain_what_if(
@@ -165,8 +198,17 @@ def explain_what_if(
                     what_if=action,
                     subject=principal,
                     asset=row.id,
-                    would_allow=decision.allowed,
-                    would_reasons=",".join(decision.reasons),
+                    **seal_fields(
+                        session,
+                        ctx.key_manager,
+                        ctx.tenant_id,
+                        subject.id,
+                        req.id,
+                        {
+                            "would_allow": str(decision.allowed).lower(),
+                            "would_reasons": decision.reason,
+                        },
+                    ),
                 ),
             )
         return WhatIf(

@@ -2,13 +2,14 @@
 
 Security rules:
 
-* The log's Ed25519 signing seed exists in clear only in memory while a
-  checkpoint is signed; at rest it is wrapped by the key manager under a domain
-  key of its own (context bound to the tenant and the role ``ledger-key``).
+* The log's signing key is made by ``init`` or ``ensure_log_key``
+  (:mod:`forgekeep.service.ledger_key`), never here: a read on a log without a
+  key fails with :class:`LogKeyMissingError` and writes nothing but its event.
 * The log's origin line and its key name are ``forgekeep/<tenant>``; a
   checkpoint for another origin never verifies against this key.
 * Reading the log (entries, proofs, checkpoints) is an authorized, journaled
   action (admins and auditors); the reads themselves become log entries.
+  Inclusion proofs live in :mod:`forgekeep.service.ledger_proofs`.
 * ``verify`` trusts nothing in the database: it re-hashes every entry, rebuilds
   every stored hash, checks every stored checkpoint's root and signature, and,
   given a checkpoint held elsewhere, proves the log has not been rolled back or
@@ -19,98 +20,31 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forgekeep.crypto import Suite
-from forgekeep.crypto import wrap_context as make_wrap_context
-from forgekeep.crypto.signed import SignerKey, VerifierKey, encode_vkey, parse_vkey
+from forgekeep.crypto.signed import VerifierKey, encode_vkey, parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.ledger import LedgerHash, LedgerKey
 from forgekeep.db.locks import hold_until_commit
-from forgekeep.db.models import KeyRing
-from forgekeep.errors import ForkError, NotFoundError, ProofError, UsageError
-from forgekeep.keys.protocol import DomainKeyRef
+from forgekeep.errors import ForkError, ProofError, UsageError
 from forgekeep.ledger import audit, log, merkle
 from forgekeep.ledger import sequencer as sequencer_limits
 from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
 from forgekeep.ledger.journal import Outcome, SqlJournal
 from forgekeep.ledger.sequencer import Sequencer, SequencerLimits
-from forgekeep.ledger.tlog_proof import write_proof
 from forgekeep.service import ledger_mirror
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service.authz import Action
-from forgekeep.service.projects import new_domain_key
-
-_SEED_CONTEXT_ID = "ledger-key"
-
-
-def origin_of(tenant_id: str) -> str:
-    return f"forgekeep/{tenant_id}"
-
-
-def _seed_context(tenant: str, ring: str, domain: str) -> bytes:
-    return make_wrap_context(
-        tenant=tenant,
-        key_ring=ring,
-        domain=domain,
-        asset_id=_SEED_CONTEXT_ID,
-        version_id=bytes(16),
-        suite=int(Suite.COBBLESTONE_256),
-    )
-
-
-def _asset_ring(session: Session, ctx: ServiceContext) -> str:
-    ring = session.scalar(
-        select(KeyRing.id)
-        .where(KeyRing.tenant_id == ctx.tenant_id, KeyRing.purpose == "assets")
-        .order_by(KeyRing.id)
-    )
-    if ring is None:
-        raise NotFoundError("the tenant has no asset key ring for the log key")
-    return ring
-
-
-def _create_key(session: Session, ctx: ServiceContext) -> tuple[LedgerKey, SignerKey]:
-    ring = _asset_ring(session, ctx)
-    domain = new_domain_key(session, ctx, ring, "ledger")
-    session.flush()  # the domain key row first: the log key refers to it
-    signer = SignerKey(origin_of(ctx.tenant_id), secrets.token_bytes(32))
-    context = _seed_context(ctx.tenant_id, ring, domain)
-    wrapped = ctx.key_manager.wrap(DomainKeyRef(ring, domain), signer.seed(), context)
-    row = LedgerKey(
-        tenant_id=ctx.tenant_id,
-        origin=origin_of(ctx.tenant_id),
-        vkey=encode_vkey(signer.verifier),
-        ring_id=ring,
-        domain_key_id=domain,
-        wrapped_seed=wrapped,
-        created_at=ctx.clock.now(),
-    )
-    session.add(row)
-    return row, signer
-
-
-def _signer(session: Session, ctx: ServiceContext) -> SignerKey:
-    row = session.get(LedgerKey, ctx.tenant_id)
-    if row is None:
-        return _create_key(session, ctx)[1]
-    context = _seed_context(ctx.tenant_id, row.ring_id, row.domain_key_id)
-    seed = ctx.key_manager.unwrap(
-        DomainKeyRef(row.ring_id, row.domain_key_id), row.wrapped_seed, context
-    )
-    return SignerKey(row.origin, seed)
+from forgekeep.service.ledger_key import log_signer, log_verifier, origin_of
 
 
 def verifier(session: Session, ctx: ServiceContext) -> VerifierKey:
-    row = session.get(LedgerKey, ctx.tenant_id)
-    if row is None:
-        return _create_key(session, ctx)[1].verifier
-    return parse_vkey(row.vkey)
+    """The log's verifier key (:class:`LogKeyMissingError` when it has none: never made here)."""
+    return log_verifier(session, ctx.tenant_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +72,8 @@ def signed_checkpoint(session: Session, ctx: ServiceContext) -> SignedCheckpoint
         return SignedCheckpoint(latest.size, bytes(latest.root), latest.note.encode())
     reader = log.SqlHashes(session, ctx.tenant_id)
     root = merkle.tree_hash(size, reader)
-    note = sign_checkpoint(Checkpoint(origin_of(ctx.tenant_id), size, root), _signer(session, ctx))
+    checkpoint_body = Checkpoint(origin_of(ctx.tenant_id), size, root)
+    note = sign_checkpoint(checkpoint_body, log_signer(session, ctx))
     ledger_mirror.mirror(ctx, size, note, reader)  # so a restored database cannot roll back
     session.add(
         CheckpointRow(
@@ -177,6 +112,8 @@ def group_commit(
         raise UsageError("group commit is already running for this vault")
     if not isinstance(ctx.journal, SqlJournal):
         raise UsageError("group commit needs the SQL journal")
+    with ctx.sessions() as session:
+        log_verifier(session, ctx.tenant_id)  # the checkpointer signs: fail now, not later
 
     def sign_checkpoint_now() -> None:
         with ctx.sessions() as session:
@@ -217,29 +154,6 @@ def entry(ctx: ServiceContext, index: int) -> bytes:
         (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
         commit_with_event(session, ctx, req.event(Outcome.OK, index=index))
         return found
-
-
-def prove_inclusion(ctx: ServiceContext, index: int) -> bytes:
-    """A C2SP tlog-proof of entry ``index`` under a freshly signed checkpoint."""
-    with request(ctx, Action.LEDGER_READ, str(index)) as req, ctx.sessions() as session:
-        signed = signed_checkpoint(session, ctx)
-        _check_index(index, signed.size)
-        (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
-        reader = log.SqlHashes(session, ctx.tenant_id)
-        path = merkle.inclusion_proof(index, signed.size, reader)
-        proof = write_proof(signed.note, index, path, found)
-        commit_with_event(session, ctx, req.event(Outcome.OK, index=index, size=signed.size))
-        return proof
-
-
-def receipt(session: Session, ctx: ServiceContext, index: int) -> bytes:
-    """The tlog-proof of entry ``index`` for the request that wrote it (no new request:
-    the caller's own decision covers it). The caller commits the checkpoint it signs."""
-    signed = signed_checkpoint(session, ctx)
-    _check_index(index, signed.size)
-    (found,) = log.entries(session, ctx.tenant_id, index, index + 1)
-    path = merkle.inclusion_proof(index, signed.size, log.SqlHashes(session, ctx.tenant_id))
-    return write_proof(signed.note, index, path, found)
 
 
 def prove_consistency(ctx: ServiceContext, old: int, new: int) -> list[bytes]:
@@ -309,7 +223,7 @@ def _existing_verifier(session: Session, ctx: ServiceContext) -> VerifierKey:
             "the database has no log key but the site holds signed checkpoints:"
             " it was rolled back to before the log's first checkpoint"
         )
-    return verifier(session, ctx)  # a new, empty log: make its key now
+    return verifier(session, ctx)  # no key and nothing signed: LogKeyMissingError
 
 
 def verify(

@@ -102,6 +102,7 @@ def export(ctx: ServiceContext, directory: Path) -> ExportInfo:
     """Write the log (entries, a signed checkpoint, the verifier key) for an offline audit."""
     with request(ctx, Action.LEDGER_READ, "export") as req, ctx.sessions() as session:
         _new_directory(directory)
+        req.authorize_tenant(cedar_action=str(Action.LEDGER_CHECKPOINT))  # it signs one
         signed = signed_checkpoint(session, ctx)
         with atomic_writer(directory / audit.ENTRIES_FILE, mode=0o644) as out:
             for entry in log.entries(session, ctx.tenant_id, 0, signed.size):

@@ -64,6 +64,7 @@ _DATABASE_TABLE = re.compile(r"(?ms)^\[database\][^\n]*\n(?:(?!\[)[^\n]*\n)*")
 class MigrateResult:
     from_revision: str
     to_revision: str
+    log_key_missing: bool = False  # made by a release before init created it
 
     @property
     def changed(self) -> bool:
@@ -92,7 +93,9 @@ def upgrade_workspace(home: Path, *, clock: Clock | None = None) -> MigrateResul
         if found != HEAD_REVISION:
             migrate(engine)
             _journal(engine, settings.workspace.tenant, settings.workspace.principal, found, clock)
-        return MigrateResult(found, HEAD_REVISION)
+        with make_sessionmaker(engine)() as session:
+            missing = session.get(LedgerKey, settings.workspace.tenant) is None
+        return MigrateResult(found, HEAD_REVISION, missing)
     finally:
         engine.dispose()
 

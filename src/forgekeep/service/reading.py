@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from forgekeep._durable import OUTPUT_HINT, atomic_writer, translate_os_error
 from forgekeep.crypto import PlaintextMac, StreamContext, StreamDecryptor, StreamHeader, mac_key
 from forgekeep.crypto import wrap_context as make_wrap_context
-from forgekeep.db.models import Asset, AssetVersion, DataKey, Event, Project, Replica
+from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
 from forgekeep.errors import (
     ConflictError,
     DigestMismatchError,
@@ -38,7 +38,7 @@ from forgekeep.errors import (
 )
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
-from forgekeep.service import ledger
+from forgekeep.service import ledger_proofs
 from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import (
     Request,
@@ -278,14 +278,18 @@ def get_asset(
     progress: Progress | None = None,
     purpose: str = "unspecified",
     receipt: bool = False,
+    receipt_wait: float = 0.0,
 ) -> GetResult:
     """Decrypt ``ref`` (``NAME_OR_ID[@VERSION]``) into ``out``, verifying everything.
 
     ``purpose`` is the declared purpose of the read; a licence only applies to
     reads made for its own purpose. With ``receipt``, the result carries the
-    C2SP tlog-proof of the read's decision event (``get --receipt F``).
+    C2SP tlog-proof of the read's decision event (``get --receipt F``) under
+    the newest cosigned checkpoint covering it, waiting up to ``receipt_wait``
+    seconds for one (:mod:`forgekeep.service.ledger_proofs`).
     """
     tick = progress or (lambda _n: None)
+    ledger_proofs.check_wait(receipt_wait)
     with request(ctx, Action.ASSET_GET, ref, purpose=validate_purpose(purpose)) as req:
         if isinstance(out, Path):
             _check_output(ctx, out)
@@ -295,29 +299,12 @@ def get_asset(
                 )
         else:
             plan, size = _decide_and_stream(ctx, req, ref, project, out, tick, to_stream=True)
-        if receipt:
-            with ctx.sessions() as session:
-                proof: bytes | None = _receipt(session, ctx, req.id)
-                session.commit()  # a checkpoint signed for the receipt is kept
-        else:
-            proof = None
         record_standalone(
             ctx, [req.event(Outcome.OK, phase="complete", asset=plan.asset.id, size=size)]
         )
+        # The read is done and journaled; its receipt may still have to wait for witnesses.
+        proof = ledger_proofs.receipt(req, wait=receipt_wait) if receipt else None
         return GetResult(plan.asset.id, plan.asset.name, plan.version.number, size, req.id, proof)
-
-
-def _receipt(session: Session, ctx: ServiceContext, request_id: str) -> bytes:
-    """The tlog-proof of this read's decision event, under a freshly signed checkpoint."""
-    index = session.scalar(
-        select(Event.log_index)
-        .where(Event.tenant_id == ctx.tenant_id, Event.request_id == request_id)
-        .order_by(Event.seq)
-        .limit(1)
-    )
-    if index is None:
-        raise IntegrityError(f"the decision of {request_id} is not in the log")
-    return ledger.receipt(session, ctx, index)
 
 
 def list_assets(

@@ -82,6 +82,7 @@ class Vault(LedgerFacade):
         progress: Progress | None = None,
         purpose: str = "unspecified",
         receipt: bool = False,
+        receipt_wait: float = 0.0,
     ) -> reading.GetResult:
         return reading.get_asset(
             self._ctx,
@@ -91,6 +92,7 @@ class Vault(LedgerFacade):
             progress=progress,
             purpose=purpose,
             receipt=receipt,
+            receipt_wait=receipt_wait,
         )
 
     def classify(

@@ -38,7 +38,7 @@ from forgekeep.errors import (
 )
 from forgekeep.ledger import log, merkle
 from forgekeep.ledger.checkpoint import add_signature_lines
-from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
+from forgekeep.ledger.cosigner_keys import CosignerVerifierKey, parse_cosigner_vkey
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service.authz import Action
@@ -137,6 +137,11 @@ def remove_witness(ctx: ServiceContext, name: str) -> None:
         commit_with_event(session, ctx, req.event(Outcome.OK, witness=name))
 
 
+def witness_keys(home: Path) -> tuple[CosignerVerifierKey, ...]:
+    """The configured witnesses' verifier keys (taken out of band by an admin)."""
+    return tuple(parse_cosigner_vkey(w.vkey) for w in _load(home))
+
+
 def witness_status(ctx: ServiceContext) -> list[tuple[WitnessInfo, WitnessStatus]]:
     """Each witness with its last cosigned size and recent failures."""
     with request(ctx, Action.LEDGER_READ, "witnesses") as req, ctx.sessions() as session:
@@ -166,7 +171,7 @@ class Collected:
     fork: ForkError | None
 
 
-def _sign_and_cosign(session: Session, ctx: ServiceContext) -> Collected:
+def sign_and_cosign(session: Session, ctx: ServiceContext) -> Collected:
     """Sign the log's checkpoint and gather cosignatures; the caller commits."""
     signed, states = signed_checkpoint(session, ctx), _states(ctx.home)
     reader, lines, results, fork = log.SqlHashes(session, ctx.tenant_id), [], {}, None
@@ -195,7 +200,7 @@ def collect(ctx: ServiceContext) -> tuple[SignedCheckpoint, dict[str, str]]:
     ``"ok"`` or the error code. A fork reported by any witness is raised.
     """
     with request(ctx, Action.LEDGER_CHECKPOINT, "witnesses") as req, ctx.sessions() as session:
-        done = _sign_and_cosign(session, ctx)
+        done = sign_and_cosign(session, ctx)
         cosigned = sum(1 for r in done.results.values() if r == "ok")
         commit_with_event(
             session, ctx, req.event(Outcome.OK, size=done.checkpoint.size, cosigned=cosigned)
@@ -235,7 +240,7 @@ def follow(
         with request(ctx, Action.LEDGER_CHECKPOINT, "follow"), ctx.sessions() as session:
             latest = latest_checkpoint(session, ctx.tenant_id)
             if (0 if latest is None else latest.size) < log.log_size(session, ctx.tenant_id):
-                done = _sign_and_cosign(session, ctx)
+                done = sign_and_cosign(session, ctx)
                 session.commit()
                 on_checkpoint(done)
                 if done.fork is not None:

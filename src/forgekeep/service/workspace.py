@@ -11,6 +11,8 @@ Security rules:
 * The first admin is not vetted: until a signed vetting record from an issuer
   listed in ``[vetting] trusted_issuers`` is imported (``principals vet``), the
   baseline policies refuse everything else it asks. Nothing is trusted by default.
+* The log's signing key is made here, wrapped under a domain key of its own:
+  no later read ever has to create a key.
 * ``forgekeep.toml`` is written last: a workspace interrupted during ``init``
   has no config and is never mistaken for a usable one.
 """
@@ -46,6 +48,7 @@ from forgekeep.ledger.journal import JournalEvent, Outcome, SqlJournal
 from forgekeep.residency import Jurisdiction, ResidencyRule
 from forgekeep.service import wiring
 from forgekeep.service._principal_checks import validate_display_name, validate_org_name
+from forgekeep.service.ledger_key import create_log_key
 from forgekeep.storage.sites import Site as SiteSpec
 
 DEFAULT_SITE = SiteSpec(
@@ -265,6 +268,7 @@ def _seed_database(
         session.flush()
         session.add(admin_row)
         session.flush()
+        log_key = create_log_key(session, km, ids.tenant_id, now)
         SqlJournal(ids.tenant_id, clock).append(
             session,
             JournalEvent(
@@ -273,7 +277,7 @@ def _seed_database(
                 actor=ids.principal_id,
                 target=ids.tenant_id,
                 request_id="req-" + secrets.token_hex(8),
-                detail={"site": DEFAULT_SITE.name, "ring": ids.asset_ring},
+                detail={"site": DEFAULT_SITE.name, "ring": ids.asset_ring, "log_key": log_key},
             ),
         )
 
