@@ -74,7 +74,11 @@ def init(
 
 @app.command()
 def run(ctx: typer.Context, config: ConfigOpt = Path(CONFIG_NAME)) -> None:
-    """Serve POST /add-checkpoint and GET /status over HTTPS until Ctrl-C."""
+    """Serve POST /add-checkpoint and GET /status over HTTPS until Ctrl-C.
+
+    Slow and excess clients are bounded by the [http] table of witness.toml
+    (connections, requests in flight, header, body and idle deadlines).
+    """
     witness = load_config(config)
     daemon = Witness.from_dir(witness)
     listen = witness.config.listen
@@ -87,6 +91,7 @@ def run(ctx: typer.Context, config: ConfigOpt = Path(CONFIG_NAME)) -> None:
         keyfile=witness.tls_key,
         client_ca=None,
         require_client_cert=False,
+        limits=witness.config.http,
     )
 
 

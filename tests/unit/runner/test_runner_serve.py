@@ -11,7 +11,8 @@ import pytest
 import uvicorn
 
 from forgekeep.errors import ConfigError
-from forgekeep.runner import PeerCertH11Protocol, https_config, run_https, serve_in_thread
+from forgekeep.runner import HttpLimits, https_config, run_https, serve_in_thread
+from forgekeep.runner._gate import ConnectionGate
 from forgekeep.runner._serve import _wait_started
 from forgekeep.testing.pki import IssuedCert, TestCA
 
@@ -31,6 +32,7 @@ def _loaded(
         keyfile=server_cert.key_path,
         client_ca=client_ca,
         require_client_cert=require_client_cert,
+        limits=HttpLimits(),
     )
     config.load()
     return config
@@ -48,11 +50,13 @@ def test_context_settings(
     server_cert: IssuedCert, ca_file: Path, with_ca: bool, required: bool, mode: ssl.VerifyMode
 ) -> None:
     config = _loaded(server_cert, ca_file if with_ca else None, require_client_cert=required)
-    assert config.ssl is not None
-    assert config.ssl.minimum_version == ssl.TLSVersion.TLSv1_2
-    assert config.ssl.verify_mode == mode
-    assert config.ssl.options & ssl.OP_NO_RENEGOTIATION
-    assert config.http_protocol_class is PeerCertH11Protocol
+    assert config.ssl is None  # uvicorn listens on plain TCP: the gate does TLS
+    assert config.tls is not None
+    assert config.tls.minimum_version == ssl.TLSVersion.TLSv1_2
+    assert config.tls.verify_mode == mode
+    assert config.tls.options & ssl.OP_NO_RENEGOTIATION
+    assert isinstance(config.http_protocol_class, ConnectionGate)
+    assert config.http_protocol_class.tls is config.tls
     assert config.proxy_headers is False
     assert config.ws_protocol_class is None
 
@@ -75,6 +79,7 @@ def test_run_https_builds_the_config_and_runs_it(
         keyfile=server_cert.key_path,
         client_ca=ca_file,
         require_client_cert=True,
+        limits=HttpLimits(),
     )
     assert ran[0].port == 8443
     assert ran[0].ssl_cert_reqs == ssl.CERT_REQUIRED
@@ -109,6 +114,7 @@ def test_mismatched_key_is_a_config_error(
             keyfile=other.key_path,
             client_ca=ca_file,
             require_client_cert=True,
+            limits=HttpLimits(),
         )
 
 
