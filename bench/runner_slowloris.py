@@ -10,9 +10,10 @@ dropped and how long each was held, and the normal client's latency.
 Phases:
 
 * ``bounded``: ``forgekeep witness run`` with ``[http]`` deadlines of 4 s (header, body)
-  and room for every client (``max_connections`` above ``--clients``);
-* ``bounded, small cap``: the same with ``max_connections = 256``: the rest are closed
-  at accept;
+  and room for every client (``max_connections`` and ``max_requests`` above
+  ``--clients``), so each is held until its deadline;
+* ``bounded, small cap``: deadlines of 4 s and ``max_connections = 256`` (other values
+  default): the rest are closed at accept, slow bodies past ``max_requests`` get 503;
 * ``unbounded (before)``: the same witness app on uvicorn as the runner served it before
   these limits (asyncio TLS at accept, no deadlines, no caps): the reference.
 
@@ -39,6 +40,7 @@ _UNBOUNDED = """
 import sys
 from pathlib import Path
 import uvicorn
+import forgekeep.cli.main  # the imports of `forgekeep witness run`, so idle RSS compares
 from forgekeep.runner._protocol import PeerCertH11Protocol
 from forgekeep.witness.app import Witness, create_app
 from forgekeep.witness.state import load_config
@@ -55,8 +57,11 @@ _MIB = 1 << 20
 
 
 def _limits(clients: int, cap: int | None) -> HttpLimits:
+    if cap is not None:
+        return HttpLimits(max_connections=cap, header_timeout_seconds=4.0, body_timeout_seconds=4.0)
     return HttpLimits(
-        max_connections=cap or clients + 100,
+        max_connections=clients + 100,
+        max_requests=clients,  # every slow body is held to its deadline
         header_timeout_seconds=4.0,
         body_timeout_seconds=4.0,
         idle_timeout_seconds=2.0,
@@ -64,7 +69,7 @@ def _limits(clients: int, cap: int | None) -> HttpLimits:
 
 
 def _open(loris: SlowLoris, clients: int, process: psutil.Process, peak: list[int]) -> None:
-    kinds = [("tls", clients // 2), ("head", clients // 4), ("body", clients - 3 * clients // 4)]
+    kinds = [("body", clients // 4), ("head", clients // 4), ("tls", clients - clients // 2)]
     for kind, count in kinds:
         for start in range(0, count, 100):
             loris.open(kind, min(100, count - start))  # type: ignore[arg-type]

@@ -21,15 +21,16 @@ begun its response, the connection is only closed. The deadlines follow h11's vi
 the client (``their_state``), re-checked after every read and every response, so they
 hold for pipelined and kept-alive requests alike.
 
-Memory: besides the TLS buffers (see :mod:`forgekeep.runner._gate`), a connection holds
-at most ``max_header_bytes`` of unparsed head in h11, and uvicorn stops reading a body
-past 64 KiB that the app has not taken; two timer handles are all this adds.
+Memory: besides the TLS read buffer (see :mod:`forgekeep.runner._gate`), a connection
+holds at most ``TLS_BACKLOG_BYTES`` of received ciphertext, ``max_header_bytes`` of
+unparsed head in h11, and 64 KiB of body the app has not taken (uvicorn then stops
+reading); two timer handles are all the deadlines add.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Final
 
 import h11
 from uvicorn._types import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, Scope
@@ -40,6 +41,9 @@ from forgekeep.runner._protocol import PeerCertH11Protocol
 from forgekeep.runner._shed import BUSY_BODY, BUSY_HEADERS, canned_response, shed_log
 from forgekeep.runner.settings import HttpLimits
 
+#: Received ciphertext the TLS layer holds while the app is not reading, bytes (asyncio's
+#: default is 256 KiB per connection); past it, the connection stops reading its socket.
+TLS_BACKLOG_BYTES: Final = 64 << 10
 _TIMEOUT_408 = canned_response(408, "request timeout: the request was not received in time")
 
 
@@ -66,6 +70,9 @@ class BoundedH11Protocol(PeerCertH11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self.established = True
+        limit_backlog = getattr(transport, "set_read_buffer_limits", None)
+        if limit_backlog is not None:  # the TLS transport has it; a plain one has no backlog
+            limit_backlog(high=TLS_BACKLOG_BYTES)
         self.app = self._guarded(self.app)
         spent = self.loop.time() - self.accepted_at
         left = max(0.0, self.limits.header_timeout_seconds - spent)

@@ -23,6 +23,7 @@ import httpx
 from forgekeep.crypto.signed import SignerKey, encode_vkey, generate_signer
 from forgekeep.errors import ConfigError
 from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
+from forgekeep.ledger.cosigner_keys import CosignerVerifierKey, parse_cosigner_vkey
 from forgekeep.runner.settings import HttpLimits
 from forgekeep.testing.pki import TestCA
 from forgekeep.witness.client import submit
@@ -47,6 +48,7 @@ class RunningWitness:
     port: int
     cacert: Path
     signer: SignerKey
+    key: CosignerVerifierKey
     process: subprocess.Popen[bytes]
     _cosigned: bool = field(default=False)
 
@@ -55,10 +57,10 @@ class RunningWitness:
         return f"https://127.0.0.1:{self.port}"
 
     def cosign(self, timeout: float = 10.0) -> list[str]:
-        """Submit a checkpoint of size 1; returns the witness's cosignature lines."""
+        """Submit a checkpoint of size 1; returns the witness's cosignature lines, verified."""
         note = sign_checkpoint(Checkpoint(ORIGIN, 1, hashlib.sha256(b"load").digest()), self.signer)
         old = 1 if self._cosigned else 0
-        answer = submit(self.url, self.cacert, old, [], note, timeout=timeout)
+        answer = submit(self.url, self.cacert, old, [], note, witness_key=self.key, timeout=timeout)
         if not isinstance(answer, list):
             raise ConfigError(f"the witness answered size {answer}, not a cosignature")
         self._cosigned = True
@@ -88,12 +90,17 @@ class RunningWitness:
                 self.process.wait(10)
 
 
-def prepare_witness(directory: Path, limits: HttpLimits) -> tuple[Path, int, Path, SignerKey]:
-    """A witness directory that trusts one fresh log; returns config, port, CA, log key."""
+def prepare_witness(
+    directory: Path, limits: HttpLimits
+) -> tuple[Path, int, Path, SignerKey, CosignerVerifierKey]:
+    """A witness directory that trusts one fresh log.
+
+    Returns its config, port, CA certificate, the log's signing key and the witness's key.
+    """
     ca = TestCA(directory / "ca")
     cert = ca.issue_server("witness")
     port = _free_port()
-    witness, _vkey = init_witness(directory / "witness", "witness.example/load", port=port)
+    witness, vkey = init_witness(directory / "witness", "witness.example/load", port=port)
     signer = generate_signer(ORIGIN)
     config = witness.config.model_copy(
         update={
@@ -103,21 +110,21 @@ def prepare_witness(directory: Path, limits: HttpLimits) -> tuple[Path, int, Pat
         }
     )
     save_config(witness, config)
-    return witness.path, port, ca.cert_path, signer
+    return witness.path, port, ca.cert_path, signer, parse_cosigner_vkey(vkey)
 
 
 def start_witness(
     directory: Path, limits: HttpLimits, command: Sequence[str] | None = None
 ) -> RunningWitness:
     """Start ``forgekeep witness run`` (or ``command`` + the config path) and wait for it."""
-    config, port, cacert, signer = prepare_witness(directory, limits)
+    config, port, cacert, signer, key = prepare_witness(directory, limits)
     argv = [*(command or [sys.executable, "-m", "forgekeep", "witness", "run", "--config"])]
     log = (directory / "witness.log").open("wb")
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
         [*argv, str(config)], stdout=log, stderr=subprocess.STDOUT
     )
     log.close()
-    running = RunningWitness(config, port, cacert, signer, process)
+    running = RunningWitness(config, port, cacert, signer, key, process)
     try:
         running.wait_ready()
     except BaseException:
