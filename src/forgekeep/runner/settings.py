@@ -36,7 +36,8 @@ class HttpLimits(BaseModel):
     #: A kept-alive connection with no request under way is closed after this (uvicorn's
     #: ``timeout_keep_alive``).
     idle_timeout_seconds: float = Field(default=5.0, gt=0, le=limits.MAX_HTTP_TIMEOUT_SECONDS)
-    #: Request line and headers, bytes (h11's ``max_incomplete_event_size``); more is 400.
+    #: Request line and headers buffered while the head is incomplete, bytes (h11's
+    #: ``max_incomplete_event_size``); more is 400.
     max_header_bytes: int = Field(
         default=16384, ge=limits.MIN_HTTP_HEADER_BYTES, le=limits.MAX_HTTP_HEADER_BYTES
     )

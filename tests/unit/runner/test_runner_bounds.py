@@ -301,3 +301,13 @@ def test_an_app_error_without_a_cut_is_still_an_error(
         sock.sendall(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
         assert _read_until_closed(sock)[0].startswith(b"HTTP/1.1 500 ")
     assert "Exception in ASGI application" in caplog.text
+
+
+def test_a_head_over_max_header_bytes_is_400(ca: TestCA, server_cert: IssuedCert, app: App) -> None:
+    with _served(server_cert, app, max_header_bytes=1024) as port, _tls(ca, port) as sock:
+        sock.sendall(b"GET /echo HTTP/1.1\r\nhost: x\r\nx-pad: " + b"a" * 2000)
+        time.sleep(0.2)  # h11 bounds what it must buffer of a head still incomplete
+        sock.sendall(b"\r\n\r\n")
+        data, _ = _read_until_closed(sock, 5)
+    assert data.startswith(b"HTTP/1.1 400 ")
+    assert app.received == []

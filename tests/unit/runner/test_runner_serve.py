@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import ssl
 import threading
 from pathlib import Path
@@ -59,6 +60,42 @@ def test_context_settings(
     assert config.http_protocol_class.tls is config.tls
     assert config.proxy_headers is False
     assert config.ws_protocol_class is None
+
+
+def test_the_limits_reach_uvicorn_s_own_knobs(server_cert: IssuedCert) -> None:
+    limits = HttpLimits(idle_timeout_seconds=2.5, max_header_bytes=4096, max_connections=10)
+    config = https_config(
+        _app,
+        host="127.0.0.1",
+        port=0,
+        certfile=server_cert.cert_path,
+        keyfile=server_cert.key_path,
+        client_ca=None,
+        require_client_cert=False,
+        limits=limits,
+    )
+    assert config.timeout_keep_alive == 2.5
+    assert config.h11_max_incomplete_event_size == 4096
+    assert config.limit_concurrency is None  # the gate and the protocol enforce the caps
+    assert config.gate.limits is limits
+
+
+def test_a_cap_the_process_cannot_open_files_for_is_refused_at_load(
+    server_cert: IssuedCert, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (1024, 1024))
+    config = https_config(
+        _app,
+        host="127.0.0.1",
+        port=0,
+        certfile=server_cert.cert_path,
+        keyfile=server_cert.key_path,
+        client_ca=None,
+        require_client_cert=False,
+        limits=HttpLimits(max_connections=5000),
+    )
+    with pytest.raises(ConfigError, match="needs 5064 open files"):
+        config.load()
 
 
 def test_required_client_cert_without_a_ca_is_refused(server_cert: IssuedCert) -> None:
