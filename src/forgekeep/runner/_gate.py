@@ -48,7 +48,12 @@ FD_RESERVE: Final = 64
 
 
 class _TlsConnection(sslproto.SSLProtocol):
-    """asyncio's server-side TLS with a smaller read buffer, reporting its close to the gate."""
+    """asyncio's server-side TLS with a smaller read buffer, reporting its close to the gate.
+
+    This is the object asyncio's own event loop builds for a TLS server connection
+    (``asyncio.sslproto.SSLProtocol``, Python 3.11+); the runner builds it itself so
+    that it can decide before it exists, and size its buffer.
+    """
 
     max_size = TLS_READ_BUFFER_BYTES
 
@@ -74,9 +79,12 @@ class _TlsConnection(sslproto.SSLProtocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         try:
-            if not self._http.established:  # the handshake never completed
-                reason = "header-deadline" if isinstance(exc, ConnectionAbortedError) else None
-                shed_log.shed(reason or "tls-handshake-failed", error=type(exc).__name__)
+            if not self._http.established and exc is not None:  # the handshake failed
+                # asyncio aborts a handshake past its deadline with ConnectionAbortedError;
+                # a client that simply went away (exc None) was not shed.
+                timed_out = isinstance(exc, ConnectionAbortedError)
+                reason = "header-deadline" if timed_out else "tls-handshake-failed"
+                shed_log.shed(reason, error=type(exc).__name__)
             super().connection_lost(exc)
         finally:
             self._gate.release()

@@ -75,6 +75,11 @@ class ShedLog:
         _log.warning("client shed", reason=reason, shed=count, **fields)
         return True
 
+    def reset(self) -> None:
+        """Forget every reason's budget and count (each test starts with a fresh log)."""
+        self._last.clear()
+        self._pending.clear()
+
 
 #: One per process: all runners in it share the budget, which is what protects the log.
 shed_log = ShedLog()

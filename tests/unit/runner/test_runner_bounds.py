@@ -20,6 +20,7 @@ import pytest
 import structlog
 
 from forgekeep.runner import HttpLimits, serve_in_thread
+from forgekeep.runner._shed import shed_log
 from forgekeep.testing.pki import IssuedCert, TestCA
 
 SHORT = 0.5  # seconds: every deadline in these tests
@@ -142,12 +143,20 @@ def test_a_trickled_head_gets_408_at_the_header_deadline(
 def test_a_stalled_tls_handshake_is_closed_at_the_header_deadline(
     server_cert: IssuedCert, app: App
 ) -> None:
-    with _served(server_cert, app) as port, socket.create_connection(("127.0.0.1", port)) as raw:
+    with (
+        structlog.testing.capture_logs() as logs,
+        _served(server_cert, app) as port,
+        socket.create_connection(("127.0.0.1", port)) as raw,
+    ):
         raw.sendall(b"\x16\x03\x01")  # the start of a ClientHello, and nothing more
         assert _still_open(raw, SHORT / 3)
         data, waited = _read_until_closed(raw)
+        time.sleep(0.1)
     assert data == b""  # no HTTP can be spoken before TLS: only closed
     assert waited < SHORT + SLACK
+    assert [(e["reason"], e["error"]) for e in logs if e["event"] == "client shed"] == [
+        ("header-deadline", "ConnectionAbortedError")
+    ]
 
 
 def test_a_trickled_body_gets_408_and_the_app_sees_a_disconnect(
@@ -252,16 +261,24 @@ def test_requests_over_the_in_flight_cap_get_503_with_retry_after(
 def test_failed_handshakes_give_their_slot_back(
     ca: TestCA, server_cert: IssuedCert, app: App
 ) -> None:
-    with _served(server_cert, app, max_connections=2) as port:
+    with (
+        structlog.testing.capture_logs() as logs,
+        _served(server_cert, app, max_connections=2) as port,
+    ):
         for _ in range(5):  # garbage instead of a ClientHello: the handshake fails
             with socket.create_connection(("127.0.0.1", port)) as raw:
                 raw.sendall(b"GET / HTTP/1.1\r\n\r\n")
                 assert _read_until_closed(raw)[0] == b""
+        shed_log.reset()  # so a line for the next one could not be rate-limited away
+        with socket.create_connection(("127.0.0.1", port)):
+            pass  # connected and left: not a shed
         time.sleep(0.3)
         with _tls(ca, port) as one, _tls(ca, port) as two:
             for sock in (one, two):
                 sock.sendall(b"GET /echo HTTP/1.1\r\nhost: x\r\n\r\n")
                 assert _answer(sock).startswith(b"HTTP/1.1 200 OK\r\n")
+    sheds = [e for e in logs if e["event"] == "client shed"]
+    assert [e["reason"] for e in sheds] == ["tls-handshake-failed"]  # once: rate-limited
 
 
 def test_an_app_error_caused_by_a_cut_is_logged_as_a_shed_not_a_crash(
