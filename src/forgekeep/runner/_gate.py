@@ -79,15 +79,21 @@ class _TlsConnection(sslproto.SSLProtocol):
 
     def connection_lost(self, exc: BaseException | None) -> None:
         try:
-            if not self._http.established and exc is not None:  # the handshake failed
-                # asyncio aborts a handshake past its deadline with ConnectionAbortedError;
-                # a client that simply went away (exc None) was not shed.
-                timed_out = isinstance(exc, ConnectionAbortedError)
-                reason = "header-deadline" if timed_out else "tls-handshake-failed"
-                shed_log.shed(reason, error=type(exc).__name__)
+            if not self._http.established:
+                self._log_handshake_end(exc)
             super().connection_lost(exc)
         finally:
             self._gate.release()
+
+    @staticmethod
+    def _log_handshake_end(exc: BaseException | None) -> None:
+        # asyncio aborts a handshake past its deadline with ConnectionAbortedError, and
+        # a handshake OpenSSL refuses ends in SSLError; a client that closed or reset
+        # the connection before finishing was not shed, and is not logged.
+        if isinstance(exc, ConnectionAbortedError):
+            shed_log.shed("header-deadline", error=type(exc).__name__)
+        elif isinstance(exc, ssl.SSLError):
+            shed_log.shed("tls-handshake-failed", error=type(exc).__name__)
 
 
 class _Refused(asyncio.Protocol):
