@@ -14,7 +14,7 @@ import uvicorn
 from forgekeep.errors import ConfigError
 from forgekeep.runner import HttpLimits, https_config, run_https, serve_in_thread
 from forgekeep.runner._gate import ConnectionGate
-from forgekeep.runner._serve import _wait_started
+from forgekeep.runner._serve import RunnerConfig, _wait_started
 from forgekeep.testing.pki import IssuedCert, TestCA
 
 
@@ -179,3 +179,9 @@ def test_a_server_that_never_starts_times_out() -> None:
     finally:
         release.set()
         thread.join()
+
+
+def test_a_runner_config_without_tls_is_refused() -> None:
+    config = RunnerConfig(_app, limits=HttpLimits(), host="127.0.0.1", port=0)
+    with pytest.raises(ConfigError, match="without TLS"):
+        config.load()
