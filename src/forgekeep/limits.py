@@ -130,3 +130,13 @@ MAX_WITNESS_EVIDENCE: Final = 1000
 MAX_LOG_WITNESSES: Final = 32
 #: A database URL, in ``[database] url`` or in the file ``url_file`` names.
 MAX_DATABASE_URL_BYTES: Final = 4096
+#: ``[http] max_connections`` of an HTTPS runner, largest accepted (each needs a file descriptor).
+MAX_HTTP_CONNECTIONS: Final = 65536
+#: ``[http] max_requests`` (requests in flight at once) of an HTTPS runner, largest accepted.
+MAX_HTTP_REQUESTS: Final = 4096
+#: ``[http]`` header, body and idle deadlines of an HTTPS runner, seconds, largest accepted.
+MAX_HTTP_TIMEOUT_SECONDS: Final = 600
+#: ``[http] max_header_bytes`` (one request head) of an HTTPS runner, largest accepted.
+MAX_HTTP_HEADER_BYTES: Final = 1 << 20
+#: ``[http] max_header_bytes`` of an HTTPS runner, smallest accepted.
+MIN_HTTP_HEADER_BYTES: Final = 1024

@@ -43,7 +43,8 @@ from forgekeep.service.vault import Vault
 from forgekeep.testing.pki import TestCA
 from forgekeep.witness.app import Witness, create_app
 from forgekeep.witness.client import submit
-from forgekeep.witness.state import LogEntry, init_witness, load_config, save_config
+from forgekeep.witness.config import LogEntry
+from forgekeep.witness.state import init_witness, load_config, save_config
 
 
 @dataclass

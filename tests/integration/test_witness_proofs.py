@@ -34,7 +34,8 @@ from forgekeep.service.workspace import InitResult
 from forgekeep.testing.pki import TestCA
 from forgekeep.testing.vetting import ISSUER
 from forgekeep.witness.app import Witness, create_app
-from forgekeep.witness.state import LogEntry, init_witness, load_config, save_config
+from forgekeep.witness.config import LogEntry
+from forgekeep.witness.state import init_witness, load_config, save_config
 
 
 @pytest.fixture

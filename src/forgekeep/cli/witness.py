@@ -70,7 +70,11 @@ def init(
 
 @app.command()
 def run(ctx: typer.Context, config: ConfigOpt = Path(CONFIG_NAME)) -> None:
-    """Serve POST /add-checkpoint and GET /status over HTTPS until Ctrl-C."""
+    """Serve POST /add-checkpoint and GET /status over HTTPS until Ctrl-C.
+
+    Slow and excess clients are bounded by the [http] table of witness.toml
+    (connections, requests in flight, header, body and idle deadlines).
+    """
     from forgekeep.runner import run_https
     from forgekeep.witness.app import Witness, create_app
     from forgekeep.witness.state import load_config
@@ -87,6 +91,7 @@ def run(ctx: typer.Context, config: ConfigOpt = Path(CONFIG_NAME)) -> None:
         keyfile=witness.tls_key,
         client_ca=None,
         require_client_cert=False,
+        limits=witness.config.http,
     )
 
 
@@ -126,7 +131,8 @@ def logs_add(
 ) -> None:
     """Trust a log: cosign checkpoints for ORIGIN signed by VKEY (a running witness too)."""
     from forgekeep.crypto.signed import parse_vkey
-    from forgekeep.witness.state import LogEntry, load_config, save_config
+    from forgekeep.witness.config import LogEntry
+    from forgekeep.witness.state import load_config, save_config
 
     parse_vkey(vkey)
     witness = load_config(config)

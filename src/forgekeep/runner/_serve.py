@@ -4,11 +4,14 @@ Rules: TLS 1.2 is the floor. When client certificates are required, a CA bundle 
 verify them must be named (no default trust store). When they are optional and a CA
 is named, a presented certificate is still verified, and the handshake fails on a bad
 one. Proxy headers are ignored and websockets are off: no request metadata can stand
-in for the TLS peer.
+in for the TLS peer. Every client is bounded by the :class:`HttpLimits` given (there is
+no unbounded mode): uvicorn listens on plain TCP and the runner's connection gate
+(:mod:`forgekeep.runner._gate`) admits, counts and wraps each connection in TLS.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import ssl
 import threading
@@ -16,12 +19,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 import uvicorn
 from uvicorn._types import ASGIApplication
 
 from forgekeep.errors import ConfigError
-from forgekeep.runner._protocol import PeerCertH11Protocol
+from forgekeep.runner._gate import ConnectionGate, ensure_fd_headroom
+from forgekeep.runner.settings import HttpLimits
 
 _STARTUP_POLL_SECONDS = 0.01
 
@@ -46,6 +51,39 @@ def _harden(
     return context
 
 
+class RunnerConfig(uvicorn.Config):
+    """uvicorn's config with the runner's gate as its protocol factory.
+
+    ``load()`` builds the hardened TLS context as uvicorn does, then hands it to the gate
+    and clears ``ssl``, so uvicorn's listener is plain TCP and TLS starts only for the
+    connections the gate admits (see :mod:`forgekeep.runner._gate`). The context stays
+    readable as :attr:`tls`.
+    """
+
+    def __init__(self, app: ASGIApplication, *, limits: HttpLimits, **kwargs: Any) -> None:
+        self.limits = limits
+        self.gate = ConnectionGate(limits)
+        super().__init__(
+            app,
+            http=cast("type[asyncio.Protocol]", self.gate),
+            loop="asyncio",
+            timeout_keep_alive=cast("int", limits.idle_timeout_seconds),  # used as a float
+            h11_max_incomplete_event_size=limits.max_header_bytes,
+            **kwargs,
+        )
+
+    @property
+    def tls(self) -> ssl.SSLContext | None:
+        return self.gate.tls
+
+    def load(self) -> None:
+        super().load()
+        if self.ssl is None:
+            raise ConfigError("the HTTPS runner was configured without TLS")
+        ensure_fd_headroom(self.limits.max_connections)
+        self.gate.tls, self.ssl = self.ssl, None
+
+
 def https_config(
     app: ASGIApplication,
     *,
@@ -55,13 +93,14 @@ def https_config(
     keyfile: Path,
     client_ca: Path | None,
     require_client_cert: bool,
-) -> uvicorn.Config:
-    """The ``uvicorn.Config`` for one Forgekeep HTTPS service."""
-    return uvicorn.Config(
+    limits: HttpLimits,
+) -> RunnerConfig:
+    """The uvicorn config for one Forgekeep HTTPS service, bounded by ``limits``."""
+    return RunnerConfig(
         app,
+        limits=limits,
         host=host,
         port=port,
-        http=PeerCertH11Protocol,
         ws="none",
         proxy_headers=False,
         server_header=False,
@@ -74,7 +113,7 @@ def https_config(
     )
 
 
-def _load(config: uvicorn.Config) -> None:
+def _load(config: RunnerConfig) -> None:
     try:
         config.load()
     except OSError as exc:  # ssl.SSLError is an OSError too
@@ -93,6 +132,7 @@ def run_https(
     keyfile: Path,
     client_ca: Path | None,
     require_client_cert: bool,
+    limits: HttpLimits,
 ) -> None:
     """Serve ``app`` over HTTPS until interrupted (blocks; installs signal handlers)."""
     config = https_config(
@@ -103,6 +143,7 @@ def run_https(
         keyfile=keyfile,
         client_ca=client_ca,
         require_client_cert=require_client_cert,
+        limits=limits,
     )
     _load(config)
     uvicorn.Server(config).run()
@@ -131,9 +172,13 @@ def serve_in_thread(
     keyfile: Path,
     client_ca: Path | None,
     require_client_cert: bool,
+    limits: HttpLimits | None = None,
     timeout: float = 10.0,
 ) -> Iterator[int]:
-    """Serve ``app`` on a free 127.0.0.1 port in a thread; yields the port (for tests)."""
+    """Serve ``app`` on a free 127.0.0.1 port in a thread; yields the port (for tests).
+
+    ``limits`` defaults to the ``[http]`` defaults (tests pass short deadlines).
+    """
     config = https_config(
         app,
         host="127.0.0.1",
@@ -142,6 +187,7 @@ def serve_in_thread(
         keyfile=keyfile,
         client_ca=client_ca,
         require_client_cert=require_client_cert,
+        limits=limits or HttpLimits(),
     )
     config.timeout_graceful_shutdown = int(timeout)
     _load(config)  # bad TLS files fail here, in the caller, not in the thread

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from forgekeep.witness.app import AddCheckpoint, Reply, Witness, create_app, parse_request
     from forgekeep.witness.client import submit
+    from forgekeep.witness.config import WitnessConfig
     from forgekeep.witness.state import (
         CONFIG_NAME,
         LogState,
         StateStore,
-        WitnessConfig,
         WitnessDir,
         init_witness,
         load_config,
@@ -42,7 +42,7 @@ _HOMES = {
     "CONFIG_NAME": "state",
     "LogState": "state",
     "StateStore": "state",
-    "WitnessConfig": "state",
+    "WitnessConfig": "config",
     "WitnessDir": "state",
     "init_witness": "state",
     "load_config": "state",

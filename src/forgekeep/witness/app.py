@@ -13,9 +13,14 @@ proof lines, an empty line and a signed checkpoint note, and answers:
 * 413 the body is over ``MAX_WITNESS_REQUEST_BYTES``;
 * 422 the consistency proof does not verify (kept as evidence).
 
+The HTTPS runner answers before this app does: 408 when the head or the body does not
+arrive within the ``[http]`` deadlines of ``witness.toml``, 503 with ``Retry-After``
+when too many requests are in flight (:mod:`forgekeep.runner`).
+
 Security rules:
 
-* The body is bounded before it is read in full; the note is parsed strictly
+* The body is bounded in size before it is read in full (and in time by the
+  runner's body deadline); the note is parsed strictly
   (``ledger.note``) and verified only against the log key configured for its
   origin; signatures by other keys are ignored.
 * The old-size check, the proof check and the durable (fsync'd) state update

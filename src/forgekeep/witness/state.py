@@ -2,7 +2,7 @@
 
 Layout, relative to the directory that holds ``witness.toml``::
 
-    witness.toml                  name, key, state, listen, tls, freeze window, [[log]]
+    witness.toml                  name, key, state, listen, tls, freeze window, [http], [[log]]
     witness.key                   the witness's Ed25519 seed (PRIVATE+KEY+…), mode 0600
     state/logs/<sha256>.json      the latest cosigned checkpoint of each log (by origin)
     state/evidence/*.json         conflicting checkpoints, kept as evidence
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
 from forgekeep import limits
 from forgekeep._durable import write_atomic, write_new
@@ -52,90 +52,20 @@ from forgekeep.crypto.signed import (
     VerifierKey,
     encode_signer_key,
     parse_signer_key,
-    parse_vkey,
 )
 from forgekeep.errors import (
     ConfigError,
     ConflictError,
     ForgekeepError,
     LimitExceededError,
-    UsageError,
 )
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
+from forgekeep.witness._render import render_config
+from forgekeep.witness.config import ListenSection, WitnessConfig
 
 CONFIG_NAME: Final = "witness.toml"
 KEY_FILE_MODE: Final = 0o600
 _HINT: Final = "compare witness.toml with docs (run `forgekeep witness init` for an example)"
-
-
-def _control_free(value: str, what: str) -> str:
-    if not value or any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
-        raise ValueError(f"{what} is non-empty, with no control characters")
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ListenSection(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8443, ge=0, le=65535)
-
-
-class TlsSection(_Strict):
-    cert: str = "tls/witness.crt"
-    key: str = "tls/witness.key"
-
-
-class LogEntry(_Strict):
-    origin: str
-    vkey: str
-
-    @field_validator("origin")
-    @classmethod
-    def _origin(cls, value: str) -> str:
-        return _control_free(value, "a log origin")
-
-    @field_validator("vkey")
-    @classmethod
-    def _vkey(cls, value: str) -> str:
-        try:
-            parse_vkey(value)
-        except ForgekeepError as exc:
-            raise ValueError(exc.message) from None
-        return value
-
-    @property
-    def verifier(self) -> VerifierKey:
-        return parse_vkey(self.vkey)
-
-
-class WitnessConfig(_Strict):
-    name: str
-    key: str = "witness.key"
-    state: str = "state"
-    freeze_window_seconds: int = Field(default=86400, ge=1, le=365 * 86400)
-    listen: ListenSection = ListenSection()
-    tls: TlsSection = TlsSection()
-    log: tuple[LogEntry, ...] = Field(default=(), max_length=limits.MAX_WITNESS_LOGS)
-
-    @field_validator("name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        try:
-            VerifierKey(value, bytes(32))  # the signed-note key name rules
-        except UsageError as exc:
-            raise ValueError(exc.message) from None
-        return value
-
-    @field_validator("log")
-    @classmethod
-    def _unique(cls, value: tuple[LogEntry, ...]) -> tuple[LogEntry, ...]:
-        origins = [entry.origin for entry in value]
-        if len(origins) != len(set(origins)):
-            raise ValueError("each log origin appears once")
-        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,45 +127,6 @@ def load_config(path: Path) -> WitnessDir:
         )
         raise ConfigError(f"{path.name}: {problems}", hint=_HINT) from None
     return WitnessDir(path, config)
-
-
-def _toml_str(value: str) -> str:
-    return json.dumps(_control_free(value, "a config value"), ensure_ascii=False)
-
-
-def render_config(config: WitnessConfig) -> str:
-    """``witness.toml`` with comments (``init`` and ``logs add`` both write this)."""
-    c = config
-    lines = [
-        "# Forgekeep witness (c2sp.org/tlog-witness@v1.0.0).",
-        "# Run: forgekeep witness run --config witness.toml",
-        "# Relative paths are relative to this file's directory.",
-        "",
-        "# The witness name: its cosignatures are signed under this key name.",
-        f"name = {_toml_str(c.name)}",
-        "# The witness's private key (mode 0600; made by `forgekeep witness init`).",
-        f"key = {_toml_str(c.key)}",
-        "# Latest cosigned checkpoint of each log, and evidence of conflicts.",
-        f"state = {_toml_str(c.state)}",
-        "# Alarm (log an error, show in `status`) when a log sends nothing new this long.",
-        f"freeze_window_seconds = {c.freeze_window_seconds}",
-        "",
-        "[listen]",
-        f"host = {_toml_str(c.listen.host)}",
-        f"port = {c.listen.port}",
-        "",
-        "# The HTTPS server certificate and key the witness serves with.",
-        "[tls]",
-        f"cert = {_toml_str(c.tls.cert)}",
-        f"key = {_toml_str(c.tls.key)}",
-        "",
-        "# One [[log]] per log this witness cosigns: its origin line and its vkey",
-        "# (`forgekeep witness logs add --origin O --vkey V`).",
-    ]
-    for entry in c.log:
-        lines += ["", "[[log]]", f"origin = {_toml_str(entry.origin)}"]
-        lines.append(f"vkey = {_toml_str(entry.vkey)}")
-    return "\n".join(lines) + "\n"
 
 
 def save_config(witness: WitnessDir, config: WitnessConfig) -> None:

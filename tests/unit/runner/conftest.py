@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from forgekeep.runner._shed import shed_log
 from forgekeep.testing.pki import IssuedCert, TestCA
+
+
+@pytest.fixture(autouse=True)
+def fresh_shed_log() -> None:
+    """The shed log's rate limit is per process: no test's lines hide another's."""
+    shed_log.reset()
 
 
 @pytest.fixture(scope="module")

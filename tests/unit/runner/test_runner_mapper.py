@@ -93,5 +93,8 @@ def test_scope_fingerprint_and_dependency_read_only_the_extension() -> None:
 
 
 def test_all_lists_exactly_the_public_names() -> None:
-    public = {name for name in vars(runner) if not name.startswith("_")}
-    assert set(runner.__all__) == public
+    assert set(dir(runner)) == set(runner.__all__)
+    for name in runner.__all__:
+        assert getattr(runner, name) is not None
+    with pytest.raises(AttributeError):
+        _ = runner.no_such_name

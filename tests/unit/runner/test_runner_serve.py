@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import ssl
 import threading
 from pathlib import Path
@@ -11,8 +12,9 @@ import pytest
 import uvicorn
 
 from forgekeep.errors import ConfigError
-from forgekeep.runner import PeerCertH11Protocol, https_config, run_https, serve_in_thread
-from forgekeep.runner._serve import _wait_started
+from forgekeep.runner import HttpLimits, https_config, run_https, serve_in_thread
+from forgekeep.runner._gate import ConnectionGate
+from forgekeep.runner._serve import RunnerConfig, _wait_started
 from forgekeep.testing.pki import IssuedCert, TestCA
 
 
@@ -31,6 +33,7 @@ def _loaded(
         keyfile=server_cert.key_path,
         client_ca=client_ca,
         require_client_cert=require_client_cert,
+        limits=HttpLimits(),
     )
     config.load()
     return config
@@ -48,13 +51,51 @@ def test_context_settings(
     server_cert: IssuedCert, ca_file: Path, with_ca: bool, required: bool, mode: ssl.VerifyMode
 ) -> None:
     config = _loaded(server_cert, ca_file if with_ca else None, require_client_cert=required)
-    assert config.ssl is not None
-    assert config.ssl.minimum_version == ssl.TLSVersion.TLSv1_2
-    assert config.ssl.verify_mode == mode
-    assert config.ssl.options & ssl.OP_NO_RENEGOTIATION
-    assert config.http_protocol_class is PeerCertH11Protocol
+    assert config.ssl is None  # uvicorn listens on plain TCP: the gate does TLS
+    assert config.tls is not None
+    assert config.tls.minimum_version == ssl.TLSVersion.TLSv1_2
+    assert config.tls.verify_mode == mode
+    assert config.tls.options & ssl.OP_NO_RENEGOTIATION
+    assert isinstance(config.http_protocol_class, ConnectionGate)
+    assert config.http_protocol_class.tls is config.tls
     assert config.proxy_headers is False
     assert config.ws_protocol_class is None
+
+
+def test_the_limits_reach_uvicorn_s_own_knobs(server_cert: IssuedCert) -> None:
+    limits = HttpLimits(idle_timeout_seconds=2.5, max_header_bytes=4096, max_connections=10)
+    config = https_config(
+        _app,
+        host="127.0.0.1",
+        port=0,
+        certfile=server_cert.cert_path,
+        keyfile=server_cert.key_path,
+        client_ca=None,
+        require_client_cert=False,
+        limits=limits,
+    )
+    assert config.timeout_keep_alive == 2.5
+    assert config.h11_max_incomplete_event_size == 4096
+    assert config.limit_concurrency is None  # the gate and the protocol enforce the caps
+    assert config.gate.limits is limits
+
+
+def test_a_cap_the_process_cannot_open_files_for_is_refused_at_load(
+    server_cert: IssuedCert, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(resource, "getrlimit", lambda _which: (1024, 1024))
+    config = https_config(
+        _app,
+        host="127.0.0.1",
+        port=0,
+        certfile=server_cert.cert_path,
+        keyfile=server_cert.key_path,
+        client_ca=None,
+        require_client_cert=False,
+        limits=HttpLimits(max_connections=5000),
+    )
+    with pytest.raises(ConfigError, match="needs 5064 open files"):
+        config.load()
 
 
 def test_required_client_cert_without_a_ca_is_refused(server_cert: IssuedCert) -> None:
@@ -75,6 +116,7 @@ def test_run_https_builds_the_config_and_runs_it(
         keyfile=server_cert.key_path,
         client_ca=ca_file,
         require_client_cert=True,
+        limits=HttpLimits(),
     )
     assert ran[0].port == 8443
     assert ran[0].ssl_cert_reqs == ssl.CERT_REQUIRED
@@ -109,6 +151,7 @@ def test_mismatched_key_is_a_config_error(
             keyfile=other.key_path,
             client_ca=ca_file,
             require_client_cert=True,
+            limits=HttpLimits(),
         )
 
 
@@ -136,3 +179,9 @@ def test_a_server_that_never_starts_times_out() -> None:
     finally:
         release.set()
         thread.join()
+
+
+def test_a_runner_config_without_tls_is_refused() -> None:
+    config = RunnerConfig(_app, limits=HttpLimits(), host="127.0.0.1", port=0)
+    with pytest.raises(ConfigError, match="without TLS"):
+        config.load()

@@ -27,7 +27,8 @@ from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
 from forgekeep.witness import app as witness_app
 from forgekeep.witness.app import SIZE_MEDIA_TYPE, Witness, create_app
 from forgekeep.witness.client import request_body
-from forgekeep.witness.state import LogEntry, WitnessDir, init_witness, load_config, save_config
+from forgekeep.witness.config import LogEntry
+from forgekeep.witness.state import WitnessDir, init_witness, load_config, save_config
 
 ORIGIN = "example.com/log"
 T0 = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
