@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forgekeep.errors import DatabaseError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def _configure_sqlite(engine: Engine) -> None:
