@@ -121,5 +121,7 @@ MAX_WITNESS_STATE_BYTES: Final = 256 << 10
 MAX_WITNESS_LOGS: Final = 256
 #: Evidence files one witness keeps before it stops adding more (and logs an error).
 MAX_WITNESS_EVIDENCE: Final = 1000
-#: Witnesses one workspace log submits its checkpoints to (``witnesses.toml``).
+#: Witnesses one workspace log submits its checkpoints to (``ledger witnesses add``).
 MAX_LOG_WITNESSES: Final = 32
+#: A witness's CA bundle (PEM) given to ``ledger witnesses add``, bytes.
+MAX_WITNESS_CACERT_BYTES: Final = 64 * 1024
