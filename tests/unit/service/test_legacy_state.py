@@ -112,7 +112,7 @@ def test_a_malformed_legacy_file_is_a_clear_error_never_no_holds(
     vault: Vault, workspace: InitResult, clock: ManualClock, name: str, text: str
 ) -> None:
     (workspace.home / name).write_text(text)
-    with pytest.raises(LegacyStateError, match=name.split(".")[0]) as caught:
+    with pytest.raises(LegacyStateError, match=name.split(".", maxsplit=1)[0]) as caught:
         open_vault(workspace.home, passphrase=PASSPHRASE, clock=clock)
     assert caught.value.code == "FK-CONFIG-003"
     assert (workspace.home / name).exists()  # left in place, for the operator to repair
