@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from forgekeep.clock import ManualClock
 from forgekeep.db.state import UploadLease
 from forgekeep.errors import LeaseLostError
 from forgekeep.service import _leases
 from forgekeep.service.vault import Vault
+from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace import InitResult
 
 CHILD = Path(__file__).with_name("_lease_child.py")
@@ -122,3 +126,45 @@ def test_a_put_whose_lease_was_taken_over_does_not_commit(
         with vault.context.sessions() as session, pytest.raises(LeaseLostError):
             lease.check(session)
         assert not _leases.renew(vault.context, VERSION, lease.owner)
+
+
+class _SlowSource(io.RawIOBase):
+    """A source that takes ``seconds`` to read, checking the put's lease as it goes."""
+
+    def __init__(self, check: Callable[[], None], seconds: float, chunks: int = 12) -> None:
+        self._check, self._pause, self._left = check, seconds / chunks, chunks
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left == 0:
+            return 0
+        self._left -= 1
+        time.sleep(self._pause)
+        self._check()
+        size = min(len(buffer), 4096)
+        buffer[:size] = b"x" * size
+        return size
+
+
+def test_a_put_longer_than_its_lease_keeps_it_by_renewal(
+    workspace: InitResult, passphrase: bytes
+) -> None:
+    _set_lease_seconds(workspace.home, 1)
+    seen: list[dt.datetime] = []
+    with open_vault(workspace.home, passphrase=passphrase) as vault:  # the real clock
+        vault.create_project("slow", residency="DE")
+
+        def check() -> None:
+            with vault.context.sessions() as session:
+                (row,) = session.scalars(select(UploadLease)).all()
+            now = dt.datetime.now(dt.UTC)
+            assert row.expires_at > now, "the lease lapsed during the put"
+            seen.append(row.expires_at)
+
+        put = vault.put(_SlowSource(check, 3.0), project="slow", name="slow.bin")
+        assert put.version == 1
+        with vault.context.sessions() as session:
+            assert session.scalars(select(UploadLease)).all() == []  # released at the end
+    assert len(set(seen)) >= 3  # renewed again and again over three 1-second lifetimes
