@@ -245,3 +245,25 @@ def test_witnesses_and_leases_on_postgres(
     pg_vault.create_project("blade", residency="DE")
     put = pg_vault.put(io.BytesIO(b"on postgres"), project="blade", name="pg.bin")
     assert put.version == 1
+
+
+def test_racing_claims_of_one_lease_leave_exactly_one_owner(pg_vault: Vault) -> None:
+    ctx, version, ready = pg_vault.context, "cd" * 16, threading.Barrier(8)
+    owners: list[str | None] = []
+
+    def claim() -> None:
+        ready.wait(10)
+        owners.append(_leases.take_over(ctx, version))
+
+    threads = [threading.Thread(target=claim) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    winners = [owner for owner in owners if owner is not None]
+    assert len(owners) == 8
+    assert len(winners) == 1
+    with ctx.sessions() as session:
+        row = session.get(UploadLease, version)
+    assert row is not None
+    assert row.owner == winners[0]

@@ -37,7 +37,7 @@ from typing import Final
 
 import structlog
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from forgekeep.db.state import UploadLease
@@ -93,7 +93,11 @@ def _claim(ctx: ServiceContext, version_hex: str) -> str | None:
             session.add(row)
         row.owner, row.host, row.pid = owner, _host(), os.getpid()
         row.acquired_at, row.expires_at = now, now + _ttl(ctx)
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # another process inserted it first (no row to lock before)
+            session.rollback()
+            return None
     return owner
 
 
