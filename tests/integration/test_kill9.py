@@ -89,7 +89,7 @@ POINTS = [
     Point("after-rename", committed=False, must=_UPLOAD | _ORPHAN | _LEASE),
     Point("before-commit", committed=False, must=_UPLOAD | _ORPHAN | _LEASE),
     Point("mid-commit", committed=False, must=_UPLOAD | _ORPHAN | _LEASE),
-    Point("after-commit", committed=True, must=_LEASE),
+    Point("after-commit", committed=True),  # the version's commit released the lease
     *(Point(f"random:{seed}", committed=None, may=DEBRIS) for seed in range(4)),
 ]
 CASES = [

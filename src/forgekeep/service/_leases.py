@@ -20,7 +20,8 @@ Security rules:
   says. A crashed owner's lease is therefore taken over after it expires, and
   a lease held by a live process never is.
 * The put checks, with the row locked, that it still holds its lease in the
-  very transaction that commits its version.
+  very transaction that commits its version, and deletes the row in it: the
+  commit that makes the version visible also releases the lease.
 """
 
 from __future__ import annotations
@@ -158,6 +159,8 @@ class Lease:
     owner: str
     lost: threading.Event = field(default_factory=threading.Event)
     stopped: threading.Event = field(default_factory=threading.Event)
+    #: Set by the owner once the transaction that :meth:`check` joined has committed.
+    committed: bool = False
 
     def renew_until_stopped(self, interval: float) -> None:
         """The renewal thread's job: renew every ``interval`` seconds until stopped or lost."""
@@ -170,12 +173,18 @@ class Lease:
                 _log.warning("lease renewal failed", version=self.version_hex, error=str(exc))
 
     def check(self, session: Session) -> None:
-        """Inside the committing transaction: refuse unless this lease is still ours."""
+        """Inside the committing transaction: refuse unless this lease is still ours.
+
+        The row is deleted in that same transaction, so the commit that makes the
+        upload's version visible also releases the lease (set :attr:`committed`
+        after it); if the transaction rolls back, the lease stays until it closes.
+        """
         row = _row(session, self.version_hex)
         if self.lost.is_set() or row is None or row.owner != self.owner:
             raise LeaseLostError(
                 f"the lease of upload {self.version_hex} expired and was taken over"
             )
+        session.delete(row)
 
 
 @contextlib.contextmanager
@@ -198,5 +207,6 @@ def upload_lease(ctx: ServiceContext, version_hex: str) -> Iterator[Lease]:
     finally:
         lease.stopped.set()
         renewer.join(_JOIN_TIMEOUT)
-        with contextlib.suppress(ForgekeepError, SQLAlchemyError):
-            release(ctx, version_hex, owner)  # else it expires by itself
+        if not lease.committed:
+            with contextlib.suppress(ForgekeepError, SQLAlchemyError):
+                release(ctx, version_hex, owner)  # else it expires by itself

@@ -337,6 +337,7 @@ def put_asset(
                     stored = _Stored(digest, wrapped, dek_id, level, clean_tags)
                     lease.check(session)  # begins the version's transaction, row locked
                     number = _commit_version(session, ctx, req, plan, name, stored)
+                    lease.committed = True  # the commit released the lease too
                 except BaseException:
                     session.rollback()
                     _abandon_upload(ctx, plan)
