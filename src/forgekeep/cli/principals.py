@@ -1,7 +1,8 @@
 """``forgekeep principals add|ls|show|suspend|resume|vet|set-key|erase|hold`` and ``whoami``.
 
 People are shown by pseudonym; only ``show`` opens a person's sealed attributes.
-``erase`` destroys them for good, after two approvals, unless a legal hold applies.
+``erase`` destroys them for good, after two approvals, unless a legal hold applies;
+``hold`` places one, and lifting it early needs another person's approval.
 """
 
 from __future__ import annotations
