@@ -82,6 +82,9 @@ class SiteSection(_Strict):
 
 class UploadSection(_Strict):
     orphan_grace_seconds: int = Field(default=24 * 3600, ge=0)
+    #: An upload's lease lasts this long unless renewed (every third of it while it runs);
+    #: fsck takes over a crashed upload's lease only once it has expired.
+    lease_seconds: int = Field(default=60, ge=1, le=3600)
 
 
 class VettingSection(_Strict):

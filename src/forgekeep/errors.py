@@ -18,10 +18,12 @@ The tree::
     │   ├── InvalidNameError            FK-USAGE-002 exit 2
     │   └── InputMissingError           FK-USAGE-003 exit 2
     ├── ConfigError                     FK-CONFIG-001
-    │   └── WorkspaceError              FK-CONFIG-002
+    │   ├── WorkspaceError              FK-CONFIG-002
+    │   └── LegacyStateError            FK-CONFIG-003 (a pre-0005 state file cannot be imported)
     ├── NotFoundError                   FK-NOTFOUND-001
     ├── ConflictError                   FK-CONFLICT-001
-    │   └── LegalHoldError              FK-CONFLICT-002 (records kept: no erasure)
+    │   ├── LegalHoldError              FK-CONFLICT-002 (records kept: no erasure)
+    │   └── LeaseLostError              FK-CONFLICT-003 (an upload's lease was taken over)
     ├── LimitExceededError              FK-LIMIT-001
     ├── FormatError                     FK-FORMAT-001
     │   ├── UnknownVersionError         FK-FORMAT-002
@@ -121,6 +123,13 @@ class WorkspaceError(ConfigError):
     default_hint = "run `forgekeep init --workspace DIR` or set FORGEKEEP_HOME"
 
 
+class LegacyStateError(ConfigError):
+    """A state file from before migration 0005 is malformed and was not imported."""
+
+    code = "FK-CONFIG-003"
+    default_hint = "repair or restore the file named in the message, then run the command again"
+
+
 class NotFoundError(ForgekeepError):
     code = "FK-NOTFOUND-001"
     default_hint = "run `forgekeep ls` to see what exists"
@@ -136,6 +145,13 @@ class LegalHoldError(ConflictError):
 
     code = "FK-CONFLICT-002"
     default_hint = "wait until the hold ends, or ask who set it (`forgekeep principals hold`)"
+
+
+class LeaseLostError(ConflictError):
+    """An upload's lease expired and was taken over (by fsck) before the upload committed."""
+
+    code = "FK-CONFLICT-003"
+    default_hint = "put the file again; the half-finished upload was swept"
 
 
 class LimitExceededError(ForgekeepError):

@@ -126,7 +126,7 @@ MAX_WITNESS_STATE_BYTES: Final = 256 << 10
 MAX_WITNESS_LOGS: Final = 256
 #: Evidence files one witness keeps before it stops adding more (and logs an error).
 MAX_WITNESS_EVIDENCE: Final = 1000
-#: Witnesses one workspace log submits its checkpoints to (``witnesses.toml``).
+#: Witnesses one workspace log submits its checkpoints to (``ledger witnesses add``).
 MAX_LOG_WITNESSES: Final = 32
 #: A database URL, in ``[database] url`` or in the file ``url_file`` names.
 MAX_DATABASE_URL_BYTES: Final = 4096
@@ -140,3 +140,5 @@ MAX_HTTP_TIMEOUT_SECONDS: Final = 600
 MAX_HTTP_HEADER_BYTES: Final = 1 << 20
 #: ``[http] max_header_bytes`` of an HTTPS runner, smallest accepted.
 MIN_HTTP_HEADER_BYTES: Final = 1024
+#: A witness's CA bundle (PEM) given to ``ledger witnesses add``, bytes.
+MAX_WITNESS_CACERT_BYTES: Final = 64 * 1024

@@ -185,3 +185,32 @@ def test_break_glass_commands(
 
 def _json(text: str) -> Any:
     return json.loads(text)
+
+
+def test_lifting_a_legal_hold_needs_another_persons_approval(
+    fk: InProcess, ws: Path, tmp_path: Path
+) -> None:
+    w = ("--workspace", str(ws))
+    held, _ = _approver(fk, ws, tmp_path, "held")
+    _, bob_key = _approver(fk, ws, tmp_path, "bob")
+    placed = fk(*w, "principals", "hold", held, "--until", "2099-01-01", "--reason", "case 7")
+    assert "held until 2099-01-01" in placed.ok().out
+    fk(*w, "principals", "hold", held, "--until", "2098-01-01", "--reason", "shorter").error(
+        "FK-CONFLICT-001", 1
+    )
+    fk(*w, "principals", "hold", held, "--release").error("FK-USAGE-001", 2)  # no reason
+    fk(*w, "principals", "hold", "--release").error("FK-USAGE-001", 2)
+    asked = fk(*w, "principals", "hold", held, "--release", "--reason", "settled", "--json")
+    approval = asked.json()["id"]
+    assert asked.json()["kind"] == "hold-release"
+    fk(*w, "principals", "hold", "--release", "--approval", approval).error("FK-AUTHZ-003", 3)
+    fk(*w, "principals", "erase", held, "--reason", "leaver").error("FK-CONFLICT-002", 1)
+    fk(*w, "approvals", "approve", approval, "--key", str(bob_key)).ok()
+    done = fk(*w, "principals", "hold", "--release", "--approval", approval)
+    assert f"{held} released" in done.ok().out
+    fk(*w, "principals", "hold", "--release", "--approval", approval).error("FK-AUTHZ-003", 3)
+    events = query(
+        ws / DB_FILE,
+        "SELECT outcome FROM events WHERE action = 'principal.hold' ORDER BY seq",
+    )
+    assert [row[0] for row in events].count("denied") == 2  # both refusals journaled

@@ -50,6 +50,8 @@ EXISTING = "firmware.bin"  # has version 1 (payload A) in the template
 NEW = "fresh.bin"  # does not exist in the template
 DEBRIS = frozenset({"temporary-file", "orphan-blob", "abandoned-upload", "stale-lease"})
 RENAMED = ("after-rename", "before-commit", "mid-commit")
+#: The killed put's lease expires this fast, so fsck may take it over soon after the kill.
+LEASE_SECONDS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +72,7 @@ class Point:
 _UPLOAD = frozenset({"abandoned-upload"})
 _TEMP = frozenset({"temporary-file"})
 _ORPHAN = frozenset({"orphan-blob"})
-_LEASE = frozenset({"stale-lease"})  # the killed put's lease file, removed by --repair
+_LEASE = frozenset({"stale-lease"})  # the killed put's expired lease row, removed by --repair
 
 POINTS = [
     Point("before-register", committed=False, must=_LEASE),
@@ -87,7 +89,7 @@ POINTS = [
     Point("after-rename", committed=False, must=_UPLOAD | _ORPHAN | _LEASE),
     Point("before-commit", committed=False, must=_UPLOAD | _ORPHAN | _LEASE),
     Point("mid-commit", committed=False, must=_UPLOAD | _ORPHAN | _LEASE),
-    Point("after-commit", committed=True, must=_LEASE),
+    Point("after-commit", committed=True),  # the version's commit released the lease
     *(Point(f"random:{seed}", committed=None, may=DEBRIS) for seed in range(4)),
 ]
 CASES = [
@@ -109,6 +111,10 @@ def template(base_template: Path, tmp_path_factory: pytest.TempPathFactory, xdg:
     root = tmp_path_factory.mktemp("kill9")
     home = root / "ws"
     shutil.copytree(base_template, home, symlinks=True)
+    config = home / "forgekeep.toml"
+    text = config.read_text()
+    assert "lease_seconds = 60" in text
+    config.write_text(text.replace("lease_seconds = 60", f"lease_seconds = {LEASE_SECONDS}"))
     payload_a = os.urandom(PAYLOAD_BYTES)
     source = root / EXISTING
     source.write_bytes(payload_a)
@@ -282,6 +288,7 @@ def test_kill9_during_put(
         assert point.at in RENAMED or point.at.startswith("random"), f"{key} after {point.at}"
         assert (home / SITE / key).stat().st_size == template.ciphertext_size, key
 
+    time.sleep(LEASE_SECONDS + 0.5)  # the dead put's lease expires; fsck may take it over
     _check_fsck(fk, w, point, committed)
     assert temporaries(home) == []
     assert query(home / "forgekeep.db", "SELECT version_id FROM uploads") == []
@@ -314,9 +321,17 @@ def test_repair_removes_stale_upload_leases(
 ) -> None:
     home = tmp_path / "ws"
     shutil.copytree(template.home, home, symlinks=True)
+    config = home / "forgekeep.toml"
+    config.write_text(
+        config.read_text().replace(f"lease_seconds = {LEASE_SECONDS}", "lease_seconds = 4")
+    )
     point = Point("progress:1048576", committed=False)
     _run_child(fork_server, point, home, template.new_payload, NEW)
-    leases = home / ".run" / "uploads"
-    assert list(leases.glob("*.lock")), "the killed put held a lease"
+    db = home / "forgekeep.db"
+    assert query(db, "SELECT version_id FROM upload_leases"), "the killed put held a lease"
+    young = fk("--workspace", str(home), "fsck", "--repair", "--grace", "0", "--json")
+    assert young.parsed()["repaired"] == []  # not expired yet: never taken over early
+    assert query(db, "SELECT version_id FROM upload_leases")
+    time.sleep(4.5)
     assert fk("--workspace", str(home), "fsck", "--repair", "--grace", "0").code == 0
-    assert list(leases.glob("*.lock")) == []
+    assert query(db, "SELECT version_id FROM upload_leases") == []

@@ -63,7 +63,7 @@ def test_0002_upgrades_a_0001_database_with_principals(tmp_path: Path) -> None:
     assert tuple(row) == (None, 0, "[]", None, "[]")
 
 
-REVISIONS = ["0001", "0002", "0003", "0004"]
+REVISIONS = ["0001", "0002", "0003", "0004", "0005"]
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -133,7 +133,10 @@ def witnesses_add(
     name: Annotated[str, typer.Argument(help="A short name for the witness.")],
     url: Annotated[str, typer.Option(help="Its base URL, https://…")],
     vkey: Annotated[str, typer.Option(help="Its verifier key (type 0x04), from its operator.")],
-    cacert: Annotated[Path, typer.Option(help="The CA bundle that verifies its certificate.")],
+    cacert: Annotated[
+        Path,
+        typer.Option(help="The CA bundle (PEM) that verifies its certificate; copied in."),
+    ],
 ) -> None:
     """Add a witness: a partner's server that cosigns this log's checkpoints."""
     with vault(ctx) as v:

@@ -1,7 +1,8 @@
 """``forgekeep principals add|ls|show|suspend|resume|vet|set-key|erase|hold`` and ``whoami``.
 
 People are shown by pseudonym; only ``show`` opens a person's sealed attributes.
-``erase`` destroys them for good, after two approvals, unless a legal hold applies.
+``erase`` destroys them for good, after two approvals, unless a legal hold applies;
+``hold`` places one, and lifting it early needs another person's approval.
 """
 
 from __future__ import annotations
@@ -279,30 +280,67 @@ def _require_text(value: str | None, option: str) -> str:
 @app.command()
 def hold(
     ctx: typer.Context,
-    principal_id: Annotated[str, typer.Argument(metavar="P", help="Pseudonym (p-…).")],
+    principal_id: Annotated[
+        str | None, typer.Argument(metavar="P", help="Pseudonym (p-…).")
+    ] = None,
     until: Annotated[
         str | None, typer.Option(metavar="DATE", help="End of the hold (ISO 8601 date or time).")
     ] = None,
     reason: Annotated[str | None, typer.Option(help="Why (e.g. a case reference).")] = None,
-    release: Annotated[bool, typer.Option("--release", help="Lift the hold.")] = False,
+    release: Annotated[
+        bool, typer.Option("--release", help="Lift the hold early (needs an approval).")
+    ] = False,
+    approval: Annotated[
+        str | None, typer.Option(metavar="ID", help="With --release: run the approved lift ID.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Put a legal hold on a principal's records (no erasure until it ends), or --release it."""
-    if release == (until is not None):
-        raise UsageError("give either --until DATE --reason R, or --release")
+    """Put a legal hold on a principal's records (no erasure until it ends), or lift it.
+
+    `hold P --until DATE --reason R` places or extends a hold. A hold ends by
+    itself at DATE; lifting it earlier needs another person's signed approval:
+    `hold P --release --reason R` asks for it, and once someone other than you
+    approved it (`forgekeep approvals approve ID`), you run
+    `hold --release --approval ID`.
+    """
+    if release:
+        _release_hold(ctx, principal_id, reason, approval, json_out=json_out)
+        return
+    if principal_id is None or until is None or approval is not None:
+        raise UsageError("give P --until DATE --reason R, or --release")
+    end = parse_when(until, "--until")
     with vault(ctx) as v:
-        if release:
-            result = v.release_legal_hold(principal_id)
-        else:
-            end = parse_when(_require_text(until, "--until"), "--until")
-            result = v.set_legal_hold(
-                principal_id, until=end, reason=_require_text(reason, "--reason")
-            )
+        result = v.set_legal_hold(principal_id, until=end, reason=_require_text(reason, "--reason"))
     if wants_json(ctx, json_out):
         emit_json(result)
         return
-    state = "released" if result.released else f"held until {result.until}"
-    stdout.print(f"{result.principal} {state}", highlight=False)
+    stdout.print(f"{result.principal} held until {result.until}", highlight=False)
+
+
+def _release_hold(
+    ctx: typer.Context,
+    principal_id: str | None,
+    reason: str | None,
+    approval: str | None,
+    *,
+    json_out: bool,
+) -> None:
+    if (principal_id is None) == (approval is None):
+        raise UsageError("give either P --release --reason R, or --release --approval ID")
+    if approval is not None:
+        with vault(ctx) as v:
+            done = v.release_legal_hold(approval)
+        if wants_json(ctx, json_out):
+            emit_json(done)
+        else:
+            stdout.print(f"{done.principal} released", highlight=False)
+        return
+    with vault(ctx) as v:
+        asked = v.request_hold_release(str(principal_id), reason=_require_text(reason, "--reason"))
+    if wants_json(ctx, json_out):
+        emit_json(asked)
+        return
+    stdout.print(f"approval {asked.id}: needs {asked.required} approval", highlight=False)
 
 
 def whoami(ctx: typer.Context, json_out: JsonOpt = False) -> None:

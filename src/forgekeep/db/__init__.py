@@ -6,3 +6,4 @@ the model/migration agreement test see all tables.
 
 from forgekeep.db import access as access
 from forgekeep.db import ledger as ledger
+from forgekeep.db import state as state

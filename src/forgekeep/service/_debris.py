@@ -4,18 +4,18 @@ Security rules:
 
 * A blob is an orphan only if no committed version names it: neither a replica
   row nor the version's own blob key.
-* Nothing is removed while its upload's lease is held, and every removal is
-  re-checked in a fresh, short transaction just before it happens, so a put
-  that commits during the scan keeps its blob.
+* Nothing is removed while its upload's lease is live (see
+  :mod:`forgekeep.service._leases`): repair first takes the lease over, which
+  succeeds only once a crashed owner's lease has expired, holds it while it
+  removes, and re-checks in a fresh, short transaction just before removing,
+  so a put that commits during the scan keeps its blob, and a put whose lease
+  was taken over cannot commit afterwards.
 * Only debris older than the grace period is repairable.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
-import os
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -23,7 +23,8 @@ from sqlalchemy import select
 from forgekeep._durable import TEMP_PREFIX
 from forgekeep.db.models import AssetVersion, Replica, Upload
 from forgekeep.service._core import ServiceContext
-from forgekeep.service.assets import blob_key_for, lease_path, upload_in_progress
+from forgekeep.service._leases import expired_leases, release, take_over, upload_in_progress
+from forgekeep.service.assets import blob_key_for
 from forgekeep.storage.protocol import BlobStore
 
 
@@ -116,37 +117,22 @@ def find_debris(ctx: ServiceContext, grace: dt.timedelta) -> list[Finding]:
 
 
 def _stale_leases(ctx: ServiceContext, grace: dt.timedelta) -> list[Finding]:
-    folder = ctx.run_dir / "uploads"
-    found = []
-    for path in sorted(folder.glob("*.lock")) if folder.is_dir() else []:
-        mtime = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
-        if not upload_in_progress(ctx, path.stem):
-            found.append(Finding("stale-lease", "-", path.stem, "", is_stale(ctx, mtime, grace)))
-    return found
+    """Expired leases whose owner is gone (a crashed put); repairable after the grace."""
+    return [
+        Finding("stale-lease", "-", row.version_id, f"{row.host} pid {row.pid}",
+                is_stale(ctx, row.expires_at, grace))
+        for row in expired_leases(ctx)
+    ]  # fmt: skip
 
 
-def _remove_lease(ctx: ServiceContext, version_hex: str) -> None:
-    path = lease_path(ctx, version_hex)
-    with contextlib.suppress(FileNotFoundError):
-        fd = os.open(path, os.O_RDWR)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            path.unlink()
-        except BlockingIOError:
-            pass  # an upload took it meanwhile: it is not stale
-        finally:
-            os.close(fd)
+def _version(finding: Finding) -> str:
+    if finding.kind in ("abandoned-upload", "stale-lease"):
+        return finding.target
+    return version_of_blob(finding.target)
 
 
-def _still_debris(ctx: ServiceContext, finding: Finding) -> bool:
+def _still_debris(ctx: ServiceContext, finding: Finding, version: str) -> bool:
     """Re-check, just before removing, that nothing claims this debris now."""
-    version = (
-        finding.target
-        if finding.kind in ("abandoned-upload", "stale-lease")
-        else (version_of_blob(finding.target))
-    )
-    if upload_in_progress(ctx, version):
-        return False
     with ctx.sessions() as session:
         if session.get(AssetVersion, version) is not None:
             return finding.kind == "stale-lease"
@@ -154,20 +140,32 @@ def _still_debris(ctx: ServiceContext, finding: Finding) -> bool:
 
 
 def repair(ctx: ServiceContext, finding: Finding) -> bool:
-    """Remove one repairable piece of debris; False if it turned out not to be debris."""
-    if not finding.repairable or not _still_debris(ctx, finding):
+    """Remove one repairable piece of debris; False if it turned out not to be debris.
+
+    Holds the upload's lease while it removes: taking it over fails while the
+    upload is live, and a put whose lease was taken over cannot commit.
+    """
+    if not finding.repairable:
         return False
-    if finding.kind == "stale-lease":
-        _remove_lease(ctx, finding.target)
+    version = _version(finding)
+    owner = take_over(ctx, version)
+    if owner is None:
+        return False  # a live upload holds it
+    try:
+        if not _still_debris(ctx, finding, version):
+            return False
+        if finding.kind == "stale-lease":
+            return True  # released below
+        store = ctx.sites[finding.site].store
+        if finding.kind == "orphan-blob":
+            store.delete(finding.target)
+        elif finding.kind == "temporary-file":
+            store.remove_temporary(finding.target)  # type: ignore[attr-defined]
+        else:
+            _remove_abandoned_upload(ctx, store, finding.target)
         return True
-    store = ctx.sites[finding.site].store
-    if finding.kind == "orphan-blob":
-        store.delete(finding.target)
-    elif finding.kind == "temporary-file":
-        store.remove_temporary(finding.target)  # type: ignore[attr-defined]
-    else:
-        _remove_abandoned_upload(ctx, store, finding.target)
-    return True
+    finally:
+        release(ctx, version, owner)
 
 
 def _remove_abandoned_upload(ctx: ServiceContext, store: BlobStore, version_hex: str) -> None:
@@ -177,4 +175,3 @@ def _remove_abandoned_upload(ctx: ServiceContext, store: BlobStore, version_hex:
             store.delete(upload.blob_key)
             session.delete(upload)
             session.commit()
-    _remove_lease(ctx, version_hex)

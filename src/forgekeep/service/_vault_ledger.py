@@ -2,7 +2,8 @@
 checkpoints, proofs, verification, witnesses, erasure and group commit.
 
 A thin facade like the rest of the Vault: every rule lives in the service
-modules it calls (``ledger``, ``ledger_audit``, ``witnesses``, ``erasure``).
+modules it calls (``ledger``, ``ledger_audit``, ``witnesses``, ``erasure``,
+``holds``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.sequencer import CHECKPOINT_INTERVAL, MAX_DELAY, Sequencer
 from forgekeep.service import approvals as approval_ops
 from forgekeep.service import erasure as erasure_ops
+from forgekeep.service import holds as hold_ops
 from forgekeep.service import ledger as ledger_ops
 from forgekeep.service import ledger_audit as ledger_audit_ops
 from forgekeep.service import ledger_key as ledger_key_ops
@@ -83,11 +85,15 @@ class LedgerFacade:
 
     def set_legal_hold(
         self, principal_id: str, *, until: dt.datetime, reason: str
-    ) -> erasure_ops.LegalHoldInfo:
-        return erasure_ops.set_legal_hold(self._ctx, principal_id, until=until, reason=reason)
+    ) -> hold_ops.LegalHoldInfo:
+        return hold_ops.set_legal_hold(self._ctx, principal_id, until=until, reason=reason)
 
-    def release_legal_hold(self, principal_id: str) -> erasure_ops.LegalHoldInfo:
-        return erasure_ops.release_legal_hold(self._ctx, principal_id)
+    def request_hold_release(self, principal_id: str, *, reason: str) -> approval_ops.ApprovalInfo:
+        """Ask to lift a hold early; another person approves, then :meth:`release_legal_hold`."""
+        return hold_ops.request_hold_release(self._ctx, principal_id, reason=reason)
+
+    def release_legal_hold(self, approval_id: str) -> hold_ops.LegalHoldInfo:
+        return hold_ops.release_legal_hold(self._ctx, approval_id)
 
     def ledger_ls(
         self,

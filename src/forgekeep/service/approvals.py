@@ -1,7 +1,7 @@
 """Approvals: other principals' signed consent to one exact payload.
 
 An action that needs approval (a policy apply, a break-glass grant, later a key
-destruction or an erasure) records an :class:`Approval` naming its payload by
+destruction, an erasure or lifting a legal hold) records an :class:`Approval` naming its payload by
 ``payload_sha256`` = SHA-256(JCS(payload)). Approvers sign a signed object of
 type ``approval`` (docs/formats/signed-objects.md) with the key registered for
 them by ``forgekeep principals set-key``; the action runs only after
@@ -79,6 +79,7 @@ MIN_APPROVALS: Final[Mapping[str, int]] = {
     "break-glass": 2,
     "key-destroy": 2,
     "erase": 2,
+    "hold-release": 1,
 }
 STATUSES: Final = ("pending", "approved", "rejected", "consumed", "expired")
 _KIND: Final = re.compile(r"[a-z][a-z0-9-]{0,31}")

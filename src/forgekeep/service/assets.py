@@ -8,7 +8,9 @@ Security rules:
 * The blob is durable in its site before the database commits; the version,
   its wrapped key, its replica and its journal event commit in one transaction.
   Until then the version is invisible, and a crash leaves only an upload
-  record that ``fsck --repair`` can clean.
+  record that ``fsck --repair`` can clean once the upload's lease
+  (:mod:`forgekeep.service._leases`) has expired. The version commits only
+  while the put still holds that lease, checked in the same transaction.
 * The database keeps the ciphertext SHA-256 and HMAC-SHA-256(K_mac, plaintext),
   never a bare plaintext hash.
 """
@@ -16,10 +18,8 @@ Security rules:
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -45,6 +45,7 @@ from forgekeep.ledger.journal import Outcome
 from forgekeep.limits import MAX_ASSET_BYTES
 from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, SiteHandle, commit_with_event, request
+from forgekeep.service._leases import upload_lease
 from forgekeep.service._names import validate_classification, validate_name, validate_tags
 from forgekeep.service._pipeline import Progress, PutDigest, encrypt_stream
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
@@ -80,52 +81,6 @@ class _Plan:
 
 def blob_key_for(asset_id: str, version_hex: str) -> str:
     return f"v1/{asset_id}/{version_hex}"
-
-
-def lease_path(ctx: ServiceContext, version_hex: str) -> Path:
-    return ctx.run_dir / "uploads" / f"{version_hex}.lock"
-
-
-def _locked_lease(path: Path) -> int:
-    """Open and lock the lease file, retrying if fsck swept it in between."""
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            if os.fstat(fd).st_ino == path.stat().st_ino:
-                return fd
-        except FileNotFoundError:
-            pass
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def upload_lease(ctx: ServiceContext, version_hex: str) -> Iterator[None]:
-    """Hold an exclusive lock while an upload runs; fsck skips locked uploads."""
-    path = lease_path(ctx, version_hex)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = _locked_lease(path)
-    try:
-        yield
-    finally:
-        path.unlink(missing_ok=True)
-        os.close(fd)
-
-
-def upload_in_progress(ctx: ServiceContext, version_hex: str) -> bool:
-    """True while some process holds the upload's lease."""
-    path = lease_path(ctx, version_hex)
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def _open_source(source: Path | BinaryIO) -> contextlib.AbstractContextManager[BinaryIO]:
@@ -373,12 +328,15 @@ def _put_once(
     classification, clean_tags, progress = labels
     with _open_source(source) as src, ctx.sessions() as session:
         plan, level = _plan(session, ctx, req, project, name, classification)
-        with upload_lease(ctx, plan.version_id.hex()):
+        session.commit()  # end the read (SQLite: the write lock) before the lease's own
+        with upload_lease(ctx, plan.version_id.hex()) as lease:
             _register_upload(session, ctx, plan, req.actor_id)
             try:
                 digest, wrapped, dek_id = _encrypt_and_store(ctx, plan, src, progress)
                 stored = _Stored(digest, wrapped, dek_id, level, clean_tags)
+                lease.check(session)  # begins the version's transaction, row locked
                 number = _commit_version(session, ctx, req, plan, name, stored)
+                lease.committed = True  # the commit released the lease too
             except BaseException:
                 session.rollback()
                 _abandon_upload(ctx, plan)

@@ -142,7 +142,7 @@ def entry_proof(
 ) -> EntryProof:
     """The proof of entry ``index`` under the newest cosigned checkpoint covering it."""
     ctx, deadline = req.ctx, monotonic() + check_wait(wait)
-    keys = witnesses.witness_keys(ctx.home)
+    keys = witnesses.witness_keys(ctx)
     may_sign = _may_checkpoint(req)
     delay = FIRST_BACKOFF
     while True:

@@ -38,6 +38,7 @@ from forgekeep.ledger.journal import SqlJournal
 from forgekeep.residency import ResidencyRule
 from forgekeep.service._access import AccessControl, applied_policy, policy_engine
 from forgekeep.service._core import WORKSPACE_AUTH, Authentication, ServiceContext, SiteHandle
+from forgekeep.service.legacy_state import import_legacy_state, legacy_files
 from forgekeep.service.tokens import authenticate_token
 from forgekeep.service.vault import Vault
 from forgekeep.storage.registry import open_blob_store
@@ -157,6 +158,8 @@ def build_context(
         ctx = _context_on(
             engine, home, settings, passphrase, principal, clock or SystemClock(), token
         )
+        if legacy_files(home):  # pre-0005 state files: imported once, then renamed *.imported
+            import_legacy_state(ctx)
     except BaseException:
         engine.dispose()  # a wrong passphrase or token must not leak the connection pool
         raise

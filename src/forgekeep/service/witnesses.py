@@ -3,9 +3,13 @@
 Security rules:
 
 * Witnesses are configured by admins (``ledger.witnesses``); the list lives in
-  the workspace as ``witnesses.toml`` (0600, written atomically) with each
-  witness's URL, type-0x04 verifier key and the CA bundle that alone verifies
-  its TLS certificate. Keys are taken out of band, never from the witness.
+  the metadata database (``witnesses``, migration 0005), shared by every
+  process on it, with each witness's URL, type-0x04 verifier key and the CA
+  bundle (PEM, copied in when the witness is added) that alone verifies its
+  TLS certificate. Keys are taken out of band, never from the witness.
+* Each witness's last cosigned size and its last ``MAX_FAILURES_KEPT``
+  failures are kept on its row, updated in the transaction that records the
+  checkpoint; rows are locked while a collection updates them.
 * A cosignature is kept only when it verifies under the configured key.
 * A 422, or a 409 at our own size, is evidence of a fork: it is recorded in
   the witness's status and the collection fails with :class:`ForkError`.
@@ -13,20 +17,20 @@ Security rules:
 
 from __future__ import annotations
 
-import json
 import re
+import ssl
 import time
-import tomllib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forgekeep import limits
-from forgekeep._durable import write_atomic
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
+from forgekeep.db.state import Witness
 from forgekeep.errors import (
     ConfigError,
     ConflictError,
@@ -45,9 +49,9 @@ from forgekeep.service.authz import Action
 from forgekeep.service.ledger import SignedCheckpoint, latest_checkpoint, signed_checkpoint
 from forgekeep.witness.client import submit
 
-CONFIG_FILE: Final = "witnesses.toml"
-STATE_FILE: Final = "witnesses-state.json"
 MAX_FAILURES_KEPT: Final = 10
+#: A failure's message is cut to this many characters before it is stored.
+MAX_FAILURE_MESSAGE: Final = 300
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 
@@ -56,7 +60,8 @@ class WitnessInfo:
     name: str
     url: str
     vkey: str
-    cacert: str
+    cacert: str  # where the CA bundle was read from when the witness was added
+    cacert_pem: str = field(default="", repr=False)
 
 
 @dataclass(slots=True)
@@ -66,43 +71,85 @@ class WitnessStatus:
     failures: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _load(home: Path) -> list[WitnessInfo]:
-    path = home / CONFIG_FILE
-    if not path.exists():
-        return []
-    if path.stat().st_size > limits.MAX_CONFIG_BYTES:
-        raise LimitExceededError(f"{CONFIG_FILE} is over {limits.MAX_CONFIG_BYTES} bytes")
+def _rows(session: Session, ctx: ServiceContext, *, lock: bool = False) -> list[Witness]:
+    query = (
+        select(Witness)
+        .where(Witness.tenant_id == ctx.tenant_id)
+        .order_by(Witness.added_at, Witness.name)
+    )
+    return list(session.scalars(query.with_for_update() if lock else query))
+
+
+def _info(row: Witness) -> WitnessInfo:
+    return WitnessInfo(row.name, row.url, row.vkey, row.cacert_source, row.cacert_pem)
+
+
+def _load(session: Session, ctx: ServiceContext) -> list[WitnessInfo]:
+    return [_info(row) for row in _rows(session, ctx)]
+
+
+def _states(session: Session, ctx: ServiceContext) -> dict[str, WitnessStatus]:
+    """Each witness's state, its row locked until the caller commits."""
+    return {
+        row.name: WitnessStatus(row.name, row.last_size, list(row.failures or []))
+        for row in _rows(session, ctx, lock=True)
+    }
+
+
+def _save_states(session: Session, ctx: ServiceContext, states: dict[str, WitnessStatus]) -> None:
+    for row in _rows(session, ctx):
+        state = states.get(row.name)
+        if state is not None:
+            row.last_size = state.last_size
+            row.failures = [_bounded(f) for f in state.failures][-MAX_FAILURES_KEPT:]
+
+
+def _bounded(failure: dict[str, Any]) -> dict[str, Any]:
+    return {**failure, "message": str(failure.get("message", ""))[:MAX_FAILURE_MESSAGE]}
+
+
+def read_cacert(path: Path) -> str:
+    """A CA bundle's PEM text, checked to load as trust anchors; UsageError otherwise."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{CONFIG_FILE} is not valid TOML: {exc}") from exc
+        with path.open("rb") as handle:
+            data = handle.read(limits.MAX_WITNESS_CACERT_BYTES + 1)
+    except OSError:
+        raise UsageError(f"no CA bundle at {path}") from None
+    if len(data) > limits.MAX_WITNESS_CACERT_BYTES:
+        raise LimitExceededError(
+            f"a CA bundle is at most {limits.MAX_WITNESS_CACERT_BYTES} bytes; {path} is larger"
+        )
     try:
-        return [WitnessInfo(**item) for item in raw.get("witness", [])]
-    except TypeError as exc:
-        raise ConfigError(f"{CONFIG_FILE}: each [[witness]] has name, url, vkey, cacert") from exc
+        pem = data.decode("ascii")
+        ssl.create_default_context(cadata=pem)
+    except (UnicodeDecodeError, ssl.SSLError, ValueError):
+        raise UsageError(f"{path} is not a PEM CA bundle") from None
+    return pem
 
 
-def _save(home: Path, witnesses: list[WitnessInfo]) -> None:
-    blocks = ["\n".join(f"{k} = {json.dumps(v)}" for k, v in asdict(w).items()) for w in witnesses]
-    text = "# The log's witnesses (forgekeep ledger witnesses add|ls|rm).\n"
-    text += "".join(f"\n[[witness]]\n{block}\n" for block in blocks)
-    write_atomic(home / CONFIG_FILE, text.encode(), mode=0o600)
+def new_witness_row(
+    ctx: ServiceContext, info: WitnessInfo, *, last_size: int = 0, failures: list[Any] | None = None
+) -> Witness:
+    """The row of a witness (also used to import a pre-0005 ``witnesses.toml``)."""
+    return Witness(
+        tenant_id=ctx.tenant_id,
+        name=info.name,
+        url=info.url,
+        vkey=info.vkey,
+        cacert_pem=info.cacert_pem,
+        cacert_source=info.cacert,
+        added_at=ctx.clock.now(),
+        last_size=last_size,
+        failures=[_bounded(f) for f in failures or []][-MAX_FAILURES_KEPT:],
+    )
 
 
-def _states(home: Path) -> dict[str, WitnessStatus]:
-    path = home / STATE_FILE
-    if not path.exists():
-        return {}
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return {name: WitnessStatus(**value) for name, value in raw.items()}
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{STATE_FILE} is damaged: {exc}") from exc
-
-
-def _save_states(home: Path, states: dict[str, WitnessStatus]) -> None:
-    data = {name: asdict(state) for name, state in states.items()}
-    write_atomic(home / STATE_FILE, json.dumps(data, indent=1).encode(), mode=0o600)
+def check_witness(name: str, url: str, vkey: str) -> None:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise UsageError("a witness name is lower-case letters, digits, '.', '_', '-'")
+    if not isinstance(url, str) or not url.startswith("https://") or len(url) > 2048:
+        raise UsageError("a witness URL starts with https:// (at most 2048 characters)")
+    parse_cosigner_vkey(vkey)
 
 
 def add_witness(
@@ -110,43 +157,41 @@ def add_witness(
 ) -> WitnessInfo:
     """Configure a witness (its key and CA bundle come from its operator, out of band)."""
     with request(ctx, Action.LEDGER_WITNESSES, name) as req, ctx.sessions() as session:
-        if not _NAME.fullmatch(name):
-            raise UsageError("a witness name is lower-case letters, digits, '.', '_', '-'")
-        if not url.startswith("https://"):
-            raise UsageError("a witness URL starts with https://")
-        parse_cosigner_vkey(vkey)
-        if not cacert.is_file():
-            raise UsageError(f"no CA bundle at {cacert}")
-        current = _load(ctx.home)
+        check_witness(name, url, vkey)
+        pem = read_cacert(cacert)
+        current = _rows(session, ctx, lock=True)
         if any(w.name == name for w in current):
             raise ConflictError(f"witness {name!r} is already configured")
         if len(current) >= limits.MAX_LOG_WITNESSES:
             raise LimitExceededError(f"at most {limits.MAX_LOG_WITNESSES} witnesses")
-        info = WitnessInfo(name, url.rstrip("/"), vkey, str(cacert.resolve()))
-        _save(ctx.home, [*current, info])
+        info = WitnessInfo(name, url.rstrip("/"), vkey, str(cacert.resolve()), pem)
+        session.add(new_witness_row(ctx, info))
         commit_with_event(session, ctx, req.event(Outcome.OK, witness=name, url=info.url))
         return info
 
 
 def remove_witness(ctx: ServiceContext, name: str) -> None:
     with request(ctx, Action.LEDGER_WITNESSES, name) as req, ctx.sessions() as session:
-        current = _load(ctx.home)
-        if not any(w.name == name for w in current):
+        row = session.get(Witness, (ctx.tenant_id, str(name)), with_for_update=True)
+        if row is None:
             raise NotFoundError(f"no witness {name!r}")
-        _save(ctx.home, [w for w in current if w.name != name])
+        session.delete(row)
         commit_with_event(session, ctx, req.event(Outcome.OK, witness=name))
 
 
-def witness_keys(home: Path) -> tuple[CosignerVerifierKey, ...]:
+def witness_keys(ctx: ServiceContext) -> tuple[CosignerVerifierKey, ...]:
     """The configured witnesses' verifier keys (taken out of band by an admin)."""
-    return tuple(parse_cosigner_vkey(w.vkey) for w in _load(home))
+    with ctx.sessions() as session:
+        return tuple(parse_cosigner_vkey(w.vkey) for w in _load(session, ctx))
 
 
 def witness_status(ctx: ServiceContext) -> list[tuple[WitnessInfo, WitnessStatus]]:
     """Each witness with its last cosigned size and recent failures."""
     with request(ctx, Action.LEDGER_READ, "witnesses") as req, ctx.sessions() as session:
-        states = _states(ctx.home)
-        rows = [(w, states.get(w.name, WitnessStatus(w.name))) for w in _load(ctx.home)]
+        rows = [
+            (_info(r), WitnessStatus(r.name, r.last_size, list(r.failures or [])))
+            for r in _rows(session, ctx)
+        ]
         commit_with_event(session, ctx, req.event(Outcome.OK, count=len(rows)))
         return rows
 
@@ -157,7 +202,7 @@ def _submit_one(
     key, old = parse_cosigner_vkey(witness.vkey), state.last_size
     for _ in range(2):  # a 409 tells us the witness's size: one retry from there
         proof = merkle.consistency_proof(old, signed.size, reader) if 0 < old < signed.size else []
-        answer = submit(witness.url, Path(witness.cacert), old, proof, signed.note, witness_key=key)
+        answer = submit(witness.url, witness.cacert_pem, old, proof, signed.note, witness_key=key)
         if isinstance(answer, list):
             return answer
         old = answer
@@ -173,9 +218,9 @@ class Collected:
 
 def sign_and_cosign(session: Session, ctx: ServiceContext) -> Collected:
     """Sign the log's checkpoint and gather cosignatures; the caller commits."""
-    signed, states = signed_checkpoint(session, ctx), _states(ctx.home)
+    signed, states = signed_checkpoint(session, ctx), _states(session, ctx)
     reader, lines, results, fork = log.SqlHashes(session, ctx.tenant_id), [], {}, None
-    for witness in _load(ctx.home):
+    for witness in _load(session, ctx):
         state = states.setdefault(witness.name, WitnessStatus(witness.name))
         try:
             lines += _submit_one(reader, witness, state, signed)
@@ -185,7 +230,7 @@ def sign_and_cosign(session: Session, ctx: ServiceContext) -> Collected:
             state.failures = [*state.failures, {"code": exc.code, "size": signed.size,
                               "message": exc.message}][-MAX_FAILURES_KEPT:]  # fmt: skip
             fork = exc if isinstance(exc, ForkError) else fork
-    _save_states(ctx.home, states)
+    _save_states(session, ctx, states)
     note = add_signature_lines(signed.note, lines) if lines else signed.note
     row = session.get(CheckpointRow, (ctx.tenant_id, signed.size))
     if row is not None:

@@ -131,6 +131,7 @@ uri = "{site.store_uri}"
 
 [uploads]
 orphan_grace_seconds = 86400  # fsck --repair removes orphans older than this
+lease_seconds = 60            # an upload's lease (renewed while it runs); fsck waits it out
 """
 
 

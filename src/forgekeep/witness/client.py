@@ -1,7 +1,8 @@
 """The log's side of c2sp.org/tlog-witness@v1.0.0: submit a checkpoint, get a cosignature.
 
 :func:`submit` sends ``old <size>``, the consistency proof and the signed note
-to ``<url>/add-checkpoint`` over HTTPS and reads the answer:
+to ``<url>/add-checkpoint`` over HTTPS (verified by a CA bundle given as a file or
+as PEM text) and reads the answer:
 
 * 200: the cosignature lines (only those by ``witness_key``, each verified,
   when a key is given);
@@ -54,16 +55,21 @@ def request_body(old_size: int, consistency_proof: Sequence[bytes], note: bytes)
     return "".join(lines).encode("ascii") + b"\n" + note
 
 
-def _tls(cacert: Path) -> ssl.SSLContext:
+def _tls(cacert: Path | str) -> ssl.SSLContext:
+    """TLS verified by ``cacert`` alone: a bundle file, or the PEM text itself."""
     try:
-        context = ssl.create_default_context(cafile=str(cacert))
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"cannot load the witness CA bundle {cacert}", hint=_HINT) from exc
+        if isinstance(cacert, Path):
+            context = ssl.create_default_context(cafile=str(cacert))
+        else:
+            context = ssl.create_default_context(cadata=cacert)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        where = cacert if isinstance(cacert, Path) else "(PEM)"
+        raise ConfigError(f"cannot load the witness CA bundle {where}", hint=_HINT) from exc
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
 
-def _post(url: str, cacert: Path, body: bytes, timeout: float) -> tuple[int, str, bytes]:
+def _post(url: str, cacert: Path | str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
     if not url.startswith("https://"):
         raise UsageError(f"a witness URL is https://…, not {url!r}")
     target = url.rstrip("/") + "/add-checkpoint"
@@ -128,7 +134,7 @@ def _conflict(content_type: str, data: bytes, old_size: int, size: int, url: str
 
 def submit(
     url: str,
-    cacert: Path,
+    cacert: Path | str,
     old_size: int,
     consistency_proof: Sequence[bytes],
     note: bytes,

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from forgekeep.crypto.signed import SignerKey, encode_vkey, generate_signer, par
 from forgekeep.db.models import Event, Principal
 from forgekeep.errors import (
     AccessDeniedError,
-    ConfigError,
+    ApprovalRequiredError,
     ConflictError,
     KeyUnavailableError,
     LegalHoldError,
@@ -27,7 +26,6 @@ from forgekeep.errors import (
 )
 from forgekeep.identity import open_attributes
 from forgekeep.ledger.tlog_proof import verify_proof_file
-from forgekeep.service.erasure import HOLDS_FILE
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace import InitResult
@@ -162,14 +160,13 @@ def test_explicit_hold_blocks_request_and_execution(office: Office, clock: Manua
     zed, eve = office.zed, office.eve
     until = clock.now() + dt.timedelta(days=2)
     zed.set_legal_hold(eve, until=until, reason="case 2026-17")
-    holds = office.home / HOLDS_FILE
-    assert stat.S_IMODE(holds.stat().st_mode) == 0o600
-    assert "Eve" not in holds.read_text()
     with pytest.raises(LegalHoldError, match="legal hold"):
         zed.request_erasure(eve, reason="leaver")
-    assert zed.release_legal_hold(eve).released
+    lift = zed.request_hold_release(eve, reason="case closed").id
+    office.ada.approve(lift, office.keys[office.approvers[0]])
+    assert zed.release_legal_hold(lift).released
     with pytest.raises(NotFoundError):
-        zed.release_legal_hold(eve)
+        zed.request_hold_release(eve, reason="again")
 
     approval = zed.request_erasure(eve, reason="leaver").id
     _approve(office, approval)
@@ -182,12 +179,6 @@ def test_explicit_hold_blocks_request_and_execution(office: Office, clock: Manua
         zed.set_legal_hold(eve, until=clock.now(), reason="late")
     zed.erase(approval)
     assert zed.principal(eve).attributes == {}
-
-
-def test_an_unreadable_hold_file_fails_closed(office: Office) -> None:
-    (office.home / HOLDS_FILE).write_text("{not json")
-    with pytest.raises(ConfigError):
-        office.zed.request_erasure(office.eve, reason="leaver")
 
 
 def test_the_last_active_admin_is_not_erased(office: Office, workspace: InitResult) -> None:
@@ -204,3 +195,73 @@ def test_the_last_active_admin_is_not_erased(office: Office, workspace: InitResu
     eve = open_vault(workspace.home, passphrase=PASSPHRASE, principal=office.eve, clock=clock)
     with eve, pytest.raises(ConflictError, match="last active admin"):
         eve.request_erasure(office.ada.principal_id, reason="leaver")
+
+
+def _last_event(vault: Vault, action: str) -> Event:
+    with vault.context.sessions() as session:
+        event = session.scalars(
+            select(Event).where(Event.action == action).order_by(Event.seq.desc())
+        ).first()
+    assert event is not None
+    return event
+
+
+def test_lifting_a_hold_alone_is_refused_and_journaled(office: Office, clock: ManualClock) -> None:
+    zed, ada, eve = office.zed, office.ada, office.eve
+    zed_key = generate_signer("zed")
+    ada.set_signing_key(zed.principal_id, encode_vkey(zed_key.verifier))
+    zed.set_legal_hold(eve, until=clock.now() + dt.timedelta(days=30), reason="case 9")
+    lift = zed.request_hold_release(eve, reason="case closed").id
+
+    with pytest.raises(AccessDeniedError, match="requester cannot approve"):
+        zed.approve(lift, zed_key)  # the requester's own signature never counts
+    assert _last_event(zed, "approval.decide").outcome == "denied"
+    with pytest.raises(ApprovalRequiredError, match="is pending"):
+        zed.release_legal_hold(lift)  # not approved by anyone else yet
+    refused = _last_event(zed, "principal.hold")
+    assert (refused.outcome, json.loads(refused.detail)["code"]) == ("denied", "FK-AUTHZ-003")
+
+    office.ada.approve(lift, office.keys[office.approvers[0]])
+    with pytest.raises(AccessDeniedError, match="only the principal who requested"):
+        ada.release_legal_hold(lift)  # only the requester runs it
+    assert _last_event(zed, "principal.hold").outcome == "denied"
+    with pytest.raises(LegalHoldError):
+        zed.request_erasure(eve, reason="leaver")  # the hold still stands
+    erase_refused = _last_event(zed, "principal.erase")
+    assert json.loads(erase_refused.detail)["code"] == "FK-CONFLICT-002"
+
+    assert zed.release_legal_hold(lift).released
+    with pytest.raises(ApprovalRequiredError):
+        zed.release_legal_hold(lift)  # once
+    assert zed.request_erasure(eve, reason="leaver").status == "pending"
+
+
+def test_a_release_approval_binds_the_hold_it_was_asked_for(
+    office: Office, clock: ManualClock
+) -> None:
+    zed, eve = office.zed, office.eve
+    zed.set_legal_hold(eve, until=clock.now() + dt.timedelta(days=30), reason="case 10")
+    lift = zed.request_hold_release(eve, reason="case closed").id
+    zed.set_legal_hold(eve, until=clock.now() + dt.timedelta(days=90), reason="case 11")
+    office.ada.approve(lift, office.keys[office.approvers[0]])
+    with pytest.raises(ApprovalRequiredError, match="no longer applies"):
+        zed.release_legal_hold(lift)
+    with pytest.raises(ConflictError, match="never shortened"):
+        zed.set_legal_hold(eve, until=clock.now() + dt.timedelta(days=1), reason="case 12")
+    with pytest.raises(LegalHoldError):
+        zed.request_erasure(eve, reason="leaver")
+
+
+def test_a_hold_placed_after_approval_is_honoured_and_journaled(
+    office: Office, clock: ManualClock
+) -> None:
+    zed, eve = office.zed, office.eve
+    approval = zed.request_erasure(eve, reason="leaver").id
+    _approve(office, approval)
+    office.ada.set_legal_hold(eve, until=clock.now() + dt.timedelta(days=1), reason="case 13")
+    with pytest.raises(LegalHoldError):
+        zed.erase(approval)
+    refused = _last_event(zed, "principal.erase")
+    assert (refused.outcome, json.loads(refused.detail)["code"]) == ("error", "FK-CONFLICT-002")
+    assert zed.principal(eve).attributes["display_name"] == "Eve Example"
+    assert zed.approval(approval).approval.status == "approved"  # not used up by the refusal
