@@ -7,6 +7,7 @@ the log's verifier key (and, optionally, witness keys and a quorum) alone.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -20,11 +21,13 @@ from rich.table import Table
 from forgekeep import limits
 from forgekeep._durable import write_atomic, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
+from forgekeep.clock import SystemClock
 from forgekeep.crypto.signed import parse_vkey
-from forgekeep.errors import ConflictError, UsageError
-from forgekeep.ledger.audit import WitnessPolicy, verify_export
+from forgekeep.errors import EXIT_FINDINGS, ConflictError, UsageError
+from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
+from forgekeep.ledger.verifier import VerifyReport, verify_export
 from forgekeep.service.witnesses import Collected
 
 app = typer.Typer(
@@ -189,7 +192,7 @@ def entry(
     """Print entry N exactly as the log hashes it (RFC 8785 canonical JSON)."""
     with vault(ctx) as v:
         data = v.ledger_entry(index)
-    _emit(data + b"\n", None)
+    _emit(data, None)  # the exact bytes: no newline is added
 
 
 @prove_app.command("inclusion")
@@ -244,7 +247,13 @@ def verify(
     max_age: MaxAgeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Re-hash the whole log and check every stored hash and signed checkpoint.
+    """Re-hash the whole log and check every stored hash, column and signed checkpoint.
+
+    Exits 4 with findings when a column of the events table differs from its
+    entry (index and column are named), when the log is broken at its tail, or
+    when entries have waited longer than `[ledger] max_uncovered_seconds` for a
+    signed checkpoint (the vault signs one as each command ends). Entries no
+    checkpoint covers are always listed with their index range and time span.
 
     With --witness VKEY (repeatable) and --quorum K, the trusted checkpoint (or,
     without one, the newest checkpoint) must also carry at least K cosignatures
@@ -262,50 +271,59 @@ def verify(
         trusted = read_bounded(trusted_checkpoint, limits.MAX_NOTE_BYTES, "checkpoint")
     keys = tuple(parse_cosigner_vkey(w) for w in witness or ())
     policy = WitnessPolicy(keys, quorum, _not_before(max_age, witness))
-    cosigned_by: tuple[str, ...]
     if from_export is not None:
         if log_key is None:
             raise UsageError("--from-export needs --key VKEY: the log key you trust")
-        exported = verify_export(from_export, parse_vkey(log_key), trusted, policy)
-        report = {
-            "size": exported.size,
-            "root": base64.b64encode(exported.root).decode(),
-            "checkpoints": 1,
-            "trusted_size": exported.trusted_size,
-            "mirrored_size": None,
-        }
-        cosigned_by = exported.cosigned_by
+        now = SystemClock().now()
+        report = verify_export(from_export, parse_vkey(log_key), trusted, policy, now=now)
     else:
         with vault(ctx) as v:
-            live = v.ledger_verify(trusted_checkpoint=trusted, witnesses=policy)
-        report = {
-            "size": live.size,
-            "root": base64.b64encode(live.root).decode(),
-            "checkpoints": live.checkpoints,
-            "trusted_size": live.trusted_size,
-            "mirrored_size": live.mirrored_size,
-        }
-        cosigned_by = live.cosigned_by
-    report["cosigned_by"] = list(cosigned_by)
+            report = v.ledger_verify(trusted_checkpoint=trusted, witnesses=policy)
     if wants_json(ctx, json_out):
-        emit_json(report)
-        return
-    stdout.print(f"ok: {report['size']} entries, root {report['root']}", highlight=False)
-    stdout.print(f"    {report['checkpoints']} signed checkpoint(s) match", highlight=False)
-    if report["mirrored_size"] is not None:
-        stdout.print(
-            f"    matches the checkpoints and tiles mirrored on the site (newest at size"
-            f" {report['mirrored_size']})",
-            highlight=False,
+        emit_json(_report_json(report))
+    else:
+        _print_report(report, quorum if witness else None)
+    if not report.ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def _report_json(report: VerifyReport) -> dict[str, object]:
+    data = dataclasses.asdict(report)
+    data["root"] = base64.b64encode(report.root).decode()
+    data["ok"] = report.ok
+    return data
+
+
+def _print_report(report: VerifyReport, quorum: int | None) -> None:
+    def say(line: str) -> None:
+        stdout.print(line, highlight=False, markup=False)
+
+    root = base64.b64encode(report.root).decode()
+    say(f"{'ok' if report.ok else 'FINDINGS'}: {report.size} entries, root {root}")
+    say(f"    {report.checkpoints} signed checkpoint(s) match")
+    if report.mirrored_size is not None:
+        say(
+            "    matches the checkpoints and tiles mirrored on the site (newest at size"
+            f" {report.mirrored_size})"
         )
-    if report["trusted_size"] is not None:
-        stdout.print(
-            f"    consistent with the trusted checkpoint at size {report['trusted_size']}",
-            highlight=False,
+    if report.trusted_size is not None:
+        say(f"    consistent with the trusted checkpoint at size {report.trusted_size}")
+    if quorum is not None:
+        say(f"    cosigned by {', '.join(report.cosigned_by) or 'none'} (quorum {quorum})")
+    gap = report.uncovered
+    if gap is not None:
+        span = (
+            ""
+            if gap.oldest is None or gap.newest is None
+            else (f", {gap.oldest.isoformat()} to {gap.newest.isoformat()}")
         )
-    if witness:
-        names = ", ".join(cosigned_by) or "none"
-        stdout.print(f"    cosigned by {names} (quorum {quorum})", highlight=False)
+        say(f"    uncovered: entries {gap.first} to {gap.last}{span}")
+    for finding in report.findings:
+        say(f"{finding.kind}: {finding.message}")
+    if report.omitted_findings:
+        say(f"… and {report.omitted_findings} more finding(s)")
+    if not report.journaled:
+        say("note: this verify could not be journaled: the log takes no entry until repaired")
 
 
 @app.command("ls")

@@ -205,3 +205,72 @@ def entries(session: Session, tenant_id: str, start: int, stop: int) -> Iterable
         expected += 1
     if expected != stop:
         raise ProofError(f"log entry {expected} is missing")
+
+
+def leaves_of(stored: int) -> int | None:
+    """The tree size whose stored hashes number exactly ``stored``, if there is one."""
+    lo, hi = 0, stored
+    while lo < hi:  # stored_hash_count grows strictly: the first size reaching ``stored``
+        mid = (lo + hi) // 2
+        if merkle.stored_hash_count(mid) < stored:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if merkle.stored_hash_count(lo) == stored else None
+
+
+@dataclass(frozen=True, slots=True)
+class TailState:
+    """How the rows of a log agree, counted without reading the entries."""
+
+    entries: int  # rows with a log index
+    size: int  # one past the highest log index
+    stored_hashes: int
+    hashed_size: int | None  # the tree size the stored hashes describe, if any
+
+    @property
+    def missing(self) -> range:
+        """Entries whose hashes are stored but whose rows are gone (a broken tail)."""
+        if self.hashed_size is None or self.hashed_size <= self.size:
+            return range(0)
+        return range(self.size, self.hashed_size)
+
+    @property
+    def intact(self) -> bool:
+        return self.entries == self.size and self.hashed_size == self.size
+
+
+def tail_state(session: Session, tenant_id: str) -> TailState:
+    """Counts of the log's rows (three aggregate queries; no entry is read)."""
+    connection = session.connection()
+    count, top = connection.execute(
+        select(func.count(Event.log_index), func.max(Event.log_index)).where(
+            Event.tenant_id == tenant_id
+        )
+    ).one()
+    stored = connection.execute(
+        select(func.count()).where(LedgerHash.tenant_id == tenant_id)
+    ).scalar_one()
+    size = 0 if top is None else int(top) + 1
+    return TailState(int(count), size, int(stored), leaves_of(int(stored)))
+
+
+def require_intact_tail(session: Session, tenant_id: str) -> int:
+    """The log's size, if its rows and stored hashes agree; else :class:`ProofError`.
+
+    Signing a checkpoint over a log whose newest rows were deleted would make
+    the truncation look legitimate, so every signer calls this first.
+    """
+    state = tail_state(session, tenant_id)
+    if not state.intact:
+        missing = state.missing
+        where = (
+            f"entries {missing.start} to {missing.stop - 1} are missing"
+            if missing
+            else "its rows and stored hashes disagree"
+        )
+        raise ProofError(
+            f"the log is broken at its tail: {where}",
+            hint="run `forgekeep doctor`, then `forgekeep ledger repair` (docs/operations.md)",
+        )
+    return state.size

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.sequencer import CHECKPOINT_INTERVAL, MAX_DELAY, Sequencer
+from forgekeep.ledger.verifier import VerifyReport
 from forgekeep.service import approvals as approval_ops
 from forgekeep.service import erasure as erasure_ops
 from forgekeep.service import ledger as ledger_ops
 from forgekeep.service import ledger_audit as ledger_audit_ops
+from forgekeep.service import ledger_verify as ledger_verify_ops
 from forgekeep.service import witnesses as witness_ops
 from forgekeep.service._core import ServiceContext
 
@@ -57,8 +59,8 @@ class LedgerFacade:
         *,
         trusted_checkpoint: bytes | None = None,
         witnesses: WitnessPolicy | None = None,
-    ) -> ledger_ops.VerifyReport:
-        return ledger_ops.verify(
+    ) -> VerifyReport:
+        return ledger_verify_ops.verify(
             self._ctx, trusted_checkpoint=trusted_checkpoint, witnesses=witnesses
         )
 

@@ -7,7 +7,9 @@ Security rules:
   other member — an unvetted person too, so a refusal can always be understood —
   may explain only requests it made itself.
 * An explanation shows the action, the outcome, the error code, and the
-  ``@id`` and ``@reason`` codes of the deciding policies as journaled. It never
+  ``@id`` and ``@reason`` codes of the deciding policies as journaled, read
+  from the canonical log entries (each checked against the tree's leaf hash),
+  never from the derived columns an UPDATE could change. It never
   shows personal attributes: reasons are codes such as
   ``citizenship-outside-export-authorisation``, not the citizenships.
 * A what-if decision (``--principal --action --asset``) is evaluated exactly as
@@ -22,9 +24,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from forgekeep.db.ledger import BytesContain
 from forgekeep.db.models import AssetVersion, Event, Project
 from forgekeep.errors import AccessDeniedError, IntegrityError, NotFoundError, UsageError
+from forgekeep.ledger.entry import LogEntry, needle, verified_entry
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
@@ -57,6 +62,7 @@ class ExplainedEvent:
     code: str | None
     policies: tuple[str, ...]
     reasons: tuple[str, ...]
+    index: int | None = None  # its log index; None before the log began
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,18 +88,53 @@ def _split(value: object) -> tuple[str, ...]:
     return tuple(v for v in str(value).split(",") if v) if value else ()
 
 
-def _explained(row: Event) -> ExplainedEvent:
-    detail = json.loads(row.detail)
+def _explained(index: int | None, entry: LogEntry) -> ExplainedEvent:
+    detail = entry.detail
+    code = detail.get("code")
     return ExplainedEvent(
-        at=row.at,
-        action=row.action,
-        outcome=row.outcome,
-        actor=row.actor,
-        target=row.target,
-        code=detail.get("code"),
+        at=entry.at,
+        action=entry.action,
+        outcome=entry.outcome,
+        actor=entry.actor,
+        target=entry.target,
+        code=None if code is None else str(code),
         policies=_split(detail.get("policy")),
         reasons=_split(detail.get("reasons")),
+        index=index,
     )
+
+
+def _legacy(row: Event) -> LogEntry:
+    """An event journaled before the log began (migration 0004): no entry to verify."""
+    return LogEntry(
+        row.tenant_id, row.at, row.request_id, row.actor, row.action, row.outcome,
+        row.target, json.loads(row.detail),
+    )  # fmt: skip
+
+
+def _events(session: Session, tenant_id: str, request_id: str) -> list[ExplainedEvent]:
+    """The request's events, read from the verified entries (the columns only narrow:
+    an edited ``request_id`` or ``actor`` column neither hides nor adds an event)."""
+    in_log = (
+        select(Event.log_index, Event.entry)
+        .where(Event.tenant_id == tenant_id)
+        .where(BytesContain(Event.entry, needle("request", request_id)))
+        .order_by(Event.log_index)
+    )
+    found: list[ExplainedEvent] = []
+    for index, data in session.execute(in_log):
+        if index is None or data is None:
+            continue
+        entry = verified_entry(session, tenant_id, index, bytes(data))
+        if entry.request_id == request_id:
+            found.append(_explained(index, entry))
+    legacy = select(Event).where(
+        Event.tenant_id == tenant_id, Event.request_id == request_id, Event.log_index.is_(None)
+    )
+    found.extend(
+        _explained(None, _legacy(row)) for row in session.scalars(legacy.order_by(Event.seq))
+    )
+    return found
 
 
 def _oversees(req: Request) -> bool:
@@ -108,19 +149,16 @@ def _oversees(req: Request) -> bool:
 def explain_request(ctx: ServiceContext, request_id: str) -> Explanation:
     """The journaled decision(s) and outcome of one request."""
     with request(ctx, Action.ACCESS_EXPLAIN, request_id) as req, ctx.sessions() as session:
-        query = select(Event).where(
-            Event.tenant_id == ctx.tenant_id, Event.request_id == request_id
-        )
+        events = _events(session, ctx.tenant_id, request_id)
         if not _oversees(req):
-            query = query.where(Event.actor == ctx.principal_id)  # only your own requests
-        rows = session.scalars(query.order_by(Event.seq).limit(MAX_EXPLAINED_EVENTS)).all()
-        if not rows:
+            events = [e for e in events if e.actor == ctx.principal_id]  # only your own
+        if not events:
             raise NotFoundError(
                 f"no request {request_id!r} that you may see",
                 hint="copy the request id from the refusal message",
             )
         commit_with_event(session, ctx, req.event(Outcome.OK, explained=request_id))
-        return Explanation(request_id, tuple(_explained(r) for r in rows))
+        return Explanation(request_id, tuple(events[:MAX_EXPLAINED_EVENTS]))
 
 
 def explain_what_if(
