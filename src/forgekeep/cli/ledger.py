@@ -7,7 +7,6 @@ the log's verifier key (and, optionally, witness keys and a quorum) alone.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import datetime as dt
 import json
 import sys
@@ -21,13 +20,14 @@ from rich.table import Table
 from forgekeep import limits
 from forgekeep._durable import write_atomic, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
+from forgekeep.cli._ledger_report import print_report, report_json
 from forgekeep.clock import SystemClock
 from forgekeep.crypto.signed import parse_vkey
 from forgekeep.errors import EXIT_FINDINGS, ConflictError, UsageError
 from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
-from forgekeep.ledger.verifier import VerifyReport, verify_export
+from forgekeep.ledger.verifier import verify_export
 from forgekeep.service.witnesses import Collected
 
 app = typer.Typer(
@@ -189,7 +189,10 @@ def entry(
     ctx: typer.Context,
     index: Annotated[int, typer.Argument(help="Entry number (0 is the first).")],
 ) -> None:
-    """Print entry N exactly as the log hashes it (RFC 8785 canonical JSON)."""
+    """Print entry N exactly as the log hashes it (RFC 8785 canonical JSON, no newline added).
+
+    SHA-256 of 0x00 followed by these bytes is the entry's leaf hash.
+    """
     with vault(ctx) as v:
         data = v.ledger_entry(index)
     _emit(data, None)  # the exact bytes: no newline is added
@@ -280,50 +283,41 @@ def verify(
         with vault(ctx) as v:
             report = v.ledger_verify(trusted_checkpoint=trusted, witnesses=policy)
     if wants_json(ctx, json_out):
-        emit_json(_report_json(report))
+        emit_json(report_json(report))
     else:
-        _print_report(report, quorum if witness else None)
+        print_report(report, quorum if witness else None)
     if not report.ok:
         raise typer.Exit(EXIT_FINDINGS)
 
 
-def _report_json(report: VerifyReport) -> dict[str, object]:
-    data = dataclasses.asdict(report)
-    data["root"] = base64.b64encode(report.root).decode()
-    data["ok"] = report.ok
-    return data
+@app.command()
+def repair(
+    ctx: typer.Context,
+    from_export: Annotated[
+        Path | None,
+        typer.Option(help="Put the missing entries back from this export (`ledger export`)."),
+    ] = None,
+    drop_uncovered: Annotated[
+        bool,
+        typer.Option(
+            "--drop-uncovered",
+            help="Drop the missing entries' hashes instead; refused if any checkpoint covers them.",
+        ),
+    ] = False,
+) -> None:
+    """Mend a log broken at its tail (its newest entries' rows deleted).
 
-
-def _print_report(report: VerifyReport, quorum: int | None) -> None:
-    def say(line: str) -> None:
-        stdout.print(line, highlight=False, markup=False)
-
-    root = base64.b64encode(report.root).decode()
-    say(f"{'ok' if report.ok else 'FINDINGS'}: {report.size} entries, root {root}")
-    say(f"    {report.checkpoints} signed checkpoint(s) match")
-    if report.mirrored_size is not None:
-        say(
-            "    matches the checkpoints and tiles mirrored on the site (newest at size"
-            f" {report.mirrored_size})"
-        )
-    if report.trusted_size is not None:
-        say(f"    consistent with the trusted checkpoint at size {report.trusted_size}")
-    if quorum is not None:
-        say(f"    cosigned by {', '.join(report.cosigned_by) or 'none'} (quorum {quorum})")
-    gap = report.uncovered
-    if gap is not None:
-        span = (
-            ""
-            if gap.oldest is None or gap.newest is None
-            else (f", {gap.oldest.isoformat()} to {gap.newest.isoformat()}")
-        )
-        say(f"    uncovered: entries {gap.first} to {gap.last}{span}")
-    for finding in report.findings:
-        say(f"{finding.kind}: {finding.message}")
-    if report.omitted_findings:
-        say(f"… and {report.omitted_findings} more finding(s)")
-    if not report.journaled:
-        say("note: this verify could not be journaled: the log takes no entry until repaired")
+    `forgekeep doctor` or `ledger verify` names the missing entries. An export
+    that holds them puts back exactly the bytes the log hashed (each is checked
+    against the hash the tree still stores). Without one, --drop-uncovered
+    removes them, only if no signed or mirrored checkpoint covers them; their
+    hashes are kept in the repair's own log entry. Needs the passphrase: the
+    repair signs a checkpoint over the mended log.
+    """
+    with vault(ctx) as v:
+        done = v.ledger_repair(from_export=from_export, drop_uncovered=drop_uncovered)
+    verb = "restored" if done.restored else "dropped"
+    info(ctx, f"{verb} entries {done.first} to {done.last}; the log now has {done.size} entries")
 
 
 @app.command("ls")

@@ -207,16 +207,22 @@ def entries(session: Session, tenant_id: str, start: int, stop: int) -> Iterable
         raise ProofError(f"log entry {expected} is missing")
 
 
-def leaves_of(stored: int) -> int | None:
-    """The tree size whose stored hashes number exactly ``stored``, if there is one."""
+def first_leaf_at(stored: int) -> int:
+    """The first entry whose leaf hash sits at stored index ``stored`` or later."""
     lo, hi = 0, stored
-    while lo < hi:  # stored_hash_count grows strictly: the first size reaching ``stored``
+    while lo < hi:  # stored_hash_count grows strictly with the size
         mid = (lo + hi) // 2
         if merkle.stored_hash_count(mid) < stored:
             lo = mid + 1
         else:
             hi = mid
-    return lo if merkle.stored_hash_count(lo) == stored else None
+    return lo
+
+
+def leaves_of(stored: int) -> int | None:
+    """The tree size whose stored hashes number exactly ``stored``, if there is one."""
+    size = first_leaf_at(stored)
+    return size if merkle.stored_hash_count(size) == stored else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,7 +233,7 @@ def _journal_refusal(
         record_standalone(ctx, [event])
     except (ForgekeepError, SQLAlchemyError) as journal_exc:
         raise JournalError(
-            f"{exc.code} could not be journaled; request {request_id} refused"
+            f"{exc.code} ({exc.message}) could not be journaled; request {request_id} refused"
         ) from journal_exc
 
 

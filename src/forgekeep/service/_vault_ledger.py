@@ -19,6 +19,7 @@ from forgekeep.service import approvals as approval_ops
 from forgekeep.service import erasure as erasure_ops
 from forgekeep.service import ledger as ledger_ops
 from forgekeep.service import ledger_audit as ledger_audit_ops
+from forgekeep.service import ledger_repair as ledger_repair_ops
 from forgekeep.service import ledger_verify as ledger_verify_ops
 from forgekeep.service import witnesses as witness_ops
 from forgekeep.service._core import ServiceContext
@@ -62,6 +63,13 @@ class LedgerFacade:
     ) -> VerifyReport:
         return ledger_verify_ops.verify(
             self._ctx, trusted_checkpoint=trusted_checkpoint, witnesses=witnesses
+        )
+
+    def ledger_repair(
+        self, *, from_export: Path | None = None, drop_uncovered: bool = False
+    ) -> ledger_repair_ops.RepairInfo:
+        return ledger_repair_ops.repair(
+            self._ctx, from_export=from_export, drop_uncovered=drop_uncovered
         )
 
     # -- erasure and legal holds ---------------------------------------------------

@@ -146,9 +146,16 @@ def _new_directory(directory: Path) -> None:
 
 
 def export(ctx: ServiceContext, directory: Path) -> ExportInfo:
-    """Write the log (entries, a signed checkpoint, the verifier key) for an offline audit."""
+    """Write the log (entries, a signed checkpoint, the verifier key) for an offline audit.
+
+    The export's own event is appended first, so the export holds every entry
+    up to and including itself, under a checkpoint that covers them all: a log
+    whose newest rows are later deleted can be mended from it (``ledger repair``).
+    """
     with request(ctx, Action.LEDGER_READ, "export") as req, ctx.sessions() as session:
         _new_directory(directory)
+        size = log.log_size(session, ctx.tenant_id) + 1
+        ctx.journal.append(session, req.event(Outcome.OK, size=size))
         signed = signed_checkpoint(session, ctx)
         with atomic_writer(directory / audit.ENTRIES_FILE, mode=0o644) as out:
             for entry in log.entries(session, ctx.tenant_id, 0, signed.size):
@@ -156,5 +163,5 @@ def export(ctx: ServiceContext, directory: Path) -> ExportInfo:
         vkey = verifier(session, ctx)
         write_atomic(directory / audit.KEY_FILE, (encode_vkey(vkey) + "\n").encode(), mode=0o644)
         write_atomic(directory / audit.CHECKPOINT_FILE, signed.note, mode=0o644)
-        commit_with_event(session, ctx, req.event(Outcome.OK, size=signed.size))
+        session.commit()
         return ExportInfo(directory, signed.size, signed)
