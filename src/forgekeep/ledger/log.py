@@ -246,19 +246,29 @@ class TailState:
         return self.entries == self.size and self.hashed_size == self.size
 
 
-def tail_state(session: Session, tenant_id: str) -> TailState:
-    """Counts of the log's rows (three aggregate queries; no entry is read)."""
+def tail_state(session: Session, tenant_id: str, *, count: bool = True) -> TailState:
+    """Counts of the log's rows; no entry is read.
+
+    ``count=False`` reads only the highest index of each table (two index
+    lookups, for signers on every command) and so assumes no gap inside; with
+    ``count`` the rows are counted too (``doctor``, ``repair``).
+    """
     connection = session.connection()
-    count, top = connection.execute(
-        select(func.count(Event.log_index), func.max(Event.log_index)).where(
-            Event.tenant_id == tenant_id
-        )
-    ).one()
-    stored = connection.execute(
-        select(func.count()).where(LedgerHash.tenant_id == tenant_id)
-    ).scalar_one()
+    top = connection.execute(_SIZE_QUERY, {"tenant": tenant_id}).scalar()
     size = 0 if top is None else int(top) + 1
-    return TailState(int(count), size, int(stored), leaves_of(int(stored)))
+    if count:
+        entries = connection.execute(
+            select(func.count(Event.log_index)).where(Event.tenant_id == tenant_id)
+        ).scalar_one()
+        stored = connection.execute(
+            select(func.count()).where(LedgerHash.tenant_id == tenant_id)
+        ).scalar_one()
+    else:
+        last = connection.execute(
+            select(func.max(LedgerHash.idx)).where(LedgerHash.tenant_id == tenant_id)
+        ).scalar()
+        entries, stored = size, 0 if last is None else int(last) + 1
+    return TailState(int(entries), size, int(stored), leaves_of(int(stored)))
 
 
 def require_intact_tail(session: Session, tenant_id: str) -> int:
@@ -267,7 +277,7 @@ def require_intact_tail(session: Session, tenant_id: str) -> int:
     Signing a checkpoint over a log whose newest rows were deleted would make
     the truncation look legitimate, so every signer calls this first.
     """
-    state = tail_state(session, tenant_id)
+    state = tail_state(session, tenant_id, count=False)
     if not state.intact:
         missing = state.missing
         where = (
