@@ -123,3 +123,7 @@ MAX_WITNESS_LOGS: Final = 256
 MAX_WITNESS_EVIDENCE: Final = 1000
 #: Witnesses one workspace log submits its checkpoints to (``witnesses.toml``).
 MAX_LOG_WITNESSES: Final = 32
+#: Missing entries one ``ledger repair`` mends (their leaf hashes go into one entry).
+MAX_REPAIRED_ENTRIES: Final = 256
+#: Findings ``ledger verify`` lists one by one; beyond this they are only counted.
+MAX_LISTED_FINDINGS: Final = 1000

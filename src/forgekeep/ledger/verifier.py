@@ -28,16 +28,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 from forgekeep.crypto.signed import VerifierKey
 from forgekeep.errors import ProofError
 from forgekeep.ledger import audit, merkle
 from forgekeep.ledger.entry import column_mismatches, parse_entry
-from forgekeep.limits import MAX_NOTE_BYTES
-
-#: At most this many findings are listed one by one; the rest are counted.
-MAX_LISTED_FINDINGS: Final = 1000
+from forgekeep.limits import MAX_LISTED_FINDINGS, MAX_NOTE_BYTES
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -42,13 +41,11 @@ from forgekeep.errors import (
 from forgekeep.ledger import audit, log, merkle
 from forgekeep.ledger.entry import parse_entry
 from forgekeep.ledger.journal import Outcome
+from forgekeep.limits import MAX_REPAIRED_ENTRIES
 from forgekeep.service import ledger_mirror
 from forgekeep.service._core import ServiceContext, request
 from forgekeep.service.authz import Action
 from forgekeep.service.ledger import signed_checkpoint
-
-#: At most this many missing entries are repaired at once (their hashes go into one entry).
-MAX_REPAIRED_ENTRIES: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
