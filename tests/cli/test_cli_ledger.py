@@ -116,7 +116,9 @@ def test_entry_prints_exactly_the_hashed_bytes(fk: InProcess, ws: Path, tmp_path
 def test_a_rewritten_tail_exits_4(fk: InProcess, ws: Path, tmp_path: Path) -> None:
     """Delete an event, rehash the tail, delete later checkpoints: no passphrase needed."""
     config = ws / "forgekeep.toml"
-    config.write_text(config.read_text() + "\n[ledger]\nmax_uncovered_seconds = 0\n")
+    text = config.read_text()
+    assert "max_uncovered_seconds = 900" in text  # init writes the default
+    config.write_text(text.replace("max_uncovered_seconds = 900", "max_uncovered_seconds = 0"))
     w = ("--workspace", str(ws))
     tenant = fk(*w, "--json", "status").json()["tenant"]
     source = tmp_path / "part.step"
