@@ -134,3 +134,7 @@ def test_a_deleted_event_with_a_rehashed_tail_and_no_later_checkpoints_fails_ver
         assert ("uncovered-too-long", report.uncovered.first) in [
             (f.kind, f.index) for f in report.findings
         ]
+    # Only a deliberate `ledger checkpoint` signs over them, once someone has looked.
+    with open_vault(home, passphrase=passphrase, clock=clock) as vault:
+        vault.ledger_checkpoint()
+        assert vault.ledger_verify().ok

@@ -106,3 +106,20 @@ def test_uncovered_missing_entries_can_be_dropped_with_evidence(
         assert evidence["action"] == "ledger.repair"
         assert evidence["detail"]["dropped_leaves"] == base64.b64encode(leaf).decode()
     vault.close()
+
+
+def test_an_unauthorized_verify_of_a_broken_log_fails_closed(
+    workspace: InitResult, clock: ManualClock, passphrase: bytes
+) -> None:
+    home = workspace.home
+    with open_vault(home, passphrase=passphrase, clock=clock) as admin:
+        reader = admin.add_person(
+            org="home", display_name="Rita Reader", citizenships=["DE"], location="DE",
+            roles=["reader"],
+        ).id  # fmt: skip
+        tenant = admin.tenant_id
+    ledger_attacker.delete_newest(home / DB_FILE, tenant)
+    with open_vault(home, passphrase=passphrase, clock=clock, principal=reader) as rita:
+        with pytest.raises(JournalError, match="FK-AUTHZ-001") as refused:
+            rita.ledger_verify()  # no report: its refusal cannot be recorded
+        assert "doctor" in refused.value.hint

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -128,16 +128,21 @@ def needle(field: str, value: str) -> bytes:
     return f"{json.dumps(field)}:{json.dumps(value, ensure_ascii=False)}".encode()
 
 
-def verified_entry(session: Session, tenant_id: str, index: int, data: bytes) -> LogEntry:
-    """The entry at ``index``, once its leaf hash is the one the tree stores there.
+def verified_entries(
+    session: Session, tenant_id: str, rows: Sequence[tuple[int, bytes]]
+) -> list[LogEntry]:
+    """The entries of ``rows`` (index, bytes), once each one's leaf hash is the one the
+    tree stores at its index (one query for them all).
 
     This catches an entry swapped or edited in place; a tree rebuilt around a
     forged entry is caught only by ``ledger verify`` against signed checkpoints.
     """
-    (stored,) = SqlHashes(session, tenant_id).read_hashes([merkle.stored_hash_count(index)])
-    if merkle.leaf_hash(data) != stored:
-        raise ProofError(
-            f"log entry {index} does not match the log's tree",
-            hint="run `forgekeep ledger verify`",
-        )
-    return parse_entry(data)
+    wanted = [merkle.stored_hash_count(index) for index, _ in rows]
+    stored = SqlHashes(session, tenant_id).read_hashes(wanted)
+    for (index, data), leaf in zip(rows, stored, strict=True):
+        if merkle.leaf_hash(data) != leaf:
+            raise ProofError(
+                f"log entry {index} does not match the log's tree",
+                hint="run `forgekeep ledger verify`",
+            )
+    return [parse_entry(data) for _, data in rows]

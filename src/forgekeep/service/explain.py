@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from forgekeep.db.ledger import BytesContain
 from forgekeep.db.models import AssetVersion, Event, Project
 from forgekeep.errors import AccessDeniedError, IntegrityError, NotFoundError, UsageError
-from forgekeep.ledger.entry import LogEntry, needle, verified_entry
+from forgekeep.ledger.entry import LogEntry, needle, verified_entries
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
@@ -120,14 +120,15 @@ def _events(session: Session, tenant_id: str, request_id: str) -> list[Explained
         .where(Event.tenant_id == tenant_id)
         .where(BytesContain(Event.entry, needle("request", request_id)))
         .order_by(Event.log_index)
+        .limit(MAX_EXPLAINED_EVENTS)
     )
-    found: list[ExplainedEvent] = []
-    for index, data in session.execute(in_log):
-        if index is None or data is None:
-            continue
-        entry = verified_entry(session, tenant_id, index, bytes(data))
-        if entry.request_id == request_id:
-            found.append(_explained(index, entry))
+    rows = [(int(i), bytes(d)) for i, d in session.execute(in_log) if i is not None and d]
+    entries = verified_entries(session, tenant_id, rows)
+    found = [
+        _explained(index, entry)
+        for (index, _), entry in zip(rows, entries, strict=True)
+        if entry.request_id == request_id
+    ]
     legacy = select(Event).where(
         Event.tenant_id == tenant_id, Event.request_id == request_id, Event.log_index.is_(None)
     )

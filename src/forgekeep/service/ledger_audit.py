@@ -31,13 +31,14 @@ from forgekeep.db.ledger import BytesContain
 from forgekeep.db.models import Asset, Event
 from forgekeep.errors import UsageError, WorkspaceError
 from forgekeep.ledger import audit, log
-from forgekeep.ledger.entry import LogEntry, needle, verified_entry
+from forgekeep.ledger.entry import LogEntry, needle, verified_entries
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service.authz import Action
 from forgekeep.service.ledger import SignedCheckpoint, signed_checkpoint, verifier
 
 MAX_LISTED: Final = 10_000
+_CHUNK: Final = 500  # candidate rows whose leaf hashes are read in one query
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +115,18 @@ def list_entries(
         refs = None if asset is None else [asset, *_asset_ids(session, ctx, asset)]
         query = _narrowed(principal, since, refs).where(Event.tenant_id == ctx.tenant_id)
         found: list[LogEntryInfo] = []
-        for index, data in session.execute(query.execution_options(yield_per=500)):
-            if index is None or data is None:
-                continue
-            entry = verified_entry(session, ctx.tenant_id, index, bytes(data))
-            if _matches(entry, principal, since, refs):
-                found.append(_info(index, entry))
-                if len(found) == limit:
-                    break
+        result = session.execute(query.execution_options(yield_per=_CHUNK))
+        for chunk in result.partitions():
+            rows = [(int(i), bytes(d)) for i, d in chunk if i is not None and d is not None]
+            entries = verified_entries(session, ctx.tenant_id, rows)
+            found += [
+                _info(index, entry)
+                for (index, _), entry in zip(rows, entries, strict=True)
+                if _matches(entry, principal, since, refs)
+            ]
+            if len(found) >= limit:
+                break
+        found = found[:limit]
         commit_with_event(session, ctx, req.event(Outcome.OK, count=len(found)))
         return found
 

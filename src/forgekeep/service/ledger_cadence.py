@@ -26,7 +26,7 @@ import datetime as dt
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from forgekeep.db.models import Event
 from forgekeep.errors import ForgekeepError
@@ -73,6 +73,8 @@ def closer(ctx: ServiceContext) -> contextlib.AbstractContextManager[object]:
     def close() -> None:
         try:
             sign_if_grown(ctx, opened_at)
+        except IntegrityError:
+            pass  # another process signed a checkpoint of the same size first: it covers us
         except (ForgekeepError, SQLAlchemyError) as exc:
             _log.warning("could not sign a checkpoint on close", error=str(exc))
 
