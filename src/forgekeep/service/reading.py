@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from forgekeep._durable import OUTPUT_HINT, atomic_writer, translate_os_error
 from forgekeep.crypto import PlaintextMac, StreamContext, StreamDecryptor, StreamHeader, mac_key
 from forgekeep.crypto import wrap_context as make_wrap_context
+from forgekeep.db.ledger import BytesContain
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Event, Project, Replica
 from forgekeep.errors import (
     ConflictError,
@@ -37,6 +38,7 @@ from forgekeep.errors import (
     UsageError,
 )
 from forgekeep.keys.protocol import DomainKeyRef
+from forgekeep.ledger.entry import needle
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service import ledger
 from forgekeep.service._access_entities import AssetTarget
@@ -308,11 +310,14 @@ def get_asset(
 
 
 def _receipt(session: Session, ctx: ServiceContext, request_id: str) -> bytes:
-    """The tlog-proof of this read's decision event, under a freshly signed checkpoint."""
+    """The tlog-proof of this read's decision event, under a freshly signed checkpoint.
+
+    Found by the request id inside the entry bytes, not the ``request_id`` column."""
     index = session.scalar(
         select(Event.log_index)
-        .where(Event.tenant_id == ctx.tenant_id, Event.request_id == request_id)
-        .order_by(Event.seq)
+        .where(Event.tenant_id == ctx.tenant_id)
+        .where(BytesContain(Event.entry, needle("request", request_id)))
+        .order_by(Event.log_index)
         .limit(1)
     )
     if index is None:
