@@ -179,7 +179,11 @@ def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 def doctor(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Check the workspace: config, database schema, keyring, sites. Exits 4 on problems."""
+    """Check the workspace: config, schema, keyring, sites, the log's rows. Exits 4 on problems.
+
+    Needs no passphrase and writes nothing, so it works even when the log is broken
+    at its tail and every other command fails (it then names the missing entries).
+    """
     home = resolve_home(options(ctx).workspace)
     checks = run_checks(home)
     if wants_json(ctx, json_out):
