@@ -104,6 +104,21 @@ class AccessSection(_Strict):
     operator_jurisdictions: str = ""
 
 
+class LedgerSection(_Strict):
+    """How long a log entry may wait for a signed checkpoint before ``ledger verify`` fails.
+
+    The embedded vault signs a checkpoint when each command that grew the log
+    ends, and long-running hosts sign one every second, so an honest entry is
+    uncovered for about as long as the command that wrote it runs. The default,
+    15 minutes, is well above the longest command we expect (a 1 GiB get takes
+    seconds) and above clock skew between hosts, and short enough that a tail
+    rewritten after its checkpoints were deleted is flagged by the next daily
+    ``ledger verify``. 0 allows no uncovered entry at all.
+    """
+
+    max_uncovered_seconds: int = Field(default=900, ge=0, le=7 * 24 * 3600)
+
+
 class Settings(BaseSettings):
     """Everything a workspace needs to open, after merging file and environment."""
 
@@ -118,6 +133,7 @@ class Settings(BaseSettings):
     uploads: UploadSection = UploadSection()
     vetting: VettingSection = VettingSection()
     access: AccessSection = AccessSection()
+    ledger: LedgerSection = LedgerSection()
 
     @classmethod
     def settings_customise_sources(
@@ -153,6 +169,7 @@ PINNED_ENV_PREFIXES = (
     "FORGEKEEP_KEYS__URI",
     "FORGEKEEP_VETTING__",
     "FORGEKEEP_ACCESS__",
+    "FORGEKEEP_LEDGER__",
 )
 
 

@@ -277,7 +277,10 @@ class BlobNotFoundError(StorageError):
 
 class JournalError(ForgekeepError):
     code = "FK-JOURNAL-001"
-    default_hint = "the event journal could not be written, so the operation was refused"
+    default_hint = (
+        "the event journal could not be written, so the operation was refused;"
+        " `forgekeep doctor` shows whether the log is broken at its tail"
+    )
 
 
 class DatabaseError(ForgekeepError):

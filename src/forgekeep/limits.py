@@ -142,3 +142,7 @@ MAX_HTTP_HEADER_BYTES: Final = 1 << 20
 MIN_HTTP_HEADER_BYTES: Final = 1024
 #: A witness's CA bundle (PEM) given to ``ledger witnesses add``, bytes.
 MAX_WITNESS_CACERT_BYTES: Final = 64 * 1024
+#: Missing entries one ``ledger repair`` mends (their leaf hashes go into one entry).
+MAX_REPAIRED_ENTRIES: Final = 256
+#: Findings ``ledger verify`` lists one by one; beyond this they are only counted.
+MAX_LISTED_FINDINGS: Final = 1000

@@ -212,6 +212,12 @@ def files_under(root: Path) -> dict[str, bytes]:
     }
 
 
+def blobs_under(site: Path) -> dict[str, bytes]:
+    """:func:`files_under` a site, without the log's mirror (``ledger/``): every command,
+    a refused one too, adds the checkpoint its vault signs as it closes."""
+    return {k: v for k, v in files_under(site).items() if not k.startswith("ledger/")}
+
+
 def tree_snapshot(root: Path) -> dict[str, tuple[int, int, bytes]]:
     """Every entry below ``root``: mode, mtime_ns and (for files) content."""
     snap: dict[str, tuple[int, int, bytes]] = {}

@@ -16,7 +16,7 @@ from fk_cli_harness import (
     SITE,
     InProcess,
     Sub,
-    files_under,
+    blobs_under,
     temporaries,
 )
 
@@ -146,7 +146,7 @@ def test_get_round_trip_is_identical(fk: InProcess, ws: Path, tmp_path: Path, si
     assert out.stat().st_mode & 0o077 == 0  # plaintext is written 0600
     assert temporaries(tmp_path) == []
     # the stored object is not the plaintext
-    stored = files_under(ws / SITE)
+    stored = blobs_under(ws / SITE)
     assert len(stored) == 1
     if size >= 16:
         assert data not in next(iter(stored.values()))
@@ -227,14 +227,14 @@ def test_rm_hides_but_keeps_history(fk: InProcess, ws: Path, tmp_path: Path) -> 
     path.write_bytes(b"v2")
     _put(fk, ws, path)
     _put(fk, ws, _write(tmp_path / "stays.bin", b"s"))
-    stored = files_under(ws / SITE)
+    stored = blobs_under(ws / SITE)
 
     removed = fk(*w, "rm", "gone.bin").ok()
     assert removed.out == f"removed {asset}\n"
     assert [a["name"] for a in fk(*w, "ls", "--json").json()] == ["stays.bin"]
     history = fk(*w, "versions", asset, "--json").json()
     assert [v["number"] for v in history] == [1, 2]
-    assert files_under(ws / SITE) == stored  # a soft delete keeps every blob
+    assert blobs_under(ws / SITE) == stored  # a soft delete keeps every blob
     fk(*w, "get", "gone.bin", "-o", str(tmp_path / "x")).error("FK-NOTFOUND-001", 1)
     assert not (tmp_path / "x").exists()
     fk(*w, "rm", asset).error("FK-NOTFOUND-001", 1)  # already removed
@@ -265,14 +265,16 @@ def test_fsck_clean(fk: InProcess, ws: Path, tmp_path: Path) -> None:
     text = fk(*w, "fsck").ok()
     assert "checked 3 versions, 0 findings" in text.stderr
     assert fk(*w, "fsck", "--repair", "--grace", "0").code == 0
-    assert len(files_under(ws / SITE)) == 3
+    assert len(blobs_under(ws / SITE)) == 3
 
 
 # --- errors: each a clear FK error, nothing lost --------------------------------------------
 
 
 def _state(fk: InProcess, ws: Path) -> tuple[object, dict[str, bytes]]:
-    return fk("--workspace", str(ws), "ls", "--json").json(), files_under(ws / SITE)
+    """Assets and the site's blobs; not the log's mirror, which every command (a refused
+    one too) grows with the checkpoint its vault signs as it closes."""
+    return fk("--workspace", str(ws), "ls", "--json").json(), blobs_under(ws / SITE)
 
 
 @pytest.fixture
@@ -486,4 +488,4 @@ def test_errors_through_the_entry_point(
     if code != "FK-USAGE-001":
         assert REQUEST_ID.search(message), message
     assert not (tmp_path / "o").exists()
-    assert files_under(ws / SITE) == {}
+    assert blobs_under(ws / SITE) == {}

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sqlite3
 from pathlib import Path
 
-from fk_cli_harness import InProcess
+import ledger_attacker
+from fk_cli_harness import SITE, InProcess, query
 
+from forgekeep.crypto.signed import parse_vkey
 from forgekeep.errors import EXIT_FINDINGS
+from forgekeep.ledger import merkle
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
+from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.workspace import DB_FILE
 
 
@@ -113,3 +118,46 @@ def test_doctor_reports_a_missing_log_key_and_fix_makes_it(fk: InProcess, ws: Pa
     assert all(c["ok"] for c in fixed)
     vkey = fk(*w, "ledger", "key").ok().out.strip()
     assert fk(*w, "doctor", "--fix").ok().stderr.count(f"already present: {vkey}") == 1
+
+
+def test_entry_prints_exactly_the_hashed_bytes(fk: InProcess, ws: Path, tmp_path: Path) -> None:
+    w = ("--workspace", str(ws))
+    printed = fk(*w, "ledger", "entry", "2").ok().stdout
+    assert not printed.endswith(b"\n")
+    proof = tmp_path / "entry2.tlog-proof"
+    fk(*w, "ledger", "prove", "inclusion", "2", "-o", str(proof)).ok()
+    vkey = parse_vkey(fk(*w, "ledger", "key").ok().out.strip())
+    verified = verify_proof_file(proof.read_bytes(), vkey)
+    assert verified.entry == printed  # the proof's inclusion path starts from this leaf
+    ((stored,),) = query(
+        ws / DB_FILE, "SELECT hash FROM ledger_hashes WHERE idx = ?", merkle.stored_hash_count(2)
+    )
+    assert hashlib.sha256(b"\x00" + printed).digest() == stored
+
+
+def test_a_rewritten_tail_exits_4(fk: InProcess, ws: Path, tmp_path: Path) -> None:
+    """Delete an event, rehash the tail, delete later checkpoints: no passphrase needed."""
+    config = ws / "forgekeep.toml"
+    text = config.read_text()
+    assert "max_uncovered_seconds = 900" in text  # init writes the default
+    config.write_text(text.replace("max_uncovered_seconds = 900", "max_uncovered_seconds = 0"))
+    w = ("--workspace", str(ws))
+    tenant = fk(*w, "--json", "status").json()["tenant"]
+    source = tmp_path / "part.step"
+    source.write_bytes(b"ISO-10303-21; part")
+    fk(*w, "put", str(source), "--project", "p1").ok()
+    assert fk(*w, "ledger", "verify", "--json").json()["uncovered"] is None
+    victim = max(e["index"] for e in fk(*w, "ledger", "ls", "--json").json()
+                 if e["action"] == "asset.put")  # fmt: skip
+
+    ledger_attacker.delete_and_rehash(ws / DB_FILE, ws / SITE, tenant, victim)
+
+    result = fk(*w, "ledger", "verify", "--json")
+    assert result.code == 4, result
+    report = result.parsed()
+    assert report["uncovered"]["first"] <= victim
+    assert "uncovered-too-long" in [f["kind"] for f in report["findings"]]
+    assert "not signing over them" in result.stderr  # nor does the vault that ran verify
+    text = fk(*w, "ledger", "verify")
+    assert text.code == 4
+    assert "uncovered-too-long: entries" in text.out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import stat
 import time
@@ -142,7 +143,7 @@ def test_doctor_exits_4_on_problems(fk: InProcess, ws: Path, damage: str) -> Non
     elif damage == "config broken":
         (ws / "forgekeep.toml").write_text("[workspace\n")
     else:
-        (ws / "sites" / "local-de").rmdir()
+        shutil.rmtree(ws / "sites" / "local-de")  # it holds the mirrored log already
         (ws / "sites" / "local-de").write_text("not a directory")
     result = fk("--workspace", str(ws), "doctor")
     assert result.code == 4, result

@@ -168,6 +168,7 @@ CALLS: dict[str, Callable[[Denied], object]] = {
     "ledger_prove_consistency": lambda d: d.vault.ledger_prove_consistency(1, 1),
     "ledger_prove_inclusion": lambda d: d.vault.ledger_prove_inclusion(0),
     "ledger_verify": lambda d: d.vault.ledger_verify(),
+    "ledger_repair": lambda d: d.vault.ledger_repair(drop_uncovered=True),
     "ledger_ls": lambda d: d.vault.ledger_ls(),
     "ledger_collect": lambda d: d.vault.ledger_collect(),
     "ledger_follow": lambda d: d.vault.ledger_follow(lambda _done: None, ticks=1),
@@ -325,6 +326,7 @@ ARGS: dict[str, list[str]] = {
     "ledger prove inclusion": ["0"],
     "ledger prove consistency": ["1", "1"],
     "ledger verify": [],
+    "ledger repair": ["--drop-uncovered"],
     "ledger ls": [],
     "ledger witnesses add": [
         "w1",

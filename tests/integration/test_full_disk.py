@@ -19,6 +19,7 @@ from fk_cli_harness import (
     REQUEST_ID,
     InProcess,
     Sub,
+    blobs_under,
     child_env,
     files_under,
     forgekeep_bin,
@@ -62,7 +63,7 @@ def test_put_larger_than_the_disk(
     fk(*w, "put", str(tmp_path / "small.bin"), "-p", PROJECT).ok()
     assert files_under(site_on_tmpfs / "site"), "the site must really be on the tmpfs"
     listed = fk(*w, "ls", "--json").json()
-    stored = files_under(site_on_tmpfs)
+    stored = blobs_under(site_on_tmpfs / "site")
 
     _write(tmp_path / "big.bin", 6 * MIB)
     result = fk_sub(*w, "put", str(tmp_path / "big.bin"), "-p", PROJECT)
@@ -78,7 +79,7 @@ def test_put_larger_than_the_disk(
     assert fk(*w, "ls", "--json").json() == listed
     assert [v["number"] for v in fk(*w, "versions", "small.bin", "--json").json()] == [1]
     assert temporaries(site_on_tmpfs) == []
-    assert files_under(site_on_tmpfs) == stored
+    assert blobs_under(site_on_tmpfs / "site") == stored
     assert query(ws / "forgekeep.db", "SELECT version_id FROM uploads") == []
     out = tmp_path / "small.out"
     fk(*w, "get", "small.bin", "-o", str(out)).ok()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select, update
 
+from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import generate_signer, parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.ledger import LedgerHash
@@ -25,7 +26,9 @@ from forgekeep.ledger.checkpoint import verify_checkpoint
 from forgekeep.ledger.journal import JournalEvent, Outcome
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.vault import Vault
-from forgekeep.service.workspace import DB_FILE
+from forgekeep.service.wiring import open_vault
+from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.testing.vetting import ISSUER
 
 
 @pytest.fixture
@@ -171,11 +174,12 @@ def test_entries_past_the_end_and_extra_hashes_are_caught(busy: Vault) -> None:
         with pytest.raises(ProofError, match="missing"):
             list(log.entries(session, tenant, 0, size + 1))
     _tamper(busy, delete(Event).where(Event.log_index == size - 1))  # the newest entry
-    # The verify fails, and even its refusal cannot be logged: the next index collides
-    # with the hashes left behind, so a truncated log is never silently extended.
-    with pytest.raises(JournalError) as caught:
-        busy.ledger_verify()
-    assert "FK-LEDGER-001" in str(caught.value)  # what verify found, kept in the message
+    # No entry can be added: the next index collides with the hashes left behind, so a
+    # truncated log is never silently extended. Verify still reports where it broke,
+    # although its own event cannot be journaled.
+    report = busy.ledger_verify()
+    assert [(f.kind, f.index) for f in report.findings] == [("broken-tail", size - 1)]
+    assert (report.journaled, report.size, report.ok) == (False, size, False)
     with pytest.raises(JournalError):
         busy.put(io.BytesIO(b"more"), project="blade", name="more.step")
 
@@ -199,21 +203,23 @@ def test_a_restored_database_is_caught_by_the_mirrored_checkpoints(
 
 
 def test_a_database_restored_from_before_the_first_checkpoint_is_caught(
-    busy: Vault, tmp_path: Path
+    unvetted_workspace: InitResult, clock: ManualClock, passphrase: bytes, tmp_path: Path
 ) -> None:
-    database = busy.context.home / DB_FILE
+    home = unvetted_workspace.home
     backup = tmp_path / "backup.db"
-    with sqlite3.connect(database) as live, sqlite3.connect(backup) as copy:
-        live.backup(copy)  # no checkpoint in it yet
-    busy.ledger_checkpoint()
-    with sqlite3.connect(backup) as old, sqlite3.connect(database) as live:
+    with sqlite3.connect(home / DB_FILE) as live, sqlite3.connect(backup) as copy:
+        live.backup(copy)  # right after init: no checkpoint in it yet
+    with open_vault(home, passphrase=passphrase, clock=clock) as opened:
+        ISSUER.vet(opened, unvetted_workspace.principal_id, clock)
+    # The vault signed (and mirrored) a checkpoint as it closed.
+    with sqlite3.connect(backup) as old, sqlite3.connect(home / DB_FILE) as live:
         old.backup(live)
-    # The checkpoint signed only what the backup holds (its own event came after it).
-    assert busy.ledger_verify().mirrored_size is not None
-    with sqlite3.connect(database) as live:  # a backup made by a release without a log key
+    with sqlite3.connect(home / DB_FILE) as live:  # a backup made by a release without a log key
         live.execute("DELETE FROM ledger_keys")
-    with pytest.raises(ForkError, match="before the log's first checkpoint"):
-        busy.ledger_verify()
+    with open_vault(home, passphrase=passphrase, clock=clock) as opened:
+        ISSUER.vet(opened, unvetted_workspace.principal_id, clock)
+        with pytest.raises(ForkError, match="before the log's first checkpoint"):
+            opened.ledger_verify()
 
 
 def test_mirrored_tiles_catch_rewrites_and_rollbacks_without_checkpoints(busy: Vault) -> None:

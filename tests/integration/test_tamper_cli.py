@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fk_cli_harness import PROJECT, REQUEST_ID, SITE, InProcess, Sub, files_under, temporaries
+from fk_cli_harness import PROJECT, REQUEST_ID, SITE, InProcess, Sub, blobs_under, temporaries
 
 CHUNK = 16 * 1024
 
@@ -166,7 +166,7 @@ def test_missing_blob(fk: InProcess, stored: Stored, tmp_path: Path) -> None:
 
 def test_swapped_blobs_are_refused(fk: InProcess, stored: Stored, tmp_path: Path) -> None:
     """A valid ciphertext of another version under this version's name is not accepted."""
-    (older_blob,) = (p for p in files_under(stored.home / SITE) if not p.endswith(stored.blob.name))
+    (older_blob,) = (p for p in blobs_under(stored.home / SITE) if not p.endswith(stored.blob.name))
     stored.blob.write_bytes((stored.home / SITE / older_blob).read_bytes())
     out = tmp_path / "blade.out"
     result = fk("--workspace", str(stored.home), "get", "blade.bin", "-o", str(out))

@@ -20,7 +20,7 @@ from rich.table import Table
 from forgekeep import limits
 from forgekeep._durable import write_atomic, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
-from forgekeep.errors import ConflictError, UsageError
+from forgekeep.errors import EXIT_FINDINGS, ConflictError, UsageError
 
 if TYPE_CHECKING:
     from forgekeep.service.witnesses import Collected
@@ -187,10 +187,13 @@ def entry(
     ctx: typer.Context,
     index: Annotated[int, typer.Argument(help="Entry number (0 is the first).")],
 ) -> None:
-    """Print entry N exactly as the log hashes it (RFC 8785 canonical JSON)."""
+    """Print entry N exactly as the log hashes it (RFC 8785 canonical JSON, no newline added).
+
+    SHA-256 of 0x00 followed by these bytes is the entry's leaf hash.
+    """
     with vault(ctx) as v:
         data = v.ledger_entry(index)
-    _emit(data + b"\n", None)
+    _emit(data, None)  # the exact bytes: no newline is added
 
 
 @prove_app.command("inclusion")
@@ -258,7 +261,13 @@ def verify(
     max_age: MaxAgeOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Re-hash the whole log and check every stored hash and signed checkpoint.
+    """Re-hash the whole log and check every stored hash, column and signed checkpoint.
+
+    Exits 4 with findings when a column of the events table differs from its
+    entry (index and column are named), when the log is broken at its tail, or
+    when entries have waited longer than `[ledger] max_uncovered_seconds` for a
+    signed checkpoint (the vault signs one as each command ends). Entries no
+    checkpoint covers are always listed with their index range and time span.
 
     With --witness VKEY (repeatable) and --quorum K, the trusted checkpoint (or,
     without one, the newest checkpoint) must also carry at least K cosignatures
@@ -271,59 +280,62 @@ def verify(
     too. With --from-export DIR --key VKEY, do the same
     offline on an export, with the key you hold (not the one in the export).
     """
+    from forgekeep.cli._ledger_report import print_report, report_json
+    from forgekeep.clock import SystemClock
     from forgekeep.crypto.signed import parse_vkey
-    from forgekeep.ledger.audit import WitnessPolicy, verify_export
+    from forgekeep.ledger.audit import WitnessPolicy
     from forgekeep.ledger.cosigner_keys import parse_cosigner_vkey
+    from forgekeep.ledger.verifier import verify_export
 
     trusted = None
     if trusted_checkpoint is not None:
         trusted = read_bounded(trusted_checkpoint, limits.MAX_NOTE_BYTES, "checkpoint")
     keys = tuple(parse_cosigner_vkey(w) for w in witness or ())
     policy = WitnessPolicy(keys, quorum, _not_before(max_age, witness))
-    cosigned_by: tuple[str, ...]
     if from_export is not None:
         if log_key is None:
             raise UsageError("--from-export needs --key VKEY: the log key you trust")
-        exported = verify_export(from_export, parse_vkey(log_key), trusted, policy)
-        report = {
-            "size": exported.size,
-            "root": base64.b64encode(exported.root).decode(),
-            "checkpoints": 1,
-            "trusted_size": exported.trusted_size,
-            "mirrored_size": None,
-        }
-        cosigned_by = exported.cosigned_by
+        now = SystemClock().now()
+        report = verify_export(from_export, parse_vkey(log_key), trusted, policy, now=now)
     else:
         with vault(ctx) as v:
-            live = v.ledger_verify(trusted_checkpoint=trusted, witnesses=policy)
-        report = {
-            "size": live.size,
-            "root": base64.b64encode(live.root).decode(),
-            "checkpoints": live.checkpoints,
-            "trusted_size": live.trusted_size,
-            "mirrored_size": live.mirrored_size,
-        }
-        cosigned_by = live.cosigned_by
-    report["cosigned_by"] = list(cosigned_by)
+            report = v.ledger_verify(trusted_checkpoint=trusted, witnesses=policy)
     if wants_json(ctx, json_out):
-        emit_json(report)
-        return
-    stdout.print(f"ok: {report['size']} entries, root {report['root']}", highlight=False)
-    stdout.print(f"    {report['checkpoints']} signed checkpoint(s) match", highlight=False)
-    if report["mirrored_size"] is not None:
-        stdout.print(
-            f"    matches the checkpoints and tiles mirrored on the site (newest at size"
-            f" {report['mirrored_size']})",
-            highlight=False,
-        )
-    if report["trusted_size"] is not None:
-        stdout.print(
-            f"    consistent with the trusted checkpoint at size {report['trusted_size']}",
-            highlight=False,
-        )
-    if witness:
-        names = ", ".join(cosigned_by) or "none"
-        stdout.print(f"    cosigned by {names} (quorum {quorum})", highlight=False)
+        emit_json(report_json(report))
+    else:
+        print_report(report, quorum if witness else None)
+    if not report.ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command()
+def repair(
+    ctx: typer.Context,
+    from_export: Annotated[
+        Path | None,
+        typer.Option(help="Put the missing entries back from this export (`ledger export`)."),
+    ] = None,
+    drop_uncovered: Annotated[
+        bool,
+        typer.Option(
+            "--drop-uncovered",
+            help="Drop the missing entries' hashes instead; refused if any checkpoint covers them.",
+        ),
+    ] = False,
+) -> None:
+    """Mend a log broken at its tail (its newest entries' rows deleted).
+
+    `forgekeep doctor` or `ledger verify` names the missing entries. An export
+    that holds them puts back exactly the bytes the log hashed (each is checked
+    against the hash the tree still stores). Without one, --drop-uncovered
+    removes them, only if no signed or mirrored checkpoint covers them; their
+    hashes are kept in the repair's own log entry. Needs the passphrase: the
+    repair signs a checkpoint over the mended log.
+    """
+    with vault(ctx) as v:
+        done = v.ledger_repair(from_export=from_export, drop_uncovered=drop_uncovered)
+    verb = "restored" if done.restored else "dropped"
+    info(ctx, f"{verb} entries {done.first} to {done.last}; the log now has {done.size} entries")
 
 
 @app.command("ls")

@@ -219,9 +219,11 @@ def doctor(
     ] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check the workspace: config, database schema, log key, keyring, sites.
+    """Check the workspace: config, schema, log key, keyring, sites, the log's rows.
 
-    Exits 4 on problems. Changes nothing unless --fix is given.
+    Exits 4 on problems. Needs no passphrase and writes nothing unless --fix is
+    given, so it works even when the log is broken at its tail and every other
+    command fails (it then names the missing entries).
     """
     from forgekeep.service.doctor import run_checks
 

@@ -14,9 +14,13 @@ Security rules the schema keeps:
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, String, Text, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Mapped, QueryableAttribute, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
 
 from forgekeep.db.models import Base, UTCDateTime
 
@@ -48,3 +52,30 @@ class LedgerKey(Base):
     domain_key_id: Mapped[str] = mapped_column(ForeignKey("domain_keys.id"))
     wrapped_seed: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class BytesContain(ColumnElement[bool]):
+    """``haystack`` holds the bytes ``needle`` (SQLite ``instr``, PostgreSQL ``position``).
+
+    ``LIKE`` does not search a BLOB byte for byte on every backend; these do, with
+    no wildcard characters to escape.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+
+    def __init__(self, haystack: QueryableAttribute[bytes | None], needle: bytes) -> None:
+        self.haystack = haystack.expression
+        self.needle = literal(needle, LargeBinary())
+
+
+@compiles(BytesContain)
+def _instr(element: BytesContain, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack = compiler.process(element.haystack, **kw)
+    return f"(instr({haystack}, {compiler.process(element.needle, **kw)}) > 0)"
+
+
+@compiles(BytesContain, "postgresql")
+def _position(element: BytesContain, compiler: SQLCompiler, **kw: Any) -> str:
+    haystack = compiler.process(element.haystack, **kw)
+    return f"(position({compiler.process(element.needle, **kw)} in {haystack}) > 0)"

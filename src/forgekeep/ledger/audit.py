@@ -1,5 +1,5 @@
-"""Checks of a log that need only its entries and its key: used by ``ledger verify``
-on a live workspace and on an export, offline.
+"""Checks of a log that need only its entries and its key: the parts that
+:mod:`forgekeep.ledger.verifier` puts together for a live log and an export.
 
 Security rule: nothing here trusts stored hashes or checkpoints it did not
 verify itself. The tree is rebuilt from the entries; a checkpoint counts only
@@ -25,7 +25,6 @@ from forgekeep.errors import (
 from forgekeep.ledger import merkle
 from forgekeep.ledger.checkpoint import verify_checkpoint
 from forgekeep.ledger.cosigner_keys import CosignerVerifierKey
-from forgekeep.limits import MAX_NOTE_BYTES
 
 ENTRIES_FILE: Final = "entries.jsonl"
 CHECKPOINT_FILE: Final = "checkpoint.note"
@@ -75,16 +74,8 @@ class WitnessPolicy:
         return sorted(verified.cosigned_at)
 
 
-@dataclass(frozen=True, slots=True)
-class ExportReport:
-    size: int
-    root: bytes
-    checkpoint_size: int
-    trusted_size: int | None
-    cosigned_by: tuple[str, ...] = ()
-
-
-def _read(path: Path, limit: int) -> bytes:
+def read_bounded(path: Path, limit: int) -> bytes:
+    """A file of at most ``limit`` bytes (an export's checkpoint)."""
     try:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
@@ -107,28 +98,3 @@ def export_entries(directory: Path) -> Iterator[bytes]:
             if len(line) > MAX_ENTRY_BYTES or not line.endswith(b"\n"):
                 raise ProofError(f"{ENTRIES_FILE} line {number + 1} is cut short or too long")
             yield line[:-1]
-
-
-def verify_export(
-    directory: Path,
-    key: VerifierKey,
-    trusted: bytes | None = None,
-    witnesses: WitnessPolicy | None = None,
-) -> ExportReport:
-    """Rebuild an export's tree, check its checkpoint and, if given, a trusted one.
-
-    ``witnesses`` applies to the trusted checkpoint if there is one, else to the
-    export's own.
-    """
-    rebuilt = rebuild(export_entries(directory))
-    note = _read(directory / CHECKPOINT_FILE, MAX_NOTE_BYTES)
-    checkpoint_size = check_checkpoint(rebuilt, note, key)
-    trusted_size = None if trusted is None else check_checkpoint(rebuilt, trusted, key)
-    cosigned = (witnesses or WitnessPolicy()).cosigners(trusted or note, key)
-    return ExportReport(
-        rebuilt.size,
-        merkle.tree_hash(rebuilt.size, rebuilt),
-        checkpoint_size,
-        trusted_size,
-        tuple(cosigned),
-    )

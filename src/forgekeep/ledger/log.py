@@ -205,3 +205,88 @@ def entries(session: Session, tenant_id: str, start: int, stop: int) -> Iterable
         expected += 1
     if expected != stop:
         raise ProofError(f"log entry {expected} is missing")
+
+
+def first_leaf_at(stored: int) -> int:
+    """The first entry whose leaf hash sits at stored index ``stored`` or later."""
+    lo, hi = 0, stored
+    while lo < hi:  # stored_hash_count grows strictly with the size
+        mid = (lo + hi) // 2
+        if merkle.stored_hash_count(mid) < stored:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def leaves_of(stored: int) -> int | None:
+    """The tree size whose stored hashes number exactly ``stored``, if there is one."""
+    size = first_leaf_at(stored)
+    return size if merkle.stored_hash_count(size) == stored else None
+
+
+@dataclass(frozen=True, slots=True)
+class TailState:
+    """How the rows of a log agree, counted without reading the entries."""
+
+    entries: int  # rows with a log index
+    size: int  # one past the highest log index
+    stored_hashes: int
+    hashed_size: int | None  # the tree size the stored hashes describe, if any
+
+    @property
+    def missing(self) -> range:
+        """Entries whose hashes are stored but whose rows are gone (a broken tail)."""
+        if self.hashed_size is None or self.hashed_size <= self.size:
+            return range(0)
+        return range(self.size, self.hashed_size)
+
+    @property
+    def intact(self) -> bool:
+        return self.entries == self.size and self.hashed_size == self.size
+
+
+def tail_state(session: Session, tenant_id: str, *, count: bool = True) -> TailState:
+    """Counts of the log's rows; no entry is read.
+
+    ``count=False`` reads only the highest index of each table (two index
+    lookups, for signers on every command) and so assumes no gap inside; with
+    ``count`` the rows are counted too (``doctor``, ``repair``).
+    """
+    connection = session.connection()
+    top = connection.execute(_SIZE_QUERY, {"tenant": tenant_id}).scalar()
+    size = 0 if top is None else int(top) + 1
+    if count:
+        entries = connection.execute(
+            select(func.count(Event.log_index)).where(Event.tenant_id == tenant_id)
+        ).scalar_one()
+        stored = connection.execute(
+            select(func.count()).where(LedgerHash.tenant_id == tenant_id)
+        ).scalar_one()
+    else:
+        last = connection.execute(
+            select(func.max(LedgerHash.idx)).where(LedgerHash.tenant_id == tenant_id)
+        ).scalar()
+        entries, stored = size, 0 if last is None else int(last) + 1
+    return TailState(int(entries), size, int(stored), leaves_of(int(stored)))
+
+
+def require_intact_tail(session: Session, tenant_id: str) -> int:
+    """The log's size, if its rows and stored hashes agree; else :class:`ProofError`.
+
+    Signing a checkpoint over a log whose newest rows were deleted would make
+    the truncation look legitimate, so every signer calls this first.
+    """
+    state = tail_state(session, tenant_id, count=False)
+    if not state.intact:
+        missing = state.missing
+        where = (
+            f"entries {missing.start} to {missing.stop - 1} are missing"
+            if missing
+            else "its rows and stored hashes disagree"
+        )
+        raise ProofError(
+            f"the log is broken at its tail: {where}",
+            hint="run `forgekeep doctor`, then `forgekeep ledger repair` (docs/operations.md)",
+        )
+    return state.size

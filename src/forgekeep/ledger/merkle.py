@@ -385,7 +385,11 @@ class MemoryHashes:
 
     def append(self, entry: bytes) -> int:
         """Append one record; returns its index."""
+        return self.append_leaf(leaf_hash(entry))
+
+    def append_leaf(self, leaf: bytes) -> int:
+        """Append one record known only by its leaf hash; returns its index."""
         n = self._size
-        self._hashes.extend(new_stored_hashes(n, leaf_hash(entry), self))
+        self._hashes.extend(new_stored_hashes(n, leaf, self))
         self._size = n + 1
         return n

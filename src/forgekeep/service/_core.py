@@ -240,7 +240,7 @@ def _journal_refusal(
             # The database is gone: its own error says why nothing could be journaled.
             raise exc from journal_exc
         raise JournalError(
-            f"{exc.code} could not be journaled; request {request_id} refused"
+            f"{exc.code} ({exc.message}) could not be journaled; request {request_id} refused"
         ) from journal_exc
 
 

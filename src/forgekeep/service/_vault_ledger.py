@@ -15,6 +15,7 @@ from pathlib import Path
 
 from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.sequencer import CHECKPOINT_INTERVAL, MAX_DELAY, Sequencer
+from forgekeep.ledger.verifier import VerifyReport
 from forgekeep.service import approvals as approval_ops
 from forgekeep.service import erasure as erasure_ops
 from forgekeep.service import holds as hold_ops
@@ -22,6 +23,8 @@ from forgekeep.service import ledger as ledger_ops
 from forgekeep.service import ledger_audit as ledger_audit_ops
 from forgekeep.service import ledger_key as ledger_key_ops
 from forgekeep.service import ledger_proofs as ledger_proof_ops
+from forgekeep.service import ledger_repair as ledger_repair_ops
+from forgekeep.service import ledger_verify as ledger_verify_ops
 from forgekeep.service import witnesses as witness_ops
 from forgekeep.service._core import ServiceContext
 
@@ -70,9 +73,16 @@ class LedgerFacade:
         *,
         trusted_checkpoint: bytes | None = None,
         witnesses: WitnessPolicy | None = None,
-    ) -> ledger_ops.VerifyReport:
-        return ledger_ops.verify(
+    ) -> VerifyReport:
+        return ledger_verify_ops.verify(
             self._ctx, trusted_checkpoint=trusted_checkpoint, witnesses=witnesses
+        )
+
+    def ledger_repair(
+        self, *, from_export: Path | None = None, drop_uncovered: bool = False
+    ) -> ledger_repair_ops.RepairInfo:
+        return ledger_repair_ops.repair(
+            self._ctx, from_export=from_export, drop_uncovered=drop_uncovered
         )
 
     # -- erasure and legal holds ---------------------------------------------------

@@ -60,6 +60,7 @@ class Action(enum.StrEnum):
     LEDGER_VERIFY = "ledger.verify"
     LEDGER_WITNESSES = "ledger.witnesses"
     LEDGER_SETUP = "ledger.setup"  # creates the log's signing key (once)
+    LEDGER_REPAIR = "ledger.repair"
 
 
 class Scope(enum.Enum):
@@ -86,13 +87,18 @@ _PROJECT_ACTIONS: Final = {
     Action.PROJECT_SET: "project.set",
 }
 
+#: Tenant actions decided by another Cedar action than their own name.
+_TENANT_ACTIONS: Final = {
+    Action.LEDGER_REPAIR: "vault.repair",  # an operator's repair, like `fsck --repair`
+}
+
 SPECS: Mapping[Action, ActionSpec] = {
     action: (
         ActionSpec(Scope.ASSET, _ASSET_ACTIONS[action])
         if action in _ASSET_ACTIONS
         else ActionSpec(Scope.PROJECT, _PROJECT_ACTIONS[action])
         if action in _PROJECT_ACTIONS
-        else ActionSpec(Scope.TENANT, str(action))
+        else ActionSpec(Scope.TENANT, _TENANT_ACTIONS.get(action, str(action)))
     )
     for action in Action
 }

@@ -7,7 +7,9 @@ Security rules:
   other member — an unvetted person too, so a refusal can always be understood —
   may explain only requests it made itself.
 * An explanation shows the action, the outcome, the error code, and the
-  ``@id`` and ``@reason`` codes of the deciding policies as journaled. It never
+  ``@id`` and ``@reason`` codes of the deciding policies as journaled, read
+  from the canonical log entries (each checked against the tree's leaf hash),
+  never from the derived columns an UPDATE could change. It never
   shows personal attributes: reasons are codes such as
   ``citizenship-outside-export-authorisation``, not the citizenships.
 * Codes that reveal personal attributes are sealed in the entry under the
@@ -31,8 +33,10 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forgekeep.db.ledger import BytesContain
 from forgekeep.db.models import AssetVersion, Event, Project
 from forgekeep.errors import AccessDeniedError, IntegrityError, NotFoundError, UsageError
+from forgekeep.ledger.entry import LogEntry, needle, verified_entries
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._access_entities import AssetTarget
 from forgekeep.service._core import Request, ServiceContext, commit_with_event, request
@@ -67,6 +71,7 @@ class ExplainedEvent:
     policies: tuple[str, ...]
     reasons: tuple[str, ...]
     sealed: str | None = None  # "opened", "unreadable" (subject erased), or None
+    index: int | None = None  # its log index; None before the log began
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,29 +97,72 @@ def _split(value: object) -> tuple[str, ...]:
     return tuple(v for v in str(value).split(",") if v) if value else ()
 
 
-def _explained(row: Event) -> ExplainedEvent:
-    detail = json.loads(row.detail)
+def _explained(index: int | None, entry: LogEntry) -> ExplainedEvent:
+    detail = entry.detail
+    code = detail.get("code")
     return ExplainedEvent(
-        at=row.at,
-        action=row.action,
-        outcome=row.outcome,
-        actor=row.actor,
-        target=row.target,
-        code=detail.get("code"),
+        at=entry.at,
+        action=entry.action,
+        outcome=entry.outcome,
+        actor=entry.actor,
+        target=entry.target,
+        code=None if code is None else str(code),
         policies=_split(detail.get("policy")),
         reasons=_split(detail.get("reasons")),
+        index=index,
     )
 
 
-def _revealed(req: Request, session: Session, row: Event) -> ExplainedEvent:
-    """The event, its sealed codes opened for the subject or an authorised explainer."""
-    event, detail = _explained(row), json.loads(row.detail)
+def _legacy(row: Event) -> LogEntry:
+    """An event journaled before the log began (migration 0004): no entry to verify."""
+    return LogEntry(
+        row.tenant_id, row.at, row.request_id, row.actor, row.action, row.outcome,
+        row.target, json.loads(row.detail),
+    )  # fmt: skip
+
+
+def _events(
+    session: Session, tenant_id: str, request_id: str
+) -> list[tuple[ExplainedEvent, LogEntry]]:
+    """The request's events, read from the verified entries (the columns only narrow:
+    an edited ``request_id`` or ``actor`` column neither hides nor adds an event)."""
+    in_log = (
+        select(Event.log_index, Event.entry)
+        .where(Event.tenant_id == tenant_id)
+        .where(BytesContain(Event.entry, needle("request", request_id)))
+        .order_by(Event.log_index)
+        .limit(MAX_EXPLAINED_EVENTS)
+    )
+    rows = [(int(i), bytes(d)) for i, d in session.execute(in_log) if i is not None and d]
+    entries = verified_entries(session, tenant_id, rows)
+    found = [
+        (_explained(index, entry), entry)
+        for (index, _), entry in zip(rows, entries, strict=True)
+        if entry.request_id == request_id
+    ]
+    legacy = select(Event).where(
+        Event.tenant_id == tenant_id, Event.request_id == request_id, Event.log_index.is_(None)
+    )
+    for row in session.scalars(legacy.order_by(Event.seq)):
+        old = _legacy(row)
+        found.append((_explained(None, old), old))
+    return found
+
+
+def _revealed(
+    req: Request, session: Session, event: ExplainedEvent, entry: LogEntry
+) -> ExplainedEvent:
+    """The event, its sealed codes opened for the subject or an authorised explainer.
+
+    The sealed codes are read from the verified entry, never from a column.
+    """
+    detail = entry.detail
     if "sealed_for" not in detail:
         return event
     ctx = req.ctx
     if detail["sealed_for"] != ctx.principal_id:
         req.authorize_tenant(cedar_action=EXPLAIN_SEALED)  # refused and journaled otherwise
-    opened = open_fields(session, ctx.key_manager, ctx.tenant_id, detail, row.request_id)
+    opened = open_fields(session, ctx.key_manager, ctx.tenant_id, dict(detail), entry.request_id)
     if opened is None:
         return dataclasses.replace(event, sealed="unreadable")
     return dataclasses.replace(
@@ -137,23 +185,20 @@ def _oversees(req: Request) -> bool:
 def explain_request(ctx: ServiceContext, request_id: str) -> Explanation:
     """The journaled decision(s) and outcome of one request."""
     with request(ctx, Action.ACCESS_EXPLAIN, request_id) as req, ctx.sessions() as session:
-        query = select(Event).where(
-            Event.tenant_id == ctx.tenant_id, Event.request_id == request_id
-        )
+        events = _events(session, ctx.tenant_id, request_id)
         if not _oversees(req):
-            query = query.where(Event.actor == ctx.principal_id)  # only your own requests
-        rows = session.scalars(query.order_by(Event.seq).limit(MAX_EXPLAINED_EVENTS)).all()
-        if not rows:
+            events = [(e, entry) for e, entry in events if e.actor == ctx.principal_id]
+        if not events:
             raise NotFoundError(
                 f"no request {request_id!r} that you may see",
                 hint="copy the request id from the refusal message",
             )
-        events = tuple(_revealed(req, session, r) for r in rows)
-        opened = sum(1 for e in events if e.sealed == "opened")
+        shown = tuple(_revealed(req, session, e, entry) for e, entry in events)
+        opened = sum(1 for e in shown if e.sealed == "opened")
         commit_with_event(
             session, ctx, req.event(Outcome.OK, explained=request_id, opened_sealed=opened)
         )
-        return Explanation(request_id, events)
+        return Explanation(request_id, shown[:MAX_EXPLAINED_EVENTS])
 
 
 def explain_what_if(

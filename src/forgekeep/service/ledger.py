@@ -10,15 +10,13 @@ Security rules:
 * Reading the log (entries, proofs, checkpoints) is an authorized, journaled
   action (admins and auditors); the reads themselves become log entries.
   Inclusion proofs live in :mod:`forgekeep.service.ledger_proofs`.
-* ``verify`` trusts nothing in the database: it re-hashes every entry, rebuilds
-  every stored hash, checks every stored checkpoint's root and signature, and,
-  given a checkpoint held elsewhere, proves the log has not been rolled back or
-  rebuilt since (:class:`ForkError` otherwise).
+* A checkpoint is never signed over a log whose newest rows are gone: that
+  would make a truncation look legitimate. ``verify`` lives in
+  :mod:`forgekeep.service.ledger_verify`.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,12 +24,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forgekeep.crypto.signed import VerifierKey, encode_vkey, parse_vkey
+from forgekeep.crypto.signed import VerifierKey, encode_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
-from forgekeep.db.ledger import LedgerHash, LedgerKey
 from forgekeep.db.locks import hold_until_commit
-from forgekeep.errors import ForkError, ProofError, UsageError
-from forgekeep.ledger import audit, log, merkle
+from forgekeep.errors import UsageError
+from forgekeep.ledger import log, merkle
 from forgekeep.ledger import sequencer as sequencer_limits
 from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
 from forgekeep.ledger.journal import Outcome, SqlJournal
@@ -64,9 +61,12 @@ def latest_checkpoint(session: Session, tenant_id: str) -> CheckpointRow | None:
 
 
 def signed_checkpoint(session: Session, ctx: ServiceContext) -> SignedCheckpoint:
-    """The signed checkpoint of the log as it is now (signed now if it grew)."""
+    """The signed checkpoint of the log as it is now (signed now if it grew).
+
+    Never signs a log whose tail is broken (:func:`log.require_intact_tail`).
+    """
     hold_until_commit(session, "checkpoint", ctx.tenant_id)  # one signer per size
-    size = log.log_size(session, ctx.tenant_id)
+    size = log.require_intact_tail(session, ctx.tenant_id)
     latest = latest_checkpoint(session, ctx.tenant_id)
     if latest is not None and latest.size == size:
         return SignedCheckpoint(latest.size, bytes(latest.root), latest.note.encode())
@@ -165,104 +165,3 @@ def prove_consistency(ctx: ServiceContext, old: int, new: int) -> list[bytes]:
         proof = merkle.consistency_proof(old, new, log.SqlHashes(session, ctx.tenant_id))
         commit_with_event(session, ctx, req.event(Outcome.OK, old=old, new=new))
         return proof
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    size: int
-    root: bytes
-    checkpoints: int
-    trusted_size: int | None
-    mirrored_size: int | None = None
-    cosigned_by: tuple[str, ...] = ()
-
-
-def _stored(session: Session, tenant_id: str) -> Iterator[bytes]:
-    rows = session.execute(
-        select(LedgerHash.hash)
-        .where(LedgerHash.tenant_id == tenant_id)
-        .order_by(LedgerHash.idx)
-        .execution_options(yield_per=4000)
-    )
-    for (value,) in rows:
-        yield bytes(value)
-
-
-def _rehash(session: Session, ctx: ServiceContext, size: int) -> merkle.MemoryHashes:
-    rebuilt = audit.rebuild(log.entries(session, ctx.tenant_id, 0, size))
-    expected = rebuilt.read_hashes(range(merkle.stored_hash_count(size)))
-    count = 0
-    for index, stored in enumerate(_stored(session, ctx.tenant_id)):
-        if index >= len(expected) or stored != expected[index]:
-            raise ProofError(f"stored hash {index} of the log does not match its entries")
-        count = index + 1
-    if count != len(expected):
-        raise ProofError("the log's stored hashes are incomplete")
-    return rebuilt
-
-
-def _check_checkpoints(
-    session: Session, ctx: ServiceContext, rebuilt: merkle.MemoryHashes, key: VerifierKey
-) -> int:
-    notes = session.scalars(
-        select(CheckpointRow.note).where(CheckpointRow.tenant_id == ctx.tenant_id)
-    ).all()
-    for note in notes:
-        audit.check_checkpoint(rebuilt, note.encode(), key)
-    return len(notes)
-
-
-def _existing_verifier(session: Session, ctx: ServiceContext) -> VerifierKey:
-    """The log key, which verify never creates: a database without one, while the site
-    holds signed checkpoints, was restored from before the log began."""
-    row = session.get(LedgerKey, ctx.tenant_id)
-    if row is not None:
-        return parse_vkey(row.vkey)
-    if ledger_mirror.has_checkpoints(ctx):
-        raise ForkError(
-            "the database has no log key but the site holds signed checkpoints:"
-            " it was rolled back to before the log's first checkpoint"
-        )
-    return verifier(session, ctx)  # no key and nothing signed: LogKeyMissingError
-
-
-def verify(
-    ctx: ServiceContext,
-    *,
-    trusted_checkpoint: bytes | None = None,
-    witnesses: audit.WitnessPolicy | None = None,
-) -> VerifyReport:
-    """Re-hash the whole log and check it against its checkpoints (and a trusted one).
-
-    ``witnesses`` applies to the trusted checkpoint if there is one, else to the
-    newest stored checkpoint: at least its quorum of those keys must have cosigned.
-    """
-    with request(ctx, Action.LEDGER_VERIFY, "ledger") as req, ctx.sessions() as session:
-        size = log.log_size(session, ctx.tenant_id)
-        rebuilt = _rehash(session, ctx, size)
-        key = _existing_verifier(session, ctx)
-        checked = _check_checkpoints(session, ctx, rebuilt, key)
-        mirrored = ledger_mirror.check_against_mirror(ctx, rebuilt, key)
-        trusted = (
-            None
-            if trusted_checkpoint is None
-            else audit.check_checkpoint(rebuilt, trusted_checkpoint, key)
-        )
-        newest = latest_checkpoint(session, ctx.tenant_id)
-        quorum_note = trusted_checkpoint or (None if newest is None else newest.note.encode())
-        cosigned = tuple((witnesses or audit.WitnessPolicy()).cosigners(quorum_note, key))
-        root = merkle.tree_hash(size, rebuilt)
-        commit_with_event(
-            session,
-            ctx,
-            req.event(
-                Outcome.OK,
-                size=size,
-                root=base64.b64encode(root).decode(),
-                checkpoints=checked,
-                trusted=trusted,
-                mirrored=mirrored,
-                cosigned=len(cosigned),
-            ),
-        )
-        return VerifyReport(size, root, checked, trusted, mirrored, cosigned)

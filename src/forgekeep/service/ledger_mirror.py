@@ -95,3 +95,22 @@ def check_against_mirror(
         if mirrored != b"".join(rebuilt.read_hashes(range(tile * TILE_HASHES, end))):
             raise ForkError(f"tile {tile} on the site differs from the log: history was rewritten")
     return newest
+
+
+def mirrored_coverage(ctx: ServiceContext) -> tuple[int, int]:
+    """(largest checkpoint size named on the site, stored hashes its tiles hold).
+
+    Read from the object names alone, signatures unchecked: a repair that may
+    drop entries treats any of them as evidence the entries were published.
+    """
+    store, prefix = _store(ctx), _prefix(ctx.tenant_id)
+    sizes = [_number(info.key) for info in store.list(f"{prefix}/checkpoints/")]
+    tiles = [_number(info.key) for info in store.list(f"{prefix}/tiles/")]
+    return max(sizes, default=0), (max(tiles) + 1) * TILE_HASHES if tiles else 0
+
+
+def _number(key: str) -> int:
+    name = key.rsplit("/", 1)[1].split(".", 1)[0]
+    if not name.isdigit():
+        raise ForkError(f"unexpected object {key} among the mirrored log")
+    return int(name)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from forgekeep import limits
 from forgekeep.clock import monotonic
+from forgekeep.db.ledger import BytesContain
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
 from forgekeep.db.models import Event
 from forgekeep.errors import CheckpointError, IntegrityError, NotYetCoveredError, UsageError
@@ -38,6 +39,7 @@ from forgekeep.identity.tokens import allows
 from forgekeep.ledger import log, merkle
 from forgekeep.ledger.checkpoint import verify_checkpoint
 from forgekeep.ledger.cosigner_keys import CosignerVerifierKey
+from forgekeep.ledger.entry import needle
 from forgekeep.ledger.journal import Outcome
 from forgekeep.ledger.tlog_proof import write_proof
 from forgekeep.service import ledger, witnesses
@@ -174,13 +176,18 @@ def prove_inclusion(
 
 
 def receipt(req: Request, *, wait: float = 0.0, sleep: Sleep = time.sleep) -> bytes:
-    """The proof of ``req``'s own decision event (``get --receipt``); no new request."""
+    """The proof of ``req``'s own decision event (``get --receipt``); no new request.
+
+    The event is found by the request id inside the entry bytes, not by the
+    ``request_id`` column, which an UPDATE could point elsewhere.
+    """
     ctx = req.ctx
     with ctx.sessions() as session:
         index = session.scalar(
             select(Event.log_index)
-            .where(Event.tenant_id == ctx.tenant_id, Event.request_id == req.id)
-            .order_by(Event.seq)
+            .where(Event.tenant_id == ctx.tenant_id)
+            .where(BytesContain(Event.entry, needle("request", req.id)))
+            .order_by(Event.log_index)
             .limit(1)
         )
     if index is None:

@@ -36,6 +36,7 @@ from forgekeep.keys.protocol import KeyManager
 from forgekeep.keys.registry import open_key_manager as open_key_manager_by_uri
 from forgekeep.ledger.journal import SqlJournal
 from forgekeep.residency import ResidencyRule
+from forgekeep.service import ledger_cadence
 from forgekeep.service._access import AccessControl, applied_policy, policy_engine
 from forgekeep.service._core import WORKSPACE_AUTH, Authentication, ServiceContext, SiteHandle
 from forgekeep.service.legacy_state import import_legacy_state, legacy_files
@@ -164,6 +165,7 @@ def build_context(
         engine.dispose()  # a wrong passphrase or token must not leak the connection pool
         raise
     ctx.closers.append(_disposer(engine))
+    ctx.closers.append(ledger_cadence.closer(ctx))  # closers run last first: before dispose
     return ctx
 
 

@@ -89,6 +89,9 @@ trusted_issuers = {_toml_list(trusted_issuers)}
 
 [access]  # operators (principal changes, policy apply, licences) act only from here
 operator_jurisdictions = {json.dumps(operators)}
+
+[ledger]  # `ledger verify` fails when log entries wait longer than this for a checkpoint
+max_uncovered_seconds = 900
 """
 
 

@@ -56,6 +56,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         (GOOD + "\n[surprise]\nx = 1\n", ConfigError),
         (GOOD.replace('name = "local-de"', 'name = "Local DE"'), ConfigError),
         (GOOD.replace('[keys]\nuri = "local:keyring.fk"', ""), ConfigError),
+        (GOOD + "\n[ledger]\nmax_uncovered_seconds = -1\n", ConfigError),
     ],
 )
 def test_bad_files_are_refused(tmp_path: Path, text: str, error: type[Exception]) -> None:
@@ -100,7 +101,13 @@ def test_secrets_from_env_and_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.parametrize(
-    "name", ["FORGEKEEP_WORKSPACE__PRINCIPAL", "FORGEKEEP_WORKSPACE__TENANT", "FORGEKEEP_KEYS__URI"]
+    "name",
+    [
+        "FORGEKEEP_WORKSPACE__PRINCIPAL",
+        "FORGEKEEP_WORKSPACE__TENANT",
+        "FORGEKEEP_KEYS__URI",
+        "FORGEKEEP_LEDGER__MAX_UNCOVERED_SECONDS",  # loosening it would hide a rewritten tail
+    ],
 )
 def test_identity_and_keys_cannot_come_from_the_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
