@@ -51,8 +51,10 @@ def postgres_server() -> str:
 
 
 @pytest.fixture(scope="session")
-def clean_databases(postgres_server: str) -> CleanDatabases:
-    return CleanDatabases(postgres_server, migrated_template(postgres_server))
+def clean_databases(postgres_server: str) -> Iterator[CleanDatabases]:
+    pool = CleanDatabases(postgres_server, migrated_template(postgres_server))
+    yield pool
+    pool.drop_all()
 
 
 @pytest.fixture

@@ -138,14 +138,37 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(
         cls,
-        settings_cls: type[BaseSettings],  # noqa: ARG003 (pydantic-settings hook)
+        settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
         dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
         file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # env wins over the file; the file is passed in as init kwargs.
-        return (env_settings, init_settings)
+        return (_WithoutPasswordFile(settings_cls, env_settings), init_settings)
+
+
+class _WithoutPasswordFile(PydanticBaseSettingsSource):
+    """The environment's settings, less ``FORGEKEEP_DATABASE__URL_FILE``: that one only
+    delivers the database password, checked against ``[database]`` when the URL is read."""
+
+    def __init__(self, settings_cls: type[BaseSettings], inner: PydanticBaseSettingsSource):
+        super().__init__(settings_cls)
+        self._inner = inner
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        values = dict(self._inner())
+        database = values.get("database")
+        if isinstance(database, dict):
+            rest = {k: v for k, v in database.items() if k != "url_file"}
+            if rest:
+                values["database"] = rest
+            else:
+                values.pop("database")
+        return values
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -173,8 +196,15 @@ PINNED_ENV_PREFIXES = (
 )
 
 
+#: Delivers the database password only (CLI.md): the URL it holds must name the
+#: database ``[database]`` names, so it cannot point the workspace elsewhere.
+DATABASE_URL_FILE_ENV = "FORGEKEEP_DATABASE__URL_FILE"
+
+
 def _refuse_pinned_overrides() -> None:
     for name in os.environ:
+        if name.upper() == DATABASE_URL_FILE_ENV:
+            continue
         if name.upper().startswith(PINNED_ENV_PREFIXES):
             raise ConfigError(
                 f"{name} cannot override the workspace's identity, records, trust or keys",

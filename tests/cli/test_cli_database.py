@@ -146,3 +146,29 @@ def test_migrate_refuses_a_target_that_holds_tables(
     assert "already holds tables" in refused.error("FK-CONFLICT-001", 1)
     assert (home / "forgekeep.toml").read_text() == original
     fk("--workspace", str(home), "ls").ok()
+
+
+def test_the_url_file_variable_may_not_point_elsewhere(fk: InProcess, tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    _init(fk, home)
+    elsewhere = tmp_path / "other.url"
+    elsewhere.write_text("postgresql+psycopg://fk:hunter2@127.0.0.1:5432/other\n")
+    elsewhere.chmod(0o600)
+    refused = fk(
+        "--workspace", str(home), "ls", env={"FORGEKEEP_DATABASE__URL_FILE": str(elsewhere)}
+    )
+    assert "names another database" in refused.error("FK-CONFIG-001", 1)
+    assert "hunter2" not in refused.stderr
+
+
+@pytest.mark.postgres
+def test_the_url_file_variable_delivers_the_password(
+    fk: InProcess, tmp_path: Path, postgres_url: str
+) -> None:
+    home = tmp_path / "ws"
+    _init(fk, home, "--database-url", postgres_url)
+    secret = tmp_path / "db.url"
+    secret.write_text(postgres_url + "\n")  # the tests' server trusts loopback: no password
+    secret.chmod(0o600)
+    listed = fk("--workspace", str(home), "ls", env={"FORGEKEEP_DATABASE__URL_FILE": str(secret)})
+    listed.ok()

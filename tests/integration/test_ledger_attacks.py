@@ -14,13 +14,14 @@ from pathlib import Path
 
 import ledger_attacker
 import pytest
-from fk_cli_harness import query
+from sqlalchemy import text
 
 from forgekeep.clock import ManualClock
 from forgekeep.errors import AccessDeniedError, NotFoundError
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.testing.rawdb import workspace_engine
 
 SITE = Path("sites") / "local-de"
 FORGED = {
@@ -49,8 +50,24 @@ def _denied_get(vault: Vault) -> str:
 
 
 def _index_of(home: Path, request_id: str) -> int:
-    (row,) = query(home / DB_FILE, "SELECT log_index FROM events WHERE request_id = ?", request_id)
-    return int(row[0])
+    engine = workspace_engine(home)
+    with engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT log_index FROM events WHERE request_id = :r"), {"r": request_id}
+        ).scalar_one()
+    engine.dispose()
+    return int(found)
+
+
+def _edit_column(home: Path, tenant: str, index: int, column: str, value: str) -> None:
+    """One UPDATE, as anyone with write access to the database can run (no passphrase)."""
+    engine = workspace_engine(home)
+    with engine.begin() as conn:
+        conn.execute(
+            text(f"UPDATE events SET {column} = :v WHERE tenant_id = :t AND log_index = :i"),  # noqa: S608 (a test's own column names)
+            {"v": value, "t": tenant, "i": index},
+        )
+    engine.dispose()
 
 
 def _views(vault: Vault, index: int, request_id: str, actor: str) -> tuple[object, ...]:
@@ -70,7 +87,7 @@ def test_an_edited_column_is_caught_and_changes_no_view(opened: Vault, column: s
     assert before[0][0].outcome == "denied"  # type: ignore[index]
     assert all(before[:3]), before  # listed, and found by both filters
 
-    ledger_attacker.update_column(home / DB_FILE, opened.tenant_id, index, column, FORGED[column])
+    _edit_column(home, opened.tenant_id, index, column, FORGED[column])
 
     report = opened.ledger_verify()
     assert (report.ok, report.journaled) == (False, True)
@@ -111,6 +128,9 @@ def test_uncovered_entries_are_listed_and_fail_once_overdue(
         assert (report.ok, report.uncovered) == (True, None)
 
 
+# The attacker edits the SQLite file itself (sqlite3 and the file system, no passphrase),
+# so this runs on SQLite; the verifier it defeats is the same on PostgreSQL.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_a_deleted_event_with_a_rehashed_tail_and_no_later_checkpoints_fails_verify(
     workspace: InitResult, clock: ManualClock, passphrase: bytes
 ) -> None:

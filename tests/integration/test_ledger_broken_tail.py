@@ -80,6 +80,9 @@ def test_a_forged_export_restores_nothing(fk: InProcess, ws: Path, tmp_path: Pat
     assert fk(*w, "ledger", "verify", "--json").parsed()["findings"][0]["kind"] == "broken-tail"
 
 
+# The attacker edits the SQLite file itself (sqlite3 and the file system, no passphrase),
+# so this runs on SQLite; the verifier it defeats is the same on PostgreSQL.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_uncovered_missing_entries_can_be_dropped_with_evidence(
     workspace: InitResult, clock: ManualClock, passphrase: bytes
 ) -> None:
@@ -108,6 +111,9 @@ def test_uncovered_missing_entries_can_be_dropped_with_evidence(
     vault.close()
 
 
+# The attacker edits the SQLite file itself (sqlite3 and the file system, no passphrase),
+# so this runs on SQLite; the verifier it defeats is the same on PostgreSQL.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_an_unauthorized_verify_of_a_broken_log_fails_closed(
     workspace: InitResult, clock: ManualClock, passphrase: bytes
 ) -> None:

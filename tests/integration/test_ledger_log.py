@@ -184,6 +184,8 @@ def test_entries_past_the_end_and_extra_hashes_are_caught(busy: Vault) -> None:
         busy.put(io.BytesIO(b"more"), project="blade", name="more.step")
 
 
+# Restores a copy of the SQLite file, as an operator restores last night's backup.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_a_restored_database_is_caught_by_the_mirrored_checkpoints(
     busy: Vault, tmp_path: Path
 ) -> None:
@@ -202,6 +204,8 @@ def test_a_restored_database_is_caught_by_the_mirrored_checkpoints(
         busy.ledger_verify()
 
 
+# Restores a copy of the SQLite file, as an operator restores last night's backup.
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_a_database_restored_from_before_the_first_checkpoint_is_caught(
     unvetted_workspace: InitResult, clock: ManualClock, passphrase: bytes, tmp_path: Path
 ) -> None:

@@ -156,12 +156,11 @@ def test_without_witnesses_a_reader_never_signs_a_checkpoint(
     ).id  # fmt: skip
     ISSUER.vet(vault, reader, clock, clearance=2)
     before = _checkpoints(vault)
-    with (
-        open_vault(workspace.home, passphrase=passphrase, principal=reader, clock=clock) as v,
-        pytest.raises(NotYetCoveredError, match="you may not sign one") as caught,
-    ):
-        v.get("blade.step", io.BytesIO(), receipt=True)
-    assert _checkpoints(vault) == before, "a reader's receipt signs nothing"
+    with open_vault(workspace.home, passphrase=passphrase, principal=reader, clock=clock) as v:
+        with pytest.raises(NotYetCoveredError, match="you may not sign one") as caught:
+            v.get("blade.step", io.BytesIO(), receipt=True)
+        assert _checkpoints(vault) == before, "a reader's receipt signs nothing"
+    # Closing the vault signs the cadence's own checkpoint (ledger_cadence), not the reader's.
     index = int(caught.value.hint.split("is entry ")[1].split(";")[0])
     vault.ledger_checkpoint()  # an admin signs one: now it covers the read
     proof = vault.ledger_prove_inclusion(index)
@@ -204,9 +203,7 @@ def test_a_token_without_the_checkpoint_scope_never_signs_for_a_receipt(
     _put_entry(vault)
     _, text = vault.create_token(label="reads", scopes=["read"], ttl=dt.timedelta(days=1))
     before = _checkpoints(vault)
-    with (
-        open_vault(workspace.home, passphrase=passphrase, clock=clock, token=text) as scoped,
-        pytest.raises(NotYetCoveredError, match="you may not sign one"),
-    ):
-        scoped.get("blade.step", io.BytesIO(), receipt=True)  # the admin's token, narrowed
-    assert _checkpoints(vault) == before
+    with open_vault(workspace.home, passphrase=passphrase, clock=clock, token=text) as scoped:
+        with pytest.raises(NotYetCoveredError, match="you may not sign one"):
+            scoped.get("blade.step", io.BytesIO(), receipt=True)  # the admin's token, narrowed
+        assert _checkpoints(vault) == before  # (closing signs the cadence's own)

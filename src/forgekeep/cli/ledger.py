@@ -20,6 +20,7 @@ from rich.table import Table
 from forgekeep import limits
 from forgekeep._durable import write_atomic, write_new
 from forgekeep.cli._common import JsonOpt, emit_json, info, read_bounded, stdout, vault, wants_json
+from forgekeep.cli._ledger_witnesses import witnesses_app
 from forgekeep.errors import EXIT_FINDINGS, ConflictError, UsageError
 
 if TYPE_CHECKING:
@@ -31,10 +32,6 @@ app = typer.Typer(
 )
 prove_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
 app.add_typer(prove_app, name="prove")
-witnesses_app = typer.Typer(
-    help="Partners' witnesses that cosign this log's checkpoints (c2sp.org/tlog-witness).",
-    no_args_is_help=True,
-)
 app.add_typer(witnesses_app, name="witnesses")
 
 OutOpt = Annotated[
@@ -125,53 +122,6 @@ def _follow(ctx: typer.Context, output: Path | None, interval: float, ticks: int
             v.ledger_follow(signed, interval=interval, ticks=ticks)
         except KeyboardInterrupt:
             info(ctx, "stopped")
-
-
-@witnesses_app.command("add")
-def witnesses_add(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A short name for the witness.")],
-    url: Annotated[str, typer.Option(help="Its base URL, https://…")],
-    vkey: Annotated[str, typer.Option(help="Its verifier key (type 0x04), from its operator.")],
-    cacert: Annotated[
-        Path,
-        typer.Option(help="The CA bundle (PEM) that verifies its certificate; copied in."),
-    ],
-) -> None:
-    """Add a witness: a partner's server that cosigns this log's checkpoints."""
-    with vault(ctx) as v:
-        added = v.add_witness(name, url=url, vkey=vkey, cacert=cacert)
-    info(ctx, f"witness {added.name} at {added.url}")
-
-
-@witnesses_app.command("rm")
-def witnesses_rm(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The witness's name.")]
-) -> None:
-    """Stop asking a witness to cosign."""
-    with vault(ctx) as v:
-        v.remove_witness(name)
-
-
-@witnesses_app.command("ls")
-def witnesses_ls(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """List the configured witnesses."""
-    witnesses_status(ctx, json_out=json_out)
-
-
-@witnesses_app.command("status")
-def witnesses_status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Each witness's last cosigned size and its recent failures (403, 409, 422 …)."""
-    with vault(ctx) as v:
-        rows = v.witnesses()
-    if wants_json(ctx, json_out):
-        emit_json([{"witness": w, "status": s} for w, s in rows])
-        return
-    table = Table("name", "url", "last cosigned size", "failures")
-    for witness, state in rows:
-        last = state.failures[-1]["code"] if state.failures else "-"
-        table.add_row(witness.name, witness.url, str(state.last_size), last)
-    stdout.print(table)
 
 
 @app.command()

@@ -46,7 +46,7 @@ COMMANDS: Final = {
     ),
     "doctor": LazyCommand(
         "forgekeep.cli.workspace:doctor",
-        "Check the workspace: config, database schema, log key, keyring, sites.",
+        "Check the workspace: config, schema, log key, keyring, sites, the log's rows.",
     ),
     "unlock": LazyCommand(
         "forgekeep.cli.workspace:unlock",

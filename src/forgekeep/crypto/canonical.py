@@ -98,3 +98,24 @@ def _in_fast_subset(obj: object) -> bool:
         else:
             pending.extend(cast("list[object]", item))
     return True
+
+
+def strict_json_loads(data: bytes, what: str, *, hint: str) -> Any:
+    """Parse untrusted UTF-8 JSON strictly: a repeated member name, NaN or Infinity,
+    bad UTF-8 or nesting too deep for the parser is a :class:`FormatError` naming ``what``."""
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) != len(pairs):
+            raise FormatError(f"{what} repeats a member name", hint=hint)
+        return result
+
+    def no_constants(name: str) -> Any:
+        raise FormatError(f"{what} holds {name}, which JSON does not allow", hint=hint)
+
+    try:
+        return json.loads(
+            data.decode("utf-8"), object_pairs_hook=no_duplicates, parse_constant=no_constants
+        )
+    except (ValueError, RecursionError):
+        raise FormatError(f"{what} is not valid UTF-8 JSON", hint=hint) from None

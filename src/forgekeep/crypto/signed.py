@@ -26,17 +26,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from forgekeep import limits
-from forgekeep.crypto.canonical import canonical_json
+from forgekeep.crypto.canonical import canonical_json, strict_json_loads
 from forgekeep.errors import FormatError, IntegrityError, LimitExceededError, UsageError
 
 #: Signature type byte for Ed25519 in C2SP signed-note.
@@ -291,26 +290,8 @@ class SignedObject:
         return cls(type_, canonical_json(payload), signatures)
 
 
-def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise FormatError("signed document repeats a member name", hint=_DOC_HINT)
-    return result
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise FormatError(f"signed document holds {name}, which JSON does not allow", hint=_DOC_HINT)
-
-
 def _loads(data: bytes) -> Any:
-    try:
-        return json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_reject_duplicates,
-            parse_constant=_reject_constant,
-        )
-    except (ValueError, RecursionError):
-        raise FormatError("signed document is not valid UTF-8 JSON", hint=_DOC_HINT) from None
+    return strict_json_loads(data, "signed document", hint=_DOC_HINT)
 
 
 def _parse_signature(item: object) -> Signature:

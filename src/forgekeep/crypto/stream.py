@@ -16,6 +16,11 @@ from forgekeep.crypto.suite import BODY_PREFIX_SIZE, ENCRYPTED_CHUNK_SIZE
 from forgekeep.errors import TruncatedError, UsageError
 
 
+def prefix_size(preamble: bytes) -> int:
+    """Bytes of ``header ‖ salt ‖ commitment``, from the object's first PREAMBLE_SIZE bytes."""
+    return StreamHeader.peek_length(preamble[:PREAMBLE_SIZE]) + BODY_PREFIX_SIZE
+
+
 def chunk_offset(index: int) -> int:
     """Body offset of chunk ``index``: ``56 + index * (16384 + 16)``."""
     if index < 0:
@@ -40,10 +45,10 @@ def encrypt_bytes(
 def decrypt_bytes(dek: bytes, context: StreamContext, blob: Buffer) -> tuple[StreamHeader, bytes]:
     """Verify and decrypt a whole object held in memory; return its header and plaintext."""
     view = byte_view(blob)
-    prefix_size = StreamHeader.peek_length(bytes(view[:PREAMBLE_SIZE])) + BODY_PREFIX_SIZE
-    if len(view) < prefix_size:
+    size = prefix_size(bytes(view[:PREAMBLE_SIZE]))
+    if len(view) < size:
         raise TruncatedError("stream prefix is truncated")
     decryptor = StreamDecryptor(dek, context)
-    decryptor.feed_prefix(view[:prefix_size])
-    body = decryptor.decrypt_batch(view[prefix_size:])
+    decryptor.feed_prefix(view[:size])
+    body = decryptor.decrypt_batch(view[size:])
     return decryptor.header, b"".join((body, decryptor.finalize()))

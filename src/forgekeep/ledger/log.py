@@ -187,7 +187,7 @@ def root(session: Session, tenant_id: str, size: int) -> bytes:
 
 def entries(session: Session, tenant_id: str, start: int, stop: int) -> Iterable[bytes]:
     """Entries ``start`` ≤ index < ``stop``, in order."""
-    rows = session.execute(
+    result = session.execute(
         select(Event.log_index, Event.entry)
         .where(
             Event.tenant_id == tenant_id,
@@ -198,11 +198,12 @@ def entries(session: Session, tenant_id: str, start: int, stop: int) -> Iterable
         .execution_options(yield_per=1000)
     )
     expected = start
-    for index, entry in rows:
-        if index != expected or entry is None:
-            raise ProofError(f"log entry {expected} is missing or out of order")
-        yield bytes(entry)
-        expected += 1
+    with result as rows:  # closed even when the caller stops early (a server-side cursor)
+        for index, entry in rows:
+            if index != expected or entry is None:
+                raise ProofError(f"log entry {expected} is missing or out of order")
+            yield bytes(entry)
+            expected += 1
     if expected != stop:
         raise ProofError(f"log entry {expected} is missing")
 

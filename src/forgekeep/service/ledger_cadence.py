@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from forgekeep.db.models import Event
-from forgekeep.errors import ForgekeepError
+from forgekeep.errors import ForgekeepError, LogKeyMissingError
 from forgekeep.ledger import log
 from forgekeep.ledger.entry import parse_entry
 from forgekeep.service._core import ServiceContext
@@ -75,6 +75,8 @@ def closer(ctx: ServiceContext) -> contextlib.AbstractContextManager[object]:
             sign_if_grown(ctx, opened_at)
         except IntegrityError:
             pass  # another process signed a checkpoint of the same size first: it covers us
+        except LogKeyMissingError:
+            pass  # made by an older release: `doctor` reports it, `doctor --fix` mends it
         except (ForgekeepError, SQLAlchemyError) as exc:
             _log.warning("could not sign a checkpoint on close", error=str(exc))
 

@@ -61,10 +61,11 @@ def _feed_entries(session: Session, tenant_id: str, checker: LogVerifier) -> Non
         .order_by(Event.log_index)
         .execution_options(yield_per=1000)
     )
-    for row in rows:
-        if row.log_index != checker.present or row.entry is None:
-            raise ProofError(f"log entry {checker.present} is missing or out of order")
-        checker.add(bytes(row.entry), dict(row._mapping))
+    with rows:  # closed even when a finding stops the walk (a server-side cursor)
+        for row in rows:
+            if row.log_index != checker.present or row.entry is None:
+                raise ProofError(f"log entry {checker.present} is missing or out of order")
+            checker.add(bytes(row.entry), dict(row._mapping))
 
 
 def _stored(session: Session, tenant_id: str) -> Iterator[bytes]:
@@ -74,8 +75,9 @@ def _stored(session: Session, tenant_id: str) -> Iterator[bytes]:
         .order_by(LedgerHash.idx)
         .execution_options(yield_per=4000)
     )
-    for (value,) in rows:
-        yield bytes(value)
+    with rows:  # closed even when the caller stops early
+        for (value,) in rows:
+            yield bytes(value)
 
 
 def _check_stored(session: Session, tenant_id: str, checker: LogVerifier) -> Finding | None:

@@ -26,8 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forgekeep._durable import OUTPUT_HINT, atomic_writer, translate_os_error
-from forgekeep.crypto import PlaintextMac, StreamContext, StreamDecryptor, StreamHeader, mac_key
+from forgekeep.crypto import PlaintextMac, StreamContext, StreamDecryptor, mac_key
 from forgekeep.crypto import wrap_context as make_wrap_context
+from forgekeep.crypto.header import PREAMBLE_SIZE
+from forgekeep.crypto.stream import prefix_size
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
 from forgekeep.errors import (
     ConflictError,
@@ -50,9 +52,6 @@ from forgekeep.service._core import (
 from forgekeep.service._names import split_reference, validate_purpose
 from forgekeep.service._pipeline import Progress, decrypt_stream
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
-
-PREFIX_PEEK = 10
-BODY_PREFIX = 24 + 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,10 +175,8 @@ def _unwrap_dek(ctx: ServiceContext, plan: _ReadPlan) -> bytes:
 
 def read_prefix(blob: BinaryIO) -> bytes:
     """Read header ‖ salt ‖ commitment from the start of a stored object."""
-    head = blob.read(PREFIX_PEEK)
-    length = StreamHeader.peek_length(head)
-    rest = blob.read(length - len(head) + BODY_PREFIX)
-    return head + rest
+    head = blob.read(PREAMBLE_SIZE)
+    return head + blob.read(prefix_size(head) - len(head))
 
 
 def _open_decryptor(

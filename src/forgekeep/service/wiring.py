@@ -14,16 +14,17 @@ Security rules:
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from forgekeep.clock import Clock, SystemClock
-from forgekeep.config import KdfSection, Settings, load_settings
+from forgekeep.config import DATABASE_URL_FILE_ENV, KdfSection, Settings, load_settings
 from forgekeep.db.engine import check_revision, make_engine, make_sessionmaker
 from forgekeep.db.url import SQLITE, DatabaseUrl, parse_database_url, read_url_file
-from forgekeep.errors import UsageError
+from forgekeep.errors import ConfigError, UsageError
 from forgekeep.keys import agent as key_agent
 from forgekeep.keys.local import (
     KdfParams,
@@ -116,7 +117,9 @@ def open_sites(home: Path, settings: Settings) -> dict[str, SiteHandle]:
 def database_url(home: Path, settings: Settings) -> DatabaseUrl:
     """The workspace's database: ``url``, or the URL kept in ``url_file``.
 
-    A relative SQLite path, and a relative ``url_file``, are taken from the workspace.
+    A relative SQLite path, and a relative ``url_file``, are taken from the
+    workspace. ``FORGEKEEP_DATABASE__URL_FILE`` may deliver the password: its URL
+    must name the same database as the config, or it is refused.
     """
     section = settings.database
     if section.url_file is not None:
@@ -126,6 +129,15 @@ def database_url(home: Path, settings: Settings) -> DatabaseUrl:
     database = checked.url.database
     if checked.kind == SQLITE and database and not Path(database).is_absolute():
         checked = DatabaseUrl(checked.url.set(database=str(home / database)), SQLITE)
+    secret_file = os.environ.get(DATABASE_URL_FILE_ENV)
+    if secret_file:
+        delivered = read_url_file(Path(secret_file))
+        if delivered.redacted() != checked.redacted():
+            raise ConfigError(
+                f"{DATABASE_URL_FILE_ENV} names another database than forgekeep.toml",
+                hint="it may only add the password to the database [database] names",
+            )
+        checked = delivered
     return checked
 
 

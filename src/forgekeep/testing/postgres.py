@@ -160,6 +160,12 @@ class CleanDatabases:
         finally:
             self._give_back(name)
 
+    def drop_all(self) -> None:
+        """Drop the pooled databases (at the end of a test session)."""
+        while self._free:
+            name = self._free.pop()
+            _execute_autocommit(self._admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
     def _create(self) -> str:
         name = f"fk_test_{secrets.token_hex(6)}"
         _execute_autocommit(
