@@ -113,19 +113,24 @@ def age_get(src: Path, dst: Path) -> None:
 
 
 def _workspace(root: Path) -> tuple[Path, bytes]:
+    """An embedded workspace with a vetted admin and project ``bench`` (made once)."""
+    from forgekeep.clock import SystemClock
     from forgekeep.config import KdfSection
     from forgekeep.service.wiring import open_vault
-    from forgekeep.service.workspace import init_workspace
+    from forgekeep.service.workspace import AdminSpec, init_workspace
+    from forgekeep.testing.vetting import ISSUER
 
     home, passphrase = root / "ws", b"bench-passphrase"
     if not (home / "forgekeep.toml").exists():
-        init_workspace(
+        created = init_workspace(
             home,
             passphrase=passphrase,
-            admin_name="bench",
+            admin=AdminSpec("bench", ("DE",), "DE"),
+            trusted_issuers=[ISSUER.vkey],
             kdf=KdfSection(memory_kib=1024, iterations=1, lanes=1),
         )
         with open_vault(home, passphrase=passphrase) as vault:
+            ISSUER.vet(vault, created.principal_id, SystemClock())
             vault.create_project("bench", residency="DE")
     return home, passphrase
 
