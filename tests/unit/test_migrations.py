@@ -144,4 +144,4 @@ def test_init_refuses_a_database_that_holds_data(tmp_path: Path, postgres_url: s
     _workspace(tmp_path / "one", DatabaseChoice.choose(postgres_url, None))
     with pytest.raises(ConflictError, match="already holds"):
         _workspace(tmp_path / "two", DatabaseChoice.choose(postgres_url, None))
-    assert not (tmp_path / "two" / "forgekeep.toml").exists()
+    assert not (tmp_path / "two").exists()  # refused before anything was written

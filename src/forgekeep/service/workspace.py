@@ -322,10 +322,16 @@ def init_workspace(
     for vkey in trusted_issuers:
         parse_vkey(vkey)
     _check_empty(home)
+    made_home = not home.exists()
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = make_engine(database.resolve(home))
     try:
-        needs_schema = _check_new_database(engine)
+        try:
+            needs_schema = _check_new_database(engine)
+        except BaseException:
+            if made_home:
+                home.rmdir()  # refused before anything was written: leave nothing behind
+            raise
         ids = _create(home, passphrase, admin, kdf, clock, engine, needs_schema=needs_schema)
     finally:
         engine.dispose()
