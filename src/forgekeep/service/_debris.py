@@ -25,7 +25,7 @@ from forgekeep.db.models import AssetVersion, Replica, Upload
 from forgekeep.service._core import ServiceContext
 from forgekeep.service._leases import expired_leases, release, take_over, upload_in_progress
 from forgekeep.service.assets import blob_key_for
-from forgekeep.storage.protocol import BlobStore
+from forgekeep.storage.protocol import BlobStore, TemporaryListing
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +64,10 @@ def _known_blob_keys(ctx: ServiceContext) -> tuple[set[str], dict[str, Upload]]:
 def _temporaries(
     ctx: ServiceContext, site: str, store: BlobStore, grace: dt.timedelta
 ) -> list[Finding]:
-    list_temporaries = getattr(store, "list_temporaries", None)
-    if list_temporaries is None:
+    if not isinstance(store, TemporaryListing):
         return []
     found = []
-    for tmp in list_temporaries():
+    for tmp in store.list_temporaries():
         busy = upload_in_progress(ctx, version_of_blob(tmp.key))
         found.append(
             Finding(

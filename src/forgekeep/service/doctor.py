@@ -25,6 +25,7 @@ from forgekeep.db.ledger import LedgerKey
 from forgekeep.errors import ForgekeepError
 from forgekeep.ledger import log
 from forgekeep.service import wiring
+from forgekeep.storage.protocol import LocalDirectoryStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,12 @@ def _check_sites(home: Path) -> list[Check]:
         return [Check("sites", False, exc.message)]
     checks = []
     for name, site in sites.items():
-        root = getattr(site.store, "root", None)
-        writable = isinstance(root, Path) and root.is_dir() and os.access(root, os.W_OK)
+        store = site.store
+        writable = (
+            isinstance(store, LocalDirectoryStore)
+            and store.root.is_dir()
+            and os.access(store.root, os.W_OK)
+        )
         checks.append(
             Check(
                 f"site {name}",

@@ -52,6 +52,7 @@ from forgekeep.service._core import (
 from forgekeep.service._names import split_reference, validate_purpose
 from forgekeep.service._pipeline import Progress, decrypt_stream
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
+from forgekeep.storage.protocol import LocalDirectoryStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,9 +232,7 @@ def _check_output(ctx: ServiceContext, out: Path) -> None:
         raise UsageError(f"{out} is a directory; give a file name with -o")
     target = out.parent.resolve() / out.name
     roots = [ctx.home.resolve()]
-    roots += [
-        root for s in ctx.sites.values() if isinstance(root := getattr(s.store, "root", None), Path)
-    ]
+    roots += [s.store.root for s in ctx.sites.values() if isinstance(s.store, LocalDirectoryStore)]
     if any(target == root or root in target.parents for root in roots):
         raise UsageError(
             f"{out} is inside the workspace or a storage site",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, Protocol, runtime_checkable
 
 MAX_BLOB_KEY_BYTES = 512
@@ -67,4 +68,25 @@ class BlobStore(Protocol):
 
     def stat(self, key: str) -> BlobInfo:
         """Size and modification time of one blob."""
+        ...
+
+
+@runtime_checkable
+class LocalDirectoryStore(Protocol):
+    """An optional feature: a store kept in a local directory. Plaintext output is
+    refused inside it, and doctor checks that it is writable."""
+
+    @property
+    def root(self) -> Path:
+        """The store's root directory, resolved."""
+        ...
+
+
+@runtime_checkable
+class TemporaryListing(Protocol):
+    """An optional feature: a store that can list the temporaries an interrupted
+    write left behind (``fsck`` reports them, ``fsck --repair`` removes them)."""
+
+    def list_temporaries(self) -> Iterator[BlobInfo]:
+        """Leftover temporary files, as :class:`BlobInfo` with their keys."""
         ...

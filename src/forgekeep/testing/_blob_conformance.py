@@ -21,7 +21,12 @@ from forgekeep.errors import (
     ForgekeepError,
     InvalidNameError,
 )
-from forgekeep.storage.protocol import MAX_BLOB_KEY_BYTES, MAX_BLOB_KEY_SEGMENT_BYTES, BlobStore
+from forgekeep.storage.protocol import (
+    MAX_BLOB_KEY_BYTES,
+    MAX_BLOB_KEY_SEGMENT_BYTES,
+    BlobStore,
+    TemporaryListing,
+)
 
 __all__ = ["exercise_blob_store"]
 
@@ -230,8 +235,9 @@ def _check_failed_put(store: BlobStore, ns: str) -> None:
     _expect("non-bytes chunk", BlobNotFoundError, store.stat, key)
     if _listed(store, f"{ns}/failed"):
         _fail("failed put", "a failed put left a listed object")
-    list_temporaries = getattr(store, "list_temporaries", None)
-    if list_temporaries is not None and any(i.key.startswith(f"{ns}/") for i in list_temporaries()):
+    if isinstance(store, TemporaryListing) and any(
+        i.key.startswith(f"{ns}/") for i in store.list_temporaries()
+    ):
         _fail("failed put", "a failed put left a temporary file")
 
 
