@@ -11,6 +11,7 @@ from forgekeep.errors import ProofError
 from forgekeep.ledger.entry import CHECKED_COLUMNS, column_mismatches, needle, parse_entry
 from forgekeep.ledger.log import event_entry
 from forgekeep.ledger.verifier import LogVerifier
+from forgekeep.limits import MAX_LISTED_FINDINGS
 
 AT = dt.datetime(2026, 6, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 FIELDS = {
@@ -81,3 +82,26 @@ def test_uncovered_entries_dated_in_the_future_are_a_finding() -> None:
     assert [(f.kind, f.index) for f in report.findings] == [("future-entry", 0)]
     assert report.uncovered is not None
     assert (report.uncovered.first, report.uncovered.oldest) == (0, AT)
+
+
+def test_unreadable_entries_leave_the_uncovered_span_without_times() -> None:
+    checker = LogVerifier(now=AT, max_uncovered=dt.timedelta(minutes=15))
+    checker.add(b"\xff not an entry")  # counted and hashed, but has no time to show
+    report = checker.report(
+        source="workspace", trusted_size=None, mirrored_size=None, cosigned_by=()
+    )
+    assert report.uncovered is not None
+    assert (report.uncovered.first, report.uncovered.last) == (0, 0)
+    assert (report.uncovered.oldest, report.uncovered.newest) == (None, None)
+    assert [f.kind for f in report.findings] == ["bad-entry"]
+
+
+def test_findings_past_the_listing_limit_are_counted() -> None:
+    checker = LogVerifier(now=AT, max_uncovered=dt.timedelta(minutes=15))
+    for index in range(MAX_LISTED_FINDINGS + 3):
+        checker.add(ENTRY, ROW | {"log_index": index, "actor": "p-forged"})
+    report = checker.report(
+        source="workspace", trusted_size=None, mirrored_size=None, cosigned_by=()
+    )
+    assert len(report.findings) == MAX_LISTED_FINDINGS
+    assert report.omitted_findings == 3
