@@ -24,23 +24,13 @@ from sqlalchemy.orm import Session
 
 from forgekeep.errors import ProofError
 from forgekeep.ledger import merkle
-from forgekeep.ledger.journal import Scalar, encode_detail
+from forgekeep.ledger.journal import EVENT_COLUMNS, Scalar, encode_detail
 from forgekeep.ledger.log import ENTRY_VERSION, SqlHashes
 
 _STRINGS: Final = ("action", "actor", "at", "outcome", "request", "target", "tenant")
 _KEYS: Final = frozenset({*_STRINGS, "detail", "v"})
 #: The derived columns of ``events`` that ``ledger verify`` checks against the entry.
-CHECKED_COLUMNS: Final = (
-    "tenant_id",
-    "at",
-    "request_id",
-    "actor",
-    "action",
-    "outcome",
-    "target",
-    "detail",
-    "log_index",
-)
+CHECKED_COLUMNS: Final = tuple(c for c in EVENT_COLUMNS if c != "entry")
 
 
 @dataclass(frozen=True, slots=True)

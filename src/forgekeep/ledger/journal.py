@@ -40,7 +40,8 @@ Scalar = str | int | bool | None
 _SCALAR_TYPES: Final = (str, int, bool, type(None))
 _EXACT_SCALARS: Final = frozenset(_SCALAR_TYPES)  # the common case, without isinstance
 
-_EVENT_COLUMNS: Final = (
+#: The ``events`` columns a journal row fills, in insert order (the entry last).
+EVENT_COLUMNS: Final = (
     "tenant_id",
     "at",
     "request_id",
@@ -53,7 +54,7 @@ _EVENT_COLUMNS: Final = (
     "entry",
 )
 # Driver-level executemany: a group of events costs two statements, not one per row.
-_EVENT_ROWS: Final = BulkInsert(cast("Table", Event.__table__), _EVENT_COLUMNS)
+_EVENT_ROWS: Final = BulkInsert(cast("Table", Event.__table__), EVENT_COLUMNS)
 
 
 class Outcome(enum.StrEnum):
@@ -143,7 +144,7 @@ class SqlJournal:
         }
         entry, detail = event_entry(strings, event.detail)
         index = appender.append(entry)
-        # In _EVENT_COLUMNS order.
+        # In EVENT_COLUMNS order.
         return (
             self._tenant_id,
             at,
