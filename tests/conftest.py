@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 
 from forgekeep.clock import ManualClock
-from forgekeep.config import KdfSection
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, DatabaseChoice, InitResult, init_workspace
+from forgekeep.service.workspace import DatabaseChoice, InitResult
 from forgekeep.testing.postgres import (
     CleanDatabases,
     fresh_database,
@@ -21,18 +20,15 @@ from forgekeep.testing.postgres import (
     server_url,
 )
 from forgekeep.testing.vetting import ISSUER
+from forgekeep.testing.workspaces import new_test_workspace
 
 PASSPHRASE = b"correct horse battery staple"
-CHEAP_KDF = KdfSection(memory_kib=64, iterations=1, lanes=1)
 
 
 @pytest.fixture
 def clock() -> ManualClock:
     # Starts at the real time: blob stores stamp files with the real clock.
     return ManualClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
-
-
-ADMIN = AdminSpec("Ada Admin", ("DE",), "DE", org="home")
 
 
 @pytest.fixture(scope="session")
@@ -82,14 +78,8 @@ def database(request: pytest.FixtureRequest) -> DatabaseChoice:
 @pytest.fixture
 def unvetted_workspace(tmp_path: Path, clock: ManualClock, database: DatabaseChoice) -> InitResult:
     """A new workspace whose admin has no vetting record yet."""
-    return init_workspace(
-        tmp_path / "ws",
-        passphrase=PASSPHRASE,
-        admin=ADMIN,
-        trusted_issuers=[ISSUER.vkey],
-        kdf=CHEAP_KDF,
-        clock=clock,
-        database=database,
+    return new_test_workspace(
+        tmp_path / "ws", passphrase=PASSPHRASE, clock=clock, database=database, vetted=False
     )
 
 

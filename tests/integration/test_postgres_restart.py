@@ -14,15 +14,11 @@ from pathlib import Path
 import pytest
 
 from forgekeep.clock import ManualClock
-from forgekeep.config import KdfSection
 from forgekeep.errors import DatabaseUnavailableError
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, DatabaseChoice, InitResult, init_workspace
+from forgekeep.service.workspace import DatabaseChoice, InitResult
 from forgekeep.testing.postgres import PrivateCluster, fresh_database, initdb_available
-from forgekeep.testing.vetting import ISSUER
-
-ADMIN = AdminSpec("Ada Admin", ("DE",), "DE", org="home")
-CHEAP_KDF = KdfSection(memory_kib=64, iterations=1, lanes=1)
+from forgekeep.testing.workspaces import new_test_workspace
 
 pytestmark = [pytest.mark.postgres, pytest.mark.subprocess]
 
@@ -45,17 +41,11 @@ def own_workspace(
     cluster: PrivateCluster, tmp_path: Path, clock: ManualClock, passphrase: bytes
 ) -> Iterator[InitResult]:
     with fresh_database(cluster.admin_url) as url:
-        created = init_workspace(
-            tmp_path / "ws",
-            passphrase=passphrase,
-            admin=ADMIN,
-            trusted_issuers=[ISSUER.vkey],
-            kdf=CHEAP_KDF,
-            clock=clock,
-            database=DatabaseChoice.choose(url, None),
+        database = DatabaseChoice.choose(url, None)
+        created = new_test_workspace(
+            tmp_path / "ws", passphrase=passphrase, clock=clock, database=database
         )
         with open_vault(created.home, passphrase=passphrase, clock=clock) as vault:
-            ISSUER.vet(vault, created.principal_id, clock)
             vault.create_project("blade", residency="DE")
         yield created
 

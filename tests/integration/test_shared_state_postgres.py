@@ -18,7 +18,6 @@ from alembic import command
 from sqlalchemy import insert, select, text
 
 from forgekeep.clock import ManualClock
-from forgekeep.config import KdfSection
 from forgekeep.crypto.signed import encode_vkey, generate_signer
 from forgekeep.db.engine import HEAD_REVISION, _alembic_config, current_revision, make_engine
 from forgekeep.db.engine import migrate as migrate_db
@@ -28,13 +27,12 @@ from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
 from forgekeep.service import _leases
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import database_url, open_vault
-from forgekeep.service.workspace import AdminSpec, DatabaseChoice, InitResult, init_workspace
+from forgekeep.service.workspace import DatabaseChoice, InitResult
 from forgekeep.testing.pki import TestCA
 from forgekeep.testing.vetting import ISSUER
+from forgekeep.testing.workspaces import new_test_workspace
 
 pytestmark = pytest.mark.postgres
-ADMIN = AdminSpec("Ada Admin", ("DE",), "DE", org="home")
-CHEAP_KDF = KdfSection(memory_kib=64, iterations=1, lanes=1)
 
 
 @pytest.fixture
@@ -48,18 +46,10 @@ def pg_workspace(
     tmp_path: Path, clock: ManualClock, passphrase: bytes, postgres_schema_url: str
 ) -> InitResult:
     """A vetted test workspace whose metadata is on PostgreSQL."""
-    created = init_workspace(
-        tmp_path / "ws",
-        passphrase=passphrase,
-        admin=ADMIN,
-        trusted_issuers=[ISSUER.vkey],
-        kdf=CHEAP_KDF,
-        clock=clock,
-        database=DatabaseChoice.choose(postgres_schema_url, None),
+    database = DatabaseChoice.choose(postgres_schema_url, None)
+    return new_test_workspace(
+        tmp_path / "ws", passphrase=passphrase, clock=clock, database=database
     )
-    with open_vault(created.home, passphrase=passphrase, clock=clock) as opened:
-        ISSUER.vet(opened, created.principal_id, clock)
-    return created
 
 
 @pytest.fixture
