@@ -15,17 +15,12 @@ from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from forgekeep.crypto import (
-    CHUNK_SIZE,
-    ENCRYPTED_CHUNK_SIZE,
-    PlaintextMac,
-    StreamContext,
-    StreamDecryptor,
-    StreamEncryptor,
-    StreamHeader,
-    Suite,
-    mac_key,
-)
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.decryptor import StreamDecryptor
+from forgekeep.crypto.encryptor import StreamEncryptor
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.mac import PlaintextMac, mac_key
+from forgekeep.crypto.suite import CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, Suite
 
 MIB = 1 << 20
 BATCH = 1 << 20

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from forgekeep.clock import ManualClock
+from forgekeep.crypto.context import WrapContext
 from forgekeep.keys.local import KdfParams, LocalKeyManager
 from forgekeep.keys.protocol import DomainKeyRef, KeyInfo
 from forgekeep.testing._keys_conformance import CONTEXT, exercise_key_manager
@@ -30,7 +31,7 @@ def test_a_reopened_keyring_passes_the_battery(tmp_path: Path) -> None:
 class _IgnoresContext(LocalKeyManager):
     """A broken backend: unwrap does not check the context."""
 
-    def unwrap(self, ref: DomainKeyRef, wrapped: bytes, context: bytes) -> bytes:
+    def unwrap(self, ref: DomainKeyRef, wrapped: bytes, context: WrapContext) -> bytes:
         return super().unwrap(ref, wrapped, CONTEXT)
 
 

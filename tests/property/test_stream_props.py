@@ -19,19 +19,14 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forgekeep.crypto import (
-    BODY_PREFIX_SIZE,
-    CHUNK_SIZE,
-    StreamContext,
-    StreamDecryptor,
-    StreamEncryptor,
-    StreamHeader,
-    Suite,
-    decrypt_bytes,
-    encrypt_bytes,
-    fast_canonical_json,
-)
+from forgekeep.crypto import fast_canonical_json
 from forgekeep.crypto.canonical import _in_fast_subset
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.decryptor import StreamDecryptor
+from forgekeep.crypto.encryptor import StreamEncryptor
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.stream import decrypt_bytes, encrypt_bytes
+from forgekeep.crypto.suite import BODY_PREFIX_SIZE, CHUNK_SIZE, Suite
 from forgekeep.errors import FormatError, IntegrityError
 
 DEK = bytes(range(32))

@@ -13,9 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from forgekeep.crypto import StreamContext, StreamHeader, Suite, encrypt_bytes, mac_key
 from forgekeep.crypto._kdf import derive_body_keys
-from forgekeep.crypto.mac import PlaintextMac
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.mac import PlaintextMac, mac_key
+from forgekeep.crypto.stream import encrypt_bytes
+from forgekeep.crypto.suite import Suite
 
 HERE = Path(__file__).parent
 FULL_OBJECT_LIMIT = 64 << 10

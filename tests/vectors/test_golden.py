@@ -5,17 +5,13 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from forgekeep.crypto import (
-    PlaintextMac,
-    StreamContext,
-    StreamDecryptor,
-    StreamHeader,
-    Suite,
-    decrypt_bytes,
-    encrypt_bytes,
-    mac_key,
-)
 from forgekeep.crypto._kdf import derive_body_keys
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.decryptor import StreamDecryptor
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.mac import PlaintextMac, mac_key
+from forgekeep.crypto.stream import decrypt_bytes, encrypt_bytes
+from forgekeep.crypto.suite import Suite
 
 
 def _h(vector: dict[str, Any], field: str) -> bytes:

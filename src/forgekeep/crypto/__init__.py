@@ -10,6 +10,12 @@ Security rules this package keeps (each module states its own in detail):
 * The stream context (tenant, asset id, version id, header hash) goes into
   HKDF-Expand ``info``, never into AEAD associated data.
 * Only Forgekeep errors leave this package.
+* The stream internals (``suite``, ``header``, ``encryptor``, ``decryptor``,
+  ``stream``, ``mac``, ``_chunks``, ``_kdf``) are not re-exported here: outside
+  this package only the sealing barrier (``forgekeep.service.barrier``) imports
+  them, which an import contract checks. What this package offers everyone
+  else is below: typed wrap contexts, small AEAD wraps, signatures and
+  canonical JSON.
 
 The format is specified in ``docs/formats/stream-v1.md``.
 """
@@ -17,11 +23,16 @@ The format is specified in ``docs/formats/stream-v1.md``.
 from __future__ import annotations
 
 from forgekeep.crypto.canonical import canonical_json, fast_canonical_json
-from forgekeep.crypto.context import StreamContext, wrap_context
-from forgekeep.crypto.decryptor import StreamDecryptor
-from forgekeep.crypto.encryptor import StreamEncryptor
-from forgekeep.crypto.header import StreamHeader
-from forgekeep.crypto.mac import PlaintextMac, mac_key
+from forgekeep.crypto.context import (
+    AssetVersionContext,
+    LedgerSeedContext,
+    RelayedContext,
+    SubjectAttributesContext,
+    WrapContext,
+    asset_version_context,
+    ledger_seed_context,
+    subject_attributes_context,
+)
 from forgekeep.crypto.signed import (
     Signature,
     SignedObject,
@@ -38,52 +49,33 @@ from forgekeep.crypto.signed import (
     signed_message,
     verify,
 )
-from forgekeep.crypto.stream import chunk_offset, decrypt_bytes, encrypt_bytes
-from forgekeep.crypto.suite import (
-    BODY_PREFIX_SIZE,
-    CHUNK_SIZE,
-    DEK_SIZE,
-    ENCRYPTED_CHUNK_SIZE,
-    TAG_SIZE,
-    VERSION_ID_SIZE,
-    Suite,
-)
 from forgekeep.crypto.wrap import aead_unwrap, aead_wrap
 
 __all__ = [
-    "BODY_PREFIX_SIZE",
-    "CHUNK_SIZE",
-    "DEK_SIZE",
-    "ENCRYPTED_CHUNK_SIZE",
-    "TAG_SIZE",
-    "VERSION_ID_SIZE",
-    "PlaintextMac",
+    "AssetVersionContext",
+    "LedgerSeedContext",
+    "RelayedContext",
     "Signature",
     "SignedObject",
     "SignerKey",
-    "StreamContext",
-    "StreamDecryptor",
-    "StreamEncryptor",
-    "StreamHeader",
-    "Suite",
+    "SubjectAttributesContext",
     "VerifierKey",
+    "WrapContext",
     "aead_unwrap",
     "aead_wrap",
+    "asset_version_context",
     "canonical_json",
-    "chunk_offset",
     "countersign",
-    "decrypt_bytes",
     "encode_signer_key",
     "encode_vkey",
-    "encrypt_bytes",
     "fast_canonical_json",
     "generate_signer",
     "key_hash",
-    "mac_key",
+    "ledger_seed_context",
     "parse_signer_key",
     "parse_vkey",
     "sign",
     "signed_message",
+    "subject_attributes_context",
     "verify",
-    "wrap_context",
 ]

@@ -24,12 +24,12 @@ import json
 import secrets
 from collections.abc import Mapping
 
+from forgekeep.crypto.context import SubjectAttributesContext, subject_attributes_context
 from forgekeep.crypto.wrap import open_record, seal_record
 from forgekeep.keys.protocol import DomainKeyRef, KeyManager
 
 PSEUDONYM_PREFIX = "p-"
 ATTRIBUTE_KEY_SIZE = 32
-_SEAL_LABEL = b"forgekeep/subject-attributes/v1\x00"
 _DETAIL_LABEL = b"forgekeep/subject-detail/v1\x00"
 
 
@@ -43,8 +43,8 @@ def subject_ring_id(tenant_id: str, jurisdiction: str) -> str:
     return f"{tenant_id}.{jurisdiction.lower()}.subjects"
 
 
-def _seal_context(tenant_id: str, pseudonym: str) -> bytes:
-    return _SEAL_LABEL + tenant_id.encode() + b"\x00" + pseudonym.encode()
+def _seal_context(tenant_id: str, pseudonym: str) -> SubjectAttributesContext:
+    return subject_attributes_context(tenant=tenant_id, pseudonym=pseudonym)
 
 
 def seal_attributes(
@@ -57,7 +57,7 @@ def seal_attributes(
     attribute_key = secrets.token_bytes(ATTRIBUTE_KEY_SIZE)
     wrapped = km.wrap(ref, attribute_key, context)
     plaintext = json.dumps(dict(attributes), sort_keys=True, separators=(",", ":")).encode()
-    return wrapped, seal_record(attribute_key, plaintext, context)
+    return wrapped, seal_record(attribute_key, plaintext, context.encoded)
 
 
 def open_attributes(
@@ -67,7 +67,7 @@ def open_attributes(
     ref = DomainKeyRef(ring=ring, domain=pseudonym)
     context = _seal_context(tenant_id, pseudonym)
     attribute_key = km.unwrap(ref, wrapped, context)
-    loaded = json.loads(open_record(attribute_key, sealed, context))
+    loaded = json.loads(open_record(attribute_key, sealed, context.encoded))
     return {str(k): str(v) for k, v in loaded.items()}
 
 

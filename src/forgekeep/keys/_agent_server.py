@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from forgekeep.clock import Clock, SystemClock, monotonic
+from forgekeep.crypto.context import RelayedContext
 from forgekeep.errors import AgentError, ForgekeepError
 from forgekeep.keys._agent_wire import (
     b64d,
@@ -63,6 +64,11 @@ def _ref(args: dict[str, Any]) -> DomainKeyRef:
     return DomainKeyRef(_text(args, "ring"), _text(args, "domain"))
 
 
+def _context(args: dict[str, Any]) -> RelayedContext:
+    """The client's context bytes, handed on; the backend checks them."""
+    return RelayedContext(b64d(args.get("context")))
+
+
 def _domain(args: dict[str, Any]) -> str | None:
     return None if args.get("domain") is None else _text(args, "domain")
 
@@ -72,10 +78,8 @@ Handler = Callable[[KeyManager, dict[str, Any]], Any]
 _OPS: Final[dict[str, Handler]] = {
     "create_ring": lambda km, a: encode_info(km.create_ring(_text(a, "ring"))),
     "create_domain_key": lambda km, a: encode_info(km.create_domain_key(_ref(a))),
-    "wrap": lambda km, a: b64e(km.wrap(_ref(a), b64d(a.get("data_key")), b64d(a.get("context")))),
-    "unwrap": lambda km, a: b64e(
-        km.unwrap(_ref(a), b64d(a.get("wrapped")), b64d(a.get("context")))
-    ),
+    "wrap": lambda km, a: b64e(km.wrap(_ref(a), b64d(a.get("data_key")), _context(a))),
+    "unwrap": lambda km, a: b64e(km.unwrap(_ref(a), b64d(a.get("wrapped")), _context(a))),
     "rotate": lambda km, a: encode_info(km.rotate(_text(a, "ring"))),
     "rewrap": lambda km, a: km.rewrap(_text(a, "ring")),
     "disable": lambda km, a: encode_info(km.disable(_ref(a))),

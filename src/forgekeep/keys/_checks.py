@@ -10,11 +10,14 @@ and (for other backends) HSM labels and URL paths.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from forgekeep import limits
 from forgekeep.errors import InvalidNameError, LimitExceededError, UsageError
 from forgekeep.keys.protocol import DomainKeyRef
+
+if TYPE_CHECKING:
+    from forgekeep.crypto.context import WrapContext
 
 #: A data key is a symmetric key, not a document: 512 bytes is far above any suite.
 MAX_DATA_KEY_BYTES: Final = 512
@@ -41,15 +44,16 @@ def check_ref(ref: DomainKeyRef) -> DomainKeyRef:
     return ref
 
 
-def check_context(context: bytes) -> bytes:
-    """A wrap context is required (no default binding) and bounded."""
-    if not context:
+def check_context(context: WrapContext) -> bytes:
+    """A wrap context's bytes: required (no default binding) and bounded."""
+    encoded = context.encoded
+    if not encoded:
         raise UsageError("a wrap context is required; an empty context is refused")
-    if len(context) > limits.MAX_CONTEXT_BYTES:
+    if len(encoded) > limits.MAX_CONTEXT_BYTES:
         raise LimitExceededError(
-            f"the wrap context is {len(context)} bytes; the maximum is {limits.MAX_CONTEXT_BYTES}"
+            f"the wrap context is {len(encoded)} bytes; the maximum is {limits.MAX_CONTEXT_BYTES}"
         )
-    return context
+    return encoded
 
 
 def check_data_key(data_key: bytes) -> bytes:

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, TypedDict
 
 from forgekeep.errors import AgentError, KeyringLockedError, UsageError
 from forgekeep.keys._agent_wire import (
@@ -46,6 +46,9 @@ from forgekeep.keys._agent_wire import (
 from forgekeep.keys._keyring_file import open_payload, read_file
 from forgekeep.keys._seal import KEY_BYTES
 from forgekeep.keys.protocol import DestructionRecord, DomainKeyRef, KeyInfo
+
+if TYPE_CHECKING:
+    from forgekeep.crypto.context import WrapContext
 
 __all__ = [
     "AgentKeyManager",
@@ -251,12 +254,12 @@ class AgentKeyManager:
     def create_domain_key(self, ref: DomainKeyRef) -> KeyInfo:
         return decode_info(self._call("create_domain_key", ring=ref.ring, domain=ref.domain))
 
-    def wrap(self, ref: DomainKeyRef, data_key: bytes, context: bytes) -> bytes:
-        args = {"ring": ref.ring, "domain": ref.domain, "context": b64e(context)}
+    def wrap(self, ref: DomainKeyRef, data_key: bytes, context: WrapContext) -> bytes:
+        args = {"ring": ref.ring, "domain": ref.domain, "context": b64e(context.encoded)}
         return b64d(self._call("wrap", data_key=b64e(data_key), **args))
 
-    def unwrap(self, ref: DomainKeyRef, wrapped: bytes, context: bytes) -> bytes:
-        args = {"ring": ref.ring, "domain": ref.domain, "context": b64e(context)}
+    def unwrap(self, ref: DomainKeyRef, wrapped: bytes, context: WrapContext) -> bytes:
+        args = {"ring": ref.ring, "domain": ref.domain, "context": b64e(context.encoded)}
         return b64d(self._call("unwrap", wrapped=b64e(wrapped), **args))
 
     def rotate(self, ring: str) -> KeyInfo:

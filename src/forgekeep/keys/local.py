@@ -24,6 +24,7 @@ import fcntl
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forgekeep._durable import write_atomic
 from forgekeep.clock import Clock, SystemClock
@@ -65,6 +66,9 @@ from forgekeep.keys.protocol import (
     KeyManager,
     KeyState,
 )
+
+if TYPE_CHECKING:
+    from forgekeep.crypto.context import WrapContext
 
 __all__ = [
     "DEFAULT_KDF",
@@ -221,16 +225,16 @@ class LocalKeyManager:
             _kek(ring, ref, entry.kek_version), ref, entry.kek_version, entry.sealed_key
         )
 
-    def wrap(self, ref: DomainKeyRef, data_key: bytes, context: bytes) -> bytes:
+    def wrap(self, ref: DomainKeyRef, data_key: bytes, context: WrapContext) -> bytes:
         check_ref(ref)
-        check_context(context)
+        encoded = check_context(context)
         check_data_key(data_key)
-        return wrap_data_key(self._domain_key(ref), ref, data_key, context)
+        return wrap_data_key(self._domain_key(ref), ref, data_key, encoded)
 
-    def unwrap(self, ref: DomainKeyRef, wrapped: bytes, context: bytes) -> bytes:
+    def unwrap(self, ref: DomainKeyRef, wrapped: bytes, context: WrapContext) -> bytes:
         check_ref(ref)
-        check_context(context)
-        return unwrap_data_key(self._domain_key(ref), ref, wrapped, context)
+        encoded = check_context(context)
+        return unwrap_data_key(self._domain_key(ref), ref, wrapped, encoded)
 
     def rotate(self, ring: str) -> KeyInfo:
         check_name("key ring", ring)

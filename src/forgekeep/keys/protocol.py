@@ -5,9 +5,10 @@ Security rules every backend keeps (checked by
 
 * Key-encryption keys (KEKs) and domain keys never leave the key manager in the
   clear; callers only ever see wrapped data keys.
-* Every wrap binds a caller-supplied *context* (tenant, key ring, domain, asset,
-  version id, suite). Unwrapping with any other context fails with
-  :class:`~forgekeep.errors.UnwrapError`.
+* Every wrap binds a caller-supplied, typed *context*
+  (:data:`~forgekeep.crypto.context.WrapContext`: an asset version's, the log
+  seed's or a subject's, each made by its own constructor). Unwrapping with any
+  other context fails with :class:`~forgekeep.errors.UnwrapError`.
 * A disabled or destroyed key refuses every operation with
   :class:`~forgekeep.errors.KeyUnavailableError`; destruction is irreversible.
 * Only Forgekeep errors escape a backend.
@@ -18,7 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from forgekeep.crypto.context import WrapContext
 
 
 class KeyState(enum.StrEnum):
@@ -73,11 +77,11 @@ class KeyManager(Protocol):
         """Create a fresh domain key under the ring's current KEK."""
         ...
 
-    def wrap(self, ref: DomainKeyRef, data_key: bytes, context: bytes) -> bytes:
-        """Wrap a data key under a domain key, binding ``context``."""
+    def wrap(self, ref: DomainKeyRef, data_key: bytes, context: WrapContext) -> bytes:
+        """Wrap a data key under a domain key, binding ``context.encoded``."""
         ...
 
-    def unwrap(self, ref: DomainKeyRef, wrapped: bytes, context: bytes) -> bytes:
+    def unwrap(self, ref: DomainKeyRef, wrapped: bytes, context: WrapContext) -> bytes:
         """Unwrap a data key; the context must equal the one used to wrap."""
         ...
 

@@ -2,9 +2,10 @@
 
 Security rules:
 
-* Each version gets a fresh random DEK and a fresh random 128-bit version id;
-  the DEK is wrapped by the domain key with the full context bound (tenant,
-  key ring, domain, asset, version id, suite) and only the wrap is stored.
+* Each version gets a fresh random 128-bit version id and is sealed by the
+  barrier (:mod:`forgekeep.service.barrier`): a fresh random DEK, wrapped by
+  the domain key under the version's typed wrap context; only the wrap is
+  stored.
 * The blob is durable in its site before the database commits; the version,
   its wrapped key, its replica and its journal event commit in one transaction.
   Until then the version is invisible, and a crash leaves only an upload
@@ -27,31 +28,30 @@ from typing import BinaryIO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from forgekeep.crypto import (
-    DEK_SIZE,
-    PlaintextMac,
-    StreamContext,
-    StreamEncryptor,
-    StreamHeader,
-    Suite,
-    mac_key,
-    wrap_context,
-)
 from forgekeep.db.locks import version_lock
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica, Upload
 from forgekeep.errors import ConflictError, InputMissingError, LimitExceededError, UsageError
-from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
 from forgekeep.limits import MAX_ASSET_BYTES
 from forgekeep.service._access_entities import AssetTarget
-from forgekeep.service._core import Request, ServiceContext, SiteHandle, commit_with_event, request
+from forgekeep.service._core import (
+    Request,
+    ServiceContext,
+    SiteHandle,
+    commit_with_event,
+    request,
+)
 from forgekeep.service._leases import upload_lease
 from forgekeep.service._names import validate_classification, validate_name, validate_tags
-from forgekeep.service._pipeline import Progress, PutDigest, encrypt_stream
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
+from forgekeep.service.barrier import (
+    Progress,
+    SealedVersion,
+    VersionAddress,
+    new_version_id,
+    seal_version,
+)
 from forgekeep.service.projects import find_project, new_domain_key
-
-SUITE = Suite.COBBLESTONE_256
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +140,7 @@ def _plan(
         if proj.shred_domain == "asset":
             domain = new_domain_key(session, ctx, proj.key_ring_id, "asset")
             session.commit()
-    plan = _Plan(proj, asset_id, existing, domain, secrets.token_bytes(16), ctx.default_site)
+    plan = _Plan(proj, asset_id, existing, domain, new_version_id(), ctx.default_site)
     return plan, level
 
 
@@ -162,38 +162,21 @@ def _register_upload(session: Session, ctx: ServiceContext, plan: _Plan, actor: 
 
 def _encrypt_and_store(
     ctx: ServiceContext, plan: _Plan, src: BinaryIO, progress: Progress
-) -> tuple[PutDigest, bytes, str]:
-    ring = plan.project.key_ring_id
-    dek_id = f"k-{secrets.token_hex(10)}"
-    header = StreamHeader(SUITE, ring, plan.domain_key_id, dek_id)
-    stream_ctx = StreamContext(ctx.tenant_id, plan.asset_id, plan.version_id)
-    dek = secrets.token_bytes(DEK_SIZE)
-    wrapped = ctx.key_manager.wrap(
-        DomainKeyRef(ring, plan.domain_key_id),
-        dek,
-        wrap_context(
-            tenant=ctx.tenant_id,
-            key_ring=ring,
-            domain=plan.domain_key_id,
-            asset_id=plan.asset_id,
-            version_id=plan.version_id,
-            suite=int(SUITE),
-        ),
+) -> SealedVersion:
+    address = VersionAddress(
+        ctx.tenant_id, plan.project.key_ring_id, plan.domain_key_id, plan.asset_id, plan.version_id
     )
-    encryptor = StreamEncryptor(dek, header, stream_ctx)
-    mac = PlaintextMac(mac_key(dek, stream_ctx.encode(header.hash())))
     store = plan.site.store
-    digest = encrypt_stream(src, encryptor, mac, lambda c: store.put(plan.blob_key, c), progress)
-    return digest, wrapped, dek_id
+    return seal_version(
+        ctx.key_manager, address, src, lambda c: store.put(plan.blob_key, c), progress
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
-    """What the upload produced: digests, the wrapped DEK and the version's labels."""
+    """What the upload produced (digests, the wrapped DEK) and the version's labels."""
 
-    digest: PutDigest
-    wrapped: bytes
-    dek_id: str
+    sealed: SealedVersion
     classification: str
     tags: dict[str, str]
 
@@ -241,7 +224,7 @@ def _commit_version(
     session: Session, ctx: ServiceContext, req: Request, plan: _Plan, name: str, stored: _Stored
 ) -> int:
     """Version, wrapped DEK, replica and journal event: one transaction, or nothing."""
-    now, vhex, digest = ctx.clock.now(), plan.version_id.hex(), stored.digest
+    now, vhex, digest = ctx.clock.now(), plan.version_id.hex(), stored.sealed
     version_lock(session, plan.project.id, name)  # held to commit: numbers never collide
     _ensure_asset(session, ctx, req, plan, name)
     number = _next_number(session, plan.asset_id)
@@ -253,7 +236,7 @@ def _commit_version(
             classification=stored.classification,
             tags=stored.tags,
             size=digest.size,
-            suite=int(SUITE),
+            suite=digest.suite,
             ciphertext_size=digest.ciphertext_size,
             ciphertext_sha256=digest.ciphertext_sha256,
             plaintext_hmac=digest.plaintext_hmac,
@@ -264,10 +247,10 @@ def _commit_version(
     session.flush()
     session.add(
         DataKey(
-            id=stored.dek_id,
+            id=digest.dek_id,
             version_id=vhex,
             domain_key_id=plan.domain_key_id,
-            wrapped_dek=stored.wrapped,
+            wrapped_dek=digest.wrapped_dek,
             created_at=now,
         )
     )
@@ -323,7 +306,7 @@ def _put_once(
     project: str,
     name: str,
     labels: _Labels,
-) -> tuple[_Plan, int, PutDigest]:
+) -> tuple[_Plan, int, SealedVersion]:
     """Plan, encrypt, store and commit one version; undo everything on failure."""
     classification, clean_tags, progress = labels
     with _open_source(source) as src, ctx.sessions() as session:
@@ -332,8 +315,8 @@ def _put_once(
         with upload_lease(ctx, plan.version_id.hex()) as lease:
             _register_upload(session, ctx, plan, req.actor_id)
             try:
-                digest, wrapped, dek_id = _encrypt_and_store(ctx, plan, src, progress)
-                stored = _Stored(digest, wrapped, dek_id, level, clean_tags)
+                digest = _encrypt_and_store(ctx, plan, src, progress)
+                stored = _Stored(digest, level, clean_tags)
                 lease.check(session)  # begins the version's transaction, row locked
                 number = _commit_version(session, ctx, req, plan, name, stored)
                 lease.committed = True  # the commit released the lease too

@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from forgekeep.crypto import StreamHeader
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
 from forgekeep.errors import ForgekeepError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, SiteHandle, commit_with_event, request
 from forgekeep.service._debris import Finding, find_debris
 from forgekeep.service._debris import repair as repair_debris
-from forgekeep.service._pipeline import Progress
 from forgekeep.service.authz import Action
+from forgekeep.service.barrier import HeaderNames, Progress, read_header
 
 HASH_BLOCK = 1 << 20
 __all__ = ["Finding", "FsckReport", "fsck"]
@@ -101,11 +100,10 @@ def _hash_blob(site: SiteHandle, key: str, progress: Progress) -> tuple[str, byt
 
 def _check_header(head: bytes, expected: tuple[str, str, str]) -> str | None:
     try:
-        length = StreamHeader.peek_length(head[:10])
-        header = StreamHeader.decode(head[:length])
+        names = read_header(head)
     except ForgekeepError as exc:
         return f"bad header: {exc.code}"
-    if (header.key_ring_id, header.domain_id, header.dek_id) != expected:
+    if names != HeaderNames(*expected):
         return "header names other keys than the database"
     return None
 

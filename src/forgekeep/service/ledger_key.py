@@ -12,7 +12,8 @@ Security rules:
   :class:`LogKeyMissingError`, and creates no key, no domain key and no tile.
 * The Ed25519 seed exists in clear only in memory while a checkpoint is signed;
   at rest it is wrapped by the key manager under a domain key of its own,
-  bound to the tenant and the role ``ledger-key``.
+  bound to the tenant by a :class:`~forgekeep.crypto.context.LedgerSeedContext`
+  (a type of its own, whose bytes are those the first seeds were wrapped with).
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forgekeep.crypto import Suite
-from forgekeep.crypto import wrap_context as make_wrap_context
+from forgekeep.crypto.context import LedgerSeedContext, ledger_seed_context
 from forgekeep.crypto.signed import SignerKey, VerifierKey, encode_vkey, parse_vkey
 from forgekeep.db.ledger import LedgerKey
 from forgekeep.db.models import DomainKey, KeyRing
@@ -36,23 +35,14 @@ from forgekeep.ledger.journal import Outcome
 from forgekeep.service._core import ServiceContext, commit_with_event, request
 from forgekeep.service.authz import Action
 
-_SEED_CONTEXT_ID: Final = "ledger-key"
-
 
 def origin_of(tenant_id: str) -> str:
     """The log's origin line and key name."""
     return f"forgekeep/{tenant_id}"
 
 
-def _seed_context(tenant: str, ring: str, domain: str) -> bytes:
-    return make_wrap_context(
-        tenant=tenant,
-        key_ring=ring,
-        domain=domain,
-        asset_id=_SEED_CONTEXT_ID,
-        version_id=bytes(16),
-        suite=int(Suite.COBBLESTONE_256),
-    )
+def _seed_context(tenant: str, ring: str, domain: str) -> LedgerSeedContext:
+    return ledger_seed_context(tenant=tenant, key_ring=ring, domain=domain)
 
 
 def _asset_ring(session: Session, tenant_id: str) -> str:

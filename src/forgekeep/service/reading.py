@@ -3,9 +3,10 @@
 Security rules:
 
 * A read's decision event is committed *before* the first byte is produced.
-* Every chunk is authenticated before its plaintext is released, and the key
-  commitment is checked before any chunk is decrypted. The stored header must
-  name the key ring, domain and DEK id the database recorded.
+* Versions are opened by the barrier (:mod:`forgekeep.service.barrier`):
+  every chunk is authenticated before its plaintext is released, the key
+  commitment is checked before any chunk is decrypted, and the stored header
+  must name the key ring, domain and DEK id the database recorded.
 * A file output is written to a temporary name and renamed into place only
   after every chunk verified and the plaintext HMAC equals the database's; on
   any failure no output file is left. A stream output (``-o -``) is unverified
@@ -15,8 +16,8 @@ Security rules:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,19 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forgekeep._durable import OUTPUT_HINT, atomic_writer, translate_os_error
-from forgekeep.crypto import PlaintextMac, StreamContext, StreamDecryptor, mac_key
-from forgekeep.crypto import wrap_context as make_wrap_context
-from forgekeep.crypto.header import PREAMBLE_SIZE
-from forgekeep.crypto.stream import prefix_size
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
-from forgekeep.errors import (
-    ConflictError,
-    DigestMismatchError,
-    IntegrityError,
-    NotFoundError,
-    UsageError,
-)
-from forgekeep.keys.protocol import DomainKeyRef
+from forgekeep.errors import ConflictError, IntegrityError, NotFoundError, UsageError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service import ledger_proofs
 from forgekeep.service._access_entities import AssetTarget
@@ -50,8 +40,14 @@ from forgekeep.service._core import (
     request,
 )
 from forgekeep.service._names import split_reference, validate_purpose
-from forgekeep.service._pipeline import Progress, decrypt_stream
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
+from forgekeep.service.barrier import (
+    BlobSource,
+    Progress,
+    StoredVersion,
+    VersionAddress,
+    open_version,
+)
 from forgekeep.storage.protocol import LocalDirectoryStore
 
 
@@ -161,37 +157,34 @@ def _read_plan(session: Session, ctx: ServiceContext, ref: str, project: str | N
     return _ReadPlan(asset, version, data_key, replica, proj.key_ring_id, proj)
 
 
-def _unwrap_dek(ctx: ServiceContext, plan: _ReadPlan) -> bytes:
-    ref = DomainKeyRef(plan.ring, plan.data_key.domain_key_id)
-    context = make_wrap_context(
-        tenant=ctx.tenant_id,
-        key_ring=plan.ring,
-        domain=plan.data_key.domain_key_id,
-        asset_id=plan.asset.id,
-        version_id=bytes.fromhex(plan.version.id),
-        suite=plan.version.suite,
+def _stored(ctx: ServiceContext, plan: _ReadPlan) -> StoredVersion:
+    """The version as the database recorded it, for the barrier to open."""
+    address = VersionAddress(
+        ctx.tenant_id,
+        plan.ring,
+        plan.data_key.domain_key_id,
+        plan.asset.id,
+        bytes.fromhex(plan.version.id),
     )
-    return ctx.key_manager.unwrap(ref, plan.data_key.wrapped_dek, context)
+    return StoredVersion(
+        address,
+        plan.data_key.id,
+        plan.data_key.wrapped_dek,
+        plan.version.suite,
+        plan.version.size,
+        plan.version.plaintext_hmac,
+        f"{plan.asset.name}@{plan.version.number}",
+    )
 
 
-def read_prefix(blob: BinaryIO) -> bytes:
-    """Read header ‖ salt ‖ commitment from the start of a stored object."""
-    head = blob.read(PREAMBLE_SIZE)
-    return head + blob.read(prefix_size(head) - len(head))
+def _replica_source(ctx: ServiceContext, plan: _ReadPlan) -> BlobSource:
+    def source() -> contextlib.AbstractContextManager[BinaryIO]:
+        site = ctx.sites.get(plan.replica.site_name)
+        if site is None:
+            raise IntegrityError(f"the replica's site {plan.replica.site_name!r} is not configured")
+        return site.store.get(plan.replica.blob_key)
 
-
-def _open_decryptor(
-    ctx: ServiceContext, plan: _ReadPlan, dek: bytes, blob: BinaryIO
-) -> tuple[StreamDecryptor, PlaintextMac]:
-    stream_ctx = StreamContext(ctx.tenant_id, plan.asset.id, bytes.fromhex(plan.version.id))
-    decryptor = StreamDecryptor(dek, stream_ctx)
-    decryptor.feed_prefix(read_prefix(blob))
-    header = decryptor.header
-    expected = (plan.ring, plan.data_key.domain_key_id, plan.data_key.id)
-    if (header.key_ring_id, header.domain_id, header.dek_id) != expected:
-        raise IntegrityError("the stored object's header does not match its metadata")
-    mac = PlaintextMac(mac_key(dek, stream_ctx.encode(header.hash())))
-    return decryptor, mac
+    return source
 
 
 def _writer(out: BinaryIO) -> Callable[[memoryview], None]:
@@ -202,19 +195,8 @@ def _writer(out: BinaryIO) -> Callable[[memoryview], None]:
 
 
 def _stream_out(ctx: ServiceContext, plan: _ReadPlan, out: BinaryIO, progress: Progress) -> int:
-    dek = _unwrap_dek(ctx, plan)
-    site = ctx.sites.get(plan.replica.site_name)
-    if site is None:
-        raise IntegrityError(f"the replica's site {plan.replica.site_name!r} is not configured")
-    store = site.store
-    with store.get(plan.replica.blob_key) as blob:
-        decryptor, mac = _open_decryptor(ctx, plan, dek, blob)
-        size = decrypt_stream(blob, decryptor, mac, _writer(out), progress)
-    if size != plan.version.size or not hmac.compare_digest(
-        mac.digest().hex(), plan.version.plaintext_hmac
-    ):
-        raise DigestMismatchError(f"{plan.asset.name}@{plan.version.number} failed its HMAC check")
-    return size
+    source = _replica_source(ctx, plan)
+    return open_version(ctx.key_manager, _stored(ctx, plan), source, _writer(out), progress)
 
 
 def _stream_to(ctx: ServiceContext, plan: _ReadPlan, out: BinaryIO, tick: Progress) -> int:

@@ -27,8 +27,8 @@ from forgekeep.service import projects as project_ops
 from forgekeep.service import tokens as token_ops
 from forgekeep.service import vetting as vetting_ops
 from forgekeep.service._core import ServiceContext
-from forgekeep.service._pipeline import Progress
 from forgekeep.service._vault_ledger import LedgerFacade
+from forgekeep.service.barrier import Progress
 
 
 class Vault(LedgerFacade):

@@ -23,6 +23,13 @@ from functools import partial
 from typing import Final
 
 from forgekeep import limits
+from forgekeep.crypto.context import (
+    RelayedContext,
+    WrapContext,
+    asset_version_context,
+    ledger_seed_context,
+    subject_attributes_context,
+)
 from forgekeep.errors import (
     ConflictError,
     ForgekeepError,
@@ -37,7 +44,18 @@ from forgekeep.keys.protocol import DomainKeyRef, KeyInfo, KeyManager, KeyState
 
 __all__ = ["exercise_key_manager"]
 
-CONTEXT: Final = b"tenant=t1;ring=conformance;asset=a1;version=v1;suite=1"
+CONTEXT: Final = asset_version_context(
+    tenant="t1", key_ring="conformance", domain="d1", asset_id="a1", version_id=bytes(16), suite=1
+)
+#: Contexts that differ from :data:`CONTEXT` by a byte, or by purpose only.
+WRONG_CONTEXTS: Final[tuple[WrapContext, ...]] = (
+    RelayedContext(CONTEXT.encoded + b"x"),
+    RelayedContext(CONTEXT.encoded[:-1]),
+    RelayedContext(b"other"),
+    RelayedContext(CONTEXT.encoded.upper()),
+    ledger_seed_context(tenant="t1", key_ring="conformance", domain="d1"),
+    subject_attributes_context(tenant="t1", pseudonym="a1"),
+)
 
 
 def _fail(message: str) -> AssertionError:
@@ -120,9 +138,9 @@ def _check_round_trip(km: KeyManager, prefix: str) -> None:
     _check(data_key not in wrapped, "the wrapped key contains the data key in the clear")
     _check(km.unwrap(ref, wrapped, CONTEXT) == data_key, "unwrap did not return the data key")
     _check(km.unwrap(ref, km.wrap(ref, b"\x00", CONTEXT), CONTEXT) == b"\x00", "1-byte key")
-    _raises(UsageError, lambda: km.wrap(ref, data_key, b""), "wrap with an empty context")
+    _raises(UsageError, lambda: km.wrap(ref, data_key, RelayedContext(b"")), "an empty context")
     _raises(UsageError, lambda: km.wrap(ref, b"", CONTEXT), "wrap of an empty data key")
-    big = b"c" * (limits.MAX_CONTEXT_BYTES + 1)
+    big = RelayedContext(b"c" * (limits.MAX_CONTEXT_BYTES + 1))
     _raises(LimitExceededError, lambda: km.wrap(ref, data_key, big), "an oversized context")
     _raises(LimitExceededError, lambda: km.unwrap(ref, wrapped, big), "unwrap, oversized context")
 
@@ -134,7 +152,7 @@ def _check_binding(km: KeyManager, prefix: str) -> None:
     ref, sibling = _new_domain(km, ring, "d1"), _new_domain(km, ring, "d2")
     twin = _new_domain(km, other_ring, "d1")
     wrapped = km.wrap(ref, secrets.token_bytes(32), CONTEXT)
-    for context in (CONTEXT + b"x", CONTEXT[:-1], b"other", CONTEXT.upper()):
+    for context in WRONG_CONTEXTS:
         _raises(UnwrapError, partial(km.unwrap, ref, wrapped, context), "a wrong context")
     _raises(UnwrapError, lambda: km.unwrap(sibling, wrapped, CONTEXT), "another domain")
     _raises(UnwrapError, lambda: km.unwrap(twin, wrapped, CONTEXT), "same domain, other ring")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from forgekeep.crypto import StreamContext, StreamHeader, Suite
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.suite import Suite
 
 
 @pytest.fixture

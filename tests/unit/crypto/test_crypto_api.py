@@ -1,9 +1,13 @@
-"""The public surface of forgekeep.crypto is exactly what other packages code against."""
+"""The public surface of forgekeep.crypto is exactly what other packages code against.
+
+The stream internals (suite, header, encryptor, decryptor, stream, mac) are
+not part of it: only the sealing barrier imports them, from their modules.
+"""
 
 from __future__ import annotations
 
 from forgekeep import crypto
-from forgekeep.crypto import CHUNK_SIZE, DEK_SIZE, TAG_SIZE, VERSION_ID_SIZE, Suite
+from forgekeep.crypto import suite
 
 EXPECTED = {
     "Signature",
@@ -20,27 +24,31 @@ EXPECTED = {
     "sign",
     "signed_message",
     "verify",
-    "BODY_PREFIX_SIZE",
+    "AssetVersionContext",
+    "LedgerSeedContext",
+    "RelayedContext",
+    "SubjectAttributesContext",
+    "WrapContext",
+    "asset_version_context",
+    "ledger_seed_context",
+    "subject_attributes_context",
+    "aead_unwrap",
+    "aead_wrap",
+    "canonical_json",
+    "fast_canonical_json",
+}
+STREAM_INTERNALS = {
     "CHUNK_SIZE",
-    "DEK_SIZE",
-    "ENCRYPTED_CHUNK_SIZE",
     "TAG_SIZE",
-    "VERSION_ID_SIZE",
-    "PlaintextMac",
     "StreamContext",
     "StreamDecryptor",
     "StreamEncryptor",
     "StreamHeader",
-    "Suite",
-    "aead_unwrap",
-    "aead_wrap",
-    "canonical_json",
-    "chunk_offset",
-    "decrypt_bytes",
-    "encrypt_bytes",
-    "fast_canonical_json",
+    "PlaintextMac",
     "mac_key",
-    "wrap_context",
+    "encrypt_bytes",
+    "decrypt_bytes",
+    "Suite",
 }
 
 
@@ -49,8 +57,13 @@ def test_all_lists_exactly_the_public_names() -> None:
     assert all(hasattr(crypto, name) for name in EXPECTED)
 
 
+def test_stream_internals_are_not_re_exported() -> None:
+    assert not STREAM_INTERNALS & set(vars(crypto))
+
+
 def test_constants() -> None:
-    assert (CHUNK_SIZE, TAG_SIZE, DEK_SIZE, VERSION_ID_SIZE) == (16384, 16, 32, 16)
-    assert crypto.BODY_PREFIX_SIZE == 56
-    assert crypto.ENCRYPTED_CHUNK_SIZE == 16400
-    assert [int(s) for s in Suite] == [1]
+    sizes = (suite.CHUNK_SIZE, suite.TAG_SIZE, suite.DEK_SIZE, suite.VERSION_ID_SIZE)
+    assert sizes == (16384, 16, 32, 16)
+    assert suite.BODY_PREFIX_SIZE == 56
+    assert suite.ENCRYPTED_CHUNK_SIZE == 16400
+    assert [int(s) for s in suite.Suite] == [1]

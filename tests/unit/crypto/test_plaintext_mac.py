@@ -7,7 +7,9 @@ import hmac
 
 import pytest
 
-from forgekeep.crypto import PlaintextMac, StreamContext, StreamHeader, mac_key
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.mac import PlaintextMac, mac_key
 from forgekeep.errors import DigestMismatchError, UsageError
 
 

@@ -1,11 +1,12 @@
-"""StreamContext and wrap_context: exact bytes, unambiguity and limits."""
+"""StreamContext and the asset-version wrap context: exact bytes, unambiguity and limits."""
 
 from __future__ import annotations
 
 import pytest
 
 from forgekeep import limits
-from forgekeep.crypto import StreamContext, Suite, wrap_context
+from forgekeep.crypto.context import StreamContext, asset_version_context
+from forgekeep.crypto.suite import Suite
 from forgekeep.errors import LimitExceededError, UnknownVersionError, UsageError
 
 VERSION_ID = bytes(range(16))
@@ -62,7 +63,7 @@ def _wrap(**overrides: object) -> bytes:
         "suite": Suite.COBBLESTONE_256,
     }
     fields.update(overrides)
-    return wrap_context(**fields)  # type: ignore[arg-type]
+    return asset_version_context(**fields).encoded  # type: ignore[arg-type]
 
 
 def test_wrap_context_bytes() -> None:

@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from forgekeep.crypto import StreamHeader, Suite
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.suite import Suite
 from forgekeep.errors import FormatError, HeaderLimitError, TruncatedError, UnknownVersionError
 
 

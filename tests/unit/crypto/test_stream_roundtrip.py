@@ -6,19 +6,12 @@ import os
 
 import pytest
 
-from forgekeep.crypto import (
-    BODY_PREFIX_SIZE,
-    CHUNK_SIZE,
-    ENCRYPTED_CHUNK_SIZE,
-    TAG_SIZE,
-    StreamContext,
-    StreamDecryptor,
-    StreamEncryptor,
-    StreamHeader,
-    chunk_offset,
-    decrypt_bytes,
-    encrypt_bytes,
-)
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.decryptor import StreamDecryptor
+from forgekeep.crypto.encryptor import StreamEncryptor
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.stream import chunk_offset, decrypt_bytes, encrypt_bytes
+from forgekeep.crypto.suite import BODY_PREFIX_SIZE, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE, TAG_SIZE
 from forgekeep.errors import UsageError
 
 SIZES = [0, 1, 1000, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE, 3 * CHUNK_SIZE + 5]

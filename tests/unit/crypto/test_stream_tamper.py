@@ -7,19 +7,17 @@ import os
 import pytest
 
 from forgekeep import limits
-from forgekeep.crypto import (
+from forgekeep.crypto import _chunks, suite
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.decryptor import StreamDecryptor
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.stream import decrypt_bytes, encrypt_bytes
+from forgekeep.crypto.suite import (
     BODY_PREFIX_SIZE,
     CHUNK_SIZE,
     ENCRYPTED_CHUNK_SIZE,
     TAG_SIZE,
-    StreamContext,
-    StreamDecryptor,
-    StreamHeader,
     Suite,
-    _chunks,
-    decrypt_bytes,
-    encrypt_bytes,
-    suite,
 )
 from forgekeep.errors import (
     CommitmentMismatchError,

@@ -13,6 +13,7 @@ import pytest
 
 from forgekeep import limits
 from forgekeep.clock import ManualClock
+from forgekeep.crypto.context import RelayedContext
 from forgekeep.errors import (
     ConfigError,
     ConflictError,
@@ -292,7 +293,7 @@ def test_a_domain_key_that_does_not_open_is_an_integrity_error(
     keyring.rings["ring-1"].domains["d"].sealed_key = b"\x00" * 60
     _rewrite_payload(km.path, _payload.dump(keyring), passphrase)
     with pytest.raises(IntegrityError, match="does not open"):
-        km.wrap(ref, b"k" * 32, b"ctx")
+        km.wrap(ref, b"k" * 32, RelayedContext(b"ctx"))
 
 
 _WORKER = """

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from forgekeep.clock import ManualClock
+from forgekeep.crypto.context import RelayedContext
 from forgekeep.errors import FormatError, LimitExceededError, UnwrapError, UsageError
 from forgekeep.keys import _payload, _seal
 from forgekeep.keys._checks import MAX_DATA_KEY_BYTES
@@ -17,6 +18,8 @@ from forgekeep.keys.local import KdfParams, LocalKeyManager, derive_key, open_lo
 from forgekeep.keys.protocol import DomainKeyRef, KeyManager, KeyState
 
 REF = DomainKeyRef("ring-1", "d1")
+
+CTX = RelayedContext(b"ctx")
 
 
 @pytest.fixture
@@ -52,15 +55,15 @@ def test_times_come_from_the_clock(ready: LocalKeyManager, clock: ManualClock) -
 
 def test_data_key_size_limits(ready: LocalKeyManager) -> None:
     biggest = b"k" * MAX_DATA_KEY_BYTES
-    assert ready.unwrap(REF, ready.wrap(REF, biggest, b"ctx"), b"ctx") == biggest
+    assert ready.unwrap(REF, ready.wrap(REF, biggest, CTX), CTX) == biggest
     with pytest.raises(LimitExceededError):
-        ready.wrap(REF, biggest + b"k", b"ctx")
+        ready.wrap(REF, biggest + b"k", CTX)
 
 
 def test_an_unknown_wrap_version_is_refused(ready: LocalKeyManager) -> None:
-    wrapped = ready.wrap(REF, b"k" * 32, b"ctx")
+    wrapped = ready.wrap(REF, b"k" * 32, CTX)
     with pytest.raises(UnwrapError, match="version 2"):
-        ready.unwrap(REF, b"\x02" + wrapped[1:], b"ctx")
+        ready.unwrap(REF, b"\x02" + wrapped[1:], CTX)
 
 
 def test_enable_and_disable_are_idempotent(ready: LocalKeyManager) -> None:
@@ -113,4 +116,4 @@ def test_a_payload_naming_a_missing_kek_version_is_a_format_error(tmp_path: Path
     keyring.rings["r"].domains["d"].kek_version = 9
     path.write_bytes(seal_file(sealed.header, file_key, _payload.dump(keyring)))
     with pytest.raises(FormatError):
-        km.wrap(DomainKeyRef("r", "d"), b"k" * 32, b"ctx")
+        km.wrap(DomainKeyRef("r", "d"), b"k" * 32, CTX)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from forgekeep.crypto import CHUNK_SIZE, TAG_SIZE
+from forgekeep.crypto.suite import CHUNK_SIZE, TAG_SIZE
 from forgekeep.db.models import AssetVersion, Replica, Upload
 from forgekeep.errors import (
     DiskFullError,

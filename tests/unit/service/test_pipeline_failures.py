@@ -9,15 +9,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from forgekeep.crypto import (
-    PlaintextMac,
-    StreamContext,
-    StreamEncryptor,
-    StreamHeader,
-    Suite,
-    decrypt_bytes,
-)
-from forgekeep.service._pipeline import PLAIN_BATCH, encrypt_stream
+from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.encryptor import StreamEncryptor
+from forgekeep.crypto.header import StreamHeader
+from forgekeep.crypto.mac import PlaintextMac
+from forgekeep.crypto.stream import decrypt_bytes
+from forgekeep.crypto.suite import Suite
+from forgekeep.service.barrier._pipeline import PLAIN_BATCH, encrypt_stream
 
 DEK = bytes(32)
 HEADER = StreamHeader(Suite.COBBLESTONE_256, "ring", "domain", "dek")

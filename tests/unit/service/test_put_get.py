@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from forgekeep.crypto import CHUNK_SIZE
+from forgekeep.crypto.suite import CHUNK_SIZE
 from forgekeep.db.models import AssetVersion, DataKey, Upload
 from forgekeep.errors import ConflictError, NotFoundError
 from forgekeep.service.vault import Vault

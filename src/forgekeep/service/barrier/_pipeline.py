@@ -1,4 +1,4 @@
-"""Streaming encrypt/decrypt pipelines with constant memory.
+"""The sealing barrier's streaming encrypt/decrypt pipelines, with constant memory.
 
 Work is spread over three threads so that hashing overlaps with encryption and
 I/O (AES-GCM, SHA-256, HMAC and file writes all release the GIL):
@@ -13,8 +13,10 @@ allocated per batch: memory stays constant whatever the file size (fresh
 1 MiB buffers per batch let the C heap fragment and grow under load).
 
 Security rule (get): plaintext of a chunk reaches the sink only after the
-chunk's tag verified; a file output is renamed into place only after every
-chunk verified *and* the plaintext HMAC matched the database.
+chunk's tag verified, and the MAC thread sees exactly what the sink saw.
+:func:`~forgekeep.service.barrier.open_version` compares that MAC with the
+recorded one before it returns, so a file output renamed into place after it
+returns was verified whole.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol, cast
 
-from forgekeep.crypto import CHUNK_SIZE, TAG_SIZE, PlaintextMac, StreamDecryptor, StreamEncryptor
+from forgekeep.crypto.decryptor import StreamDecryptor
+from forgekeep.crypto.encryptor import StreamEncryptor
+from forgekeep.crypto.mac import PlaintextMac
+from forgekeep.crypto.suite import CHUNK_SIZE, TAG_SIZE
 
 BATCH_CHUNKS = 64
 PLAIN_BATCH = BATCH_CHUNKS * CHUNK_SIZE
@@ -125,6 +130,8 @@ class _Worker:
 
 @dataclass(frozen=True, slots=True)
 class PutDigest:
+    """What sealing one stream measured: plaintext and ciphertext sizes, and digests."""
+
     size: int
     ciphertext_size: int
     ciphertext_sha256: str
