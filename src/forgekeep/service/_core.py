@@ -102,6 +102,16 @@ class ServiceContext:
         return next(iter(self.sites.values()))
 
 
+def place(ctx: ServiceContext, project: Project) -> SiteHandle:
+    """The place step: the site that stores a new version of an asset in ``project``.
+
+    Today that is the workspace's first (default) site for every project;
+    choosing among sites by the project's residency comes with the server.
+    """
+    del project  # not consulted yet
+    return ctx.default_site
+
+
 ACK_TIMEOUT: Final = 30.0
 """Seconds a request waits for the sequencer to make its events durable, then fails."""
 

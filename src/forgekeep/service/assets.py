@@ -5,7 +5,7 @@ Security rules:
 * Each version gets a fresh random 128-bit version id and is sealed by the
   barrier (:mod:`forgekeep.service.barrier`): a fresh random DEK, wrapped by
   the domain key under the version's typed wrap context; only the wrap is
-  stored.
+  stored. The site is chosen by the request core's ``place`` step.
 * The blob is durable in its site before the database commits; the version,
   its wrapped key, its replica and its journal event commit in one transaction.
   Until then the version is invisible, and a crash leaves only an upload
@@ -39,6 +39,7 @@ from forgekeep.service._core import (
     ServiceContext,
     SiteHandle,
     commit_with_event,
+    place,
     request,
 )
 from forgekeep.service._leases import upload_lease
@@ -140,7 +141,7 @@ def _plan(
         if proj.shred_domain == "asset":
             domain = new_domain_key(session, ctx, proj.key_ring_id, "asset")
             session.commit()
-    plan = _Plan(proj, asset_id, existing, domain, new_version_id(), ctx.default_site)
+    plan = _Plan(proj, asset_id, existing, domain, new_version_id(), place(ctx, proj))
     return plan, level
 
 
