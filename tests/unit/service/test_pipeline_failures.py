@@ -10,12 +10,14 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from forgekeep.crypto.context import StreamContext
+from forgekeep.crypto.decryptor import StreamDecryptor
 from forgekeep.crypto.encryptor import StreamEncryptor
 from forgekeep.crypto.header import StreamHeader
 from forgekeep.crypto.mac import PlaintextMac
-from forgekeep.crypto.stream import decrypt_bytes
+from forgekeep.crypto.stream import decrypt_bytes, encrypt_bytes
 from forgekeep.crypto.suite import Suite
-from forgekeep.service.barrier._pipeline import PLAIN_BATCH, encrypt_stream
+from forgekeep.service.barrier import read_prefix
+from forgekeep.service.barrier._pipeline import PLAIN_BATCH, _Pool, decrypt_stream, encrypt_stream
 
 DEK = bytes(32)
 HEADER = StreamHeader(Suite.COBBLESTONE_256, "ring", "domain", "dek")
@@ -148,3 +150,61 @@ def test_a_source_without_readinto_still_round_trips() -> None:
     _header, plain = decrypt_bytes(DEK, CONTEXT, b"".join(chunks))
     assert plain == data
     assert digest.size == len(data)
+
+
+class _BlocksUntil(io.RawIOBase):
+    """A source whose first read waits for ``event``, then fails."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        assert self._event.wait(10)
+        raise OSError(errno.EIO, "input/output error")
+
+
+def test_a_source_error_after_a_sink_error_is_the_one_raised() -> None:
+    sink_failed = threading.Event()
+
+    def sink(chunks: Iterator[memoryview]) -> None:
+        next(chunks)
+        sink_failed.set()
+        raise OSError(errno.ENOSPC, "no space")
+
+    error = _run_with_deadline(_encrypt(_BlocksUntil(sink_failed), sink))
+    assert isinstance(error, OSError)
+    assert error.errno == errno.EIO
+
+
+def test_a_write_error_during_decryption_ends_the_get() -> None:
+    data = bytes(3 * PLAIN_BATCH)
+    blob = encrypt_bytes(DEK, HEADER, CONTEXT, data)
+    decryptor = StreamDecryptor(DEK, CONTEXT)
+    source = io.BytesIO(blob)
+    decryptor.feed_prefix(read_prefix(source))
+    writes: list[int] = []
+
+    def write(view: memoryview) -> None:
+        writes.append(len(view))
+        raise OSError(errno.ENOSPC, "no space")
+
+    def call() -> object:
+        return decrypt_stream(source, decryptor, PlaintextMac(bytes(32)), write)
+
+    error = _run_with_deadline(call)
+    assert isinstance(error, OSError)
+    assert error.errno == errno.ENOSPC
+    assert len(writes) == 1  # the writer stops at its first failure
+
+
+def test_the_buffer_pool_keeps_at_most_its_limit() -> None:
+    pool = _Pool(8, keep=1)
+    first, second = pool.take(), pool.take()
+    assert first is not second
+    pool.give(first)
+    pool.give(second)  # over the limit: dropped
+    assert pool.take() is first
+    assert pool.take() is not second
