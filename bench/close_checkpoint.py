@@ -26,9 +26,9 @@ from pathlib import Path
 from forgekeep.clock import SystemClock
 from forgekeep.config import KdfSection
 from forgekeep.ledger.journal import JournalEvent, Outcome, SqlJournal
-from forgekeep.service import ledger_cadence
+from forgekeep.service.ledger import cadence as ledger_cadence
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, init_workspace
+from forgekeep.service.workspace.create import AdminSpec, init_workspace
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"bench passphrase, not a secret"

@@ -117,7 +117,7 @@ def _workspace(root: Path) -> tuple[Path, bytes]:
     from forgekeep.clock import SystemClock
     from forgekeep.config import KdfSection
     from forgekeep.service.wiring import open_vault
-    from forgekeep.service.workspace import AdminSpec, init_workspace
+    from forgekeep.service.workspace.create import AdminSpec, init_workspace
     from forgekeep.testing.vetting import ISSUER
 
     home, passphrase = root / "ws", b"bench-passphrase"

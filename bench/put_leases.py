@@ -23,9 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from forgekeep.config import KdfSection
-from forgekeep.service import _leases, assets
+from forgekeep.service.assets import leases as _leases
+from forgekeep.service.assets import writing as assets
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, init_workspace
+from forgekeep.service.workspace.create import AdminSpec, init_workspace
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"bench passphrase"

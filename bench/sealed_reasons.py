@@ -26,10 +26,10 @@ from pathlib import Path
 from forgekeep.clock import SystemClock
 from forgekeep.config import KdfSection
 from forgekeep.errors import AccessDeniedError
-from forgekeep.service._sealed_reasons import refusal_detail
+from forgekeep.service.access.sealed_reasons import refusal_detail
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, init_workspace
+from forgekeep.service.workspace.create import AdminSpec, init_workspace
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"bench passphrase"

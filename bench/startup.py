@@ -72,7 +72,7 @@ def make_workspace(root: Path, assets: int) -> Path:
     from forgekeep.clock import SystemClock
     from forgekeep.config import KdfSection
     from forgekeep.service.wiring import open_vault
-    from forgekeep.service.workspace import AdminSpec, init_workspace
+    from forgekeep.service.workspace.create import AdminSpec, init_workspace
     from forgekeep.testing.vetting import ISSUER
 
     created = init_workspace(

@@ -12,7 +12,7 @@ import pytest
 from forgekeep.clock import ManualClock
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DatabaseChoice, InitResult
+from forgekeep.service.workspace.create import DatabaseChoice, InitResult
 from forgekeep.testing.postgres import (
     CleanDatabases,
     fresh_database,

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from forgekeep.cli.approvals import break_glass_app
 from forgekeep.crypto.signed import SIGNER_KEY_PREFIX, parse_signer_key, sign
-from forgekeep.service.workspace import DB_FILE
+from forgekeep.service.workspace.create import DB_FILE
 from forgekeep.testing.vetting import ISSUER
 
 POLICY = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fk_cli_harness import InProcess, query
 
-from forgekeep.service.workspace import DB_FILE
+from forgekeep.service.workspace.create import DB_FILE
 
 REQUEST = re.compile(r"\(request (req-[0-9a-f]{16})\)")
 

@@ -15,7 +15,7 @@ from forgekeep.errors import EXIT_FINDINGS
 from forgekeep.ledger import merkle
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
-from forgekeep.service.workspace import DB_FILE
+from forgekeep.service.workspace.create import DB_FILE
 
 
 def test_receipt_checkpoint_proofs_and_offline_verification(

@@ -10,7 +10,7 @@ from fk_cli_harness import REQUEST_ID, InProcess, query
 
 from forgekeep.config import CONFIG_NAME
 from forgekeep.crypto.signed import generate_signer, sign
-from forgekeep.service.workspace import DB_FILE
+from forgekeep.service.workspace.create import DB_FILE
 from forgekeep.testing.vetting import ISSUER
 
 

@@ -23,9 +23,9 @@ from forgekeep import __version__
 from forgekeep.cli import access, licences, witness
 from forgekeep.cli._lazy import summary_of
 from forgekeep.cli.main import COMMANDS, app
-from forgekeep.service.explain import ASSET_VERBS
-from forgekeep.service.export_auths import EXPORT_KINDS
-from forgekeep.service.licences import LICENCE_ACTIONS
+from forgekeep.service.access.explain import ASSET_VERBS
+from forgekeep.service.access.export_auths import EXPORT_KINDS
+from forgekeep.service.access.licences import LICENCE_ACTIONS
 from forgekeep.witness.state import CONFIG_NAME
 
 #: Never imported to print help: the database, Cedar, the web framework, the HTTP client.

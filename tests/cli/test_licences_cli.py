@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fk_cli_harness import PROJECT, REQUEST_ID, InProcess, query
 
-from forgekeep.service.workspace import DB_FILE
+from forgekeep.service.workspace.create import DB_FILE
 
 SOON = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date().isoformat()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fk_cli_harness import REQUEST_ID, InProcess, query
 
-from forgekeep.service.workspace import DB_FILE
+from forgekeep.service.workspace.create import DB_FILE
 
 
 @pytest.fixture(autouse=True)

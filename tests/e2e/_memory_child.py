@@ -10,7 +10,7 @@ from forgekeep.config import KdfSection
 from forgekeep.crypto.signed import encode_vkey, generate_signer
 from forgekeep.identity.vetting import issue_vetting_record
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, init_workspace
+from forgekeep.service.workspace.create import AdminSpec, init_workspace
 
 PASSPHRASE = b"memory-test"
 

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from forgekeep.service._leases import upload_lease
+from forgekeep.service.assets.leases import upload_lease
 from forgekeep.service.wiring import open_vault
 
 

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 import forgekeep
 from forgekeep._durable import TEMP_PREFIX
 from forgekeep.config import load_settings
-from forgekeep.service import assets
+from forgekeep.service.assets import writing as assets
 
 
 def die() -> None:

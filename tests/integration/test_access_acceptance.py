@@ -22,10 +22,10 @@ from sqlalchemy import select
 from forgekeep.clock import ManualClock
 from forgekeep.db.models import Event
 from forgekeep.errors import AccessDeniedError
-from forgekeep.service._sealed_reasons import GENERIC_REASON, SEALED_POLICY, open_fields
+from forgekeep.service.access.sealed_reasons import GENERIC_REASON, SEALED_POLICY, open_fields
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.vetting import ISSUER
 
 PART = "blade.step"

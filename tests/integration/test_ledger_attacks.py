@@ -20,7 +20,7 @@ from forgekeep.clock import ManualClock
 from forgekeep.errors import AccessDeniedError, NotFoundError
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.service.workspace.create import DB_FILE, InitResult
 from forgekeep.testing.rawdb import workspace_engine
 
 SITE = Path("sites") / "local-de"

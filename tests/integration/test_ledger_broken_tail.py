@@ -19,7 +19,7 @@ from forgekeep.clock import ManualClock
 from forgekeep.errors import JournalError, UsageError
 from forgekeep.ledger import merkle
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.service.workspace.create import DB_FILE, InitResult
 
 
 def _tenant(fk: InProcess, w: tuple[str, str]) -> str:

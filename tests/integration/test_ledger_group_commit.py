@@ -19,8 +19,8 @@ from forgekeep.errors import AccessDeniedError, JournalError, NotFoundError, Usa
 from forgekeep.ledger.checkpoint import verify_checkpoint
 from forgekeep.ledger.journal import JournalEvent, Outcome
 from forgekeep.ledger.tlog_proof import verify_proof_file
+from forgekeep.service.ledger.witnesses import Collected
 from forgekeep.service.vault import Vault
-from forgekeep.service.witnesses import Collected
 
 
 @pytest.fixture

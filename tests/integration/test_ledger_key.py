@@ -19,7 +19,7 @@ from forgekeep.db.models import DomainKey, Event
 from forgekeep.errors import LogKeyMissingError
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.vault import Vault
-from forgekeep.service.workspace import KEYRING_FILE
+from forgekeep.service.workspace.create import KEYRING_FILE
 
 
 def test_init_makes_the_log_key_and_journals_its_vkey(vault: Vault) -> None:

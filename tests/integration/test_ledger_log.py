@@ -27,7 +27,7 @@ from forgekeep.ledger.journal import JournalEvent, Outcome
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.service.workspace.create import DB_FILE, InitResult
 from forgekeep.testing.vetting import ISSUER
 
 

@@ -25,7 +25,7 @@ from forgekeep.db.ledger import LedgerHash
 from forgekeep.db.models import Event, Tenant
 from forgekeep.ledger import audit, log, merkle
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 
 CHILD = Path(__file__).with_name("_sequencer_child.py")
 TENANT = "t-two"

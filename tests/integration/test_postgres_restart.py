@@ -16,7 +16,7 @@ import pytest
 from forgekeep.clock import ManualClock
 from forgekeep.errors import DatabaseUnavailableError
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DatabaseChoice, InitResult
+from forgekeep.service.workspace.create import DatabaseChoice, InitResult
 from forgekeep.testing.postgres import PrivateCluster, fresh_database, initdb_available
 from forgekeep.testing.workspaces import new_test_workspace
 

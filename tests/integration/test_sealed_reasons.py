@@ -24,10 +24,10 @@ from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import encode_vkey, generate_signer
 from forgekeep.db.models import Event
 from forgekeep.errors import AccessDeniedError
-from forgekeep.service._sealed_reasons import GENERIC_REASON, SEALED_POLICY
+from forgekeep.service.access.sealed_reasons import GENERIC_REASON, SEALED_POLICY
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.service.workspace.create import DB_FILE, InitResult
 from forgekeep.testing.vetting import ISSUER
 
 PART = "blade.step"

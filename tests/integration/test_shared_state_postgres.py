@@ -24,10 +24,10 @@ from forgekeep.db.engine import migrate as migrate_db
 from forgekeep.db.state import LegalHold, UploadLease
 from forgekeep.errors import ConflictError, LegalHoldError
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
-from forgekeep.service import _leases
+from forgekeep.service.assets import leases as _leases
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import database_url, open_vault
-from forgekeep.service.workspace import DatabaseChoice, InitResult
+from forgekeep.service.workspace.create import DatabaseChoice, InitResult
 from forgekeep.testing.pki import TestCA
 from forgekeep.testing.vetting import ISSUER
 from forgekeep.testing.workspaces import new_test_workspace

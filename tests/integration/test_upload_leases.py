@@ -19,10 +19,10 @@ from sqlalchemy import select
 from forgekeep.clock import ManualClock
 from forgekeep.db.state import UploadLease
 from forgekeep.errors import LeaseLostError
-from forgekeep.service import _leases
+from forgekeep.service.assets import leases as _leases
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 
 CHILD = Path(__file__).with_name("_lease_child.py")
 VERSION = "1e" * 16

@@ -38,7 +38,7 @@ from forgekeep.ledger.cosigner_keys import (
     parse_cosigner_vkey,
 )
 from forgekeep.runner import serve_in_thread
-from forgekeep.service import ledger_key
+from forgekeep.service.ledger import key as ledger_key
 from forgekeep.service.vault import Vault
 from forgekeep.testing.pki import TestCA
 from forgekeep.witness.app import Witness, create_app

@@ -27,10 +27,10 @@ from forgekeep.errors import EXIT_PENDING, AccessDeniedError, NotYetCoveredError
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey, parse_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.runner import serve_in_thread
-from forgekeep.service.ledger_key import origin_of
+from forgekeep.service.ledger.key import origin_of
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.pki import TestCA
 from forgekeep.testing.vetting import ISSUER
 from forgekeep.witness.app import Witness, create_app

@@ -19,9 +19,9 @@ from forgekeep.db.engine import (
 )
 from forgekeep.db.models import Base
 from forgekeep.errors import ConflictError, SchemaVersionError
-from forgekeep.service.migrate import upgrade_workspace
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, DatabaseChoice, init_workspace
+from forgekeep.service.workspace.create import AdminSpec, DatabaseChoice, init_workspace
+from forgekeep.service.workspace.migrate import upgrade_workspace
 
 
 def test_models_and_migrations_agree(tmp_path: Path) -> None:

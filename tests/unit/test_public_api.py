@@ -9,7 +9,7 @@ import pytest
 
 import forgekeep
 from forgekeep.errors import AccessDeniedError, KeyringLockedError
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 
 
 def test_all_lists_exactly_the_public_names() -> None:

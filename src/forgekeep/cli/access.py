@@ -15,9 +15,9 @@ from forgekeep.cli.approvals import break_glass_app
 from forgekeep.errors import UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.explain import Explanation, WhatIf
+    from forgekeep.service.access.explain import Explanation, WhatIf
 
-#: ``forgekeep.service.explain.ASSET_VERBS``, spelled out so that --help imports no
+#: ``forgekeep.service.access.explain.ASSET_VERBS``, spelled out so that --help imports no
 #: service (tests/cli/test_help.py checks that the two agree).
 ASSET_VERBS: Final = (
     "read",

@@ -32,7 +32,7 @@ from forgekeep.errors import (
 
 if TYPE_CHECKING:
     from forgekeep.crypto.signed import SignerKey
-    from forgekeep.service.approvals import ApprovalDetail, ApprovalInfo
+    from forgekeep.service.access.approvals import ApprovalDetail, ApprovalInfo
 
 app = typer.Typer(
     help=(

@@ -50,7 +50,7 @@ def put(
     first put of a name creates version 1, each later put the next version.
     Prints the asset id and version.
     """
-    from forgekeep.service._names import parse_tag  # the service only once a command runs
+    from forgekeep.service.assets.names import parse_tag  # the service only once a command runs
 
     tags = dict(parse_tag(t) for t in tag or [])
     size = file.stat().st_size if file.is_file() else None

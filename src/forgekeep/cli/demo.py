@@ -27,7 +27,7 @@ from forgekeep.errors import ForgekeepError
 from forgekeep.identity.vetting import issue_vetting_record
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, init_workspace
+from forgekeep.service.workspace.create import AdminSpec, init_workspace
 
 BLOCK = 1 << 20
 

@@ -24,7 +24,7 @@ from forgekeep.cli._ledger_witnesses import witnesses_app
 from forgekeep.errors import EXIT_FINDINGS, ConflictError, UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.witnesses import Collected
+    from forgekeep.service.ledger.witnesses import Collected
 
 app = typer.Typer(
     help="The tamper-evident log of every operation: checkpoints, entries, proofs, verify.",

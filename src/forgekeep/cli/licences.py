@@ -20,8 +20,8 @@ from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
 from forgekeep.errors import UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.export_auths import ExportAuthInfo
-    from forgekeep.service.licences import LicenceInfo
+    from forgekeep.service.access.export_auths import ExportAuthInfo
+    from forgekeep.service.access.licences import LicenceInfo
 
 # The service's LICENCE_ACTIONS and EXPORT_KINDS, spelled out so that --help imports no
 # service (tests/cli/test_help.py checks that they agree).

@@ -20,7 +20,7 @@ from forgekeep.cli.licences import parse_when
 from forgekeep.errors import InputMissingError, UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.principals import PrincipalInfo
+    from forgekeep.service.principals.directory import PrincipalInfo
 
 app = typer.Typer(
     help="Principals: organisations, people (pseudonymous) and machines; vetting records.",

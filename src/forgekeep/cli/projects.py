@@ -10,7 +10,7 @@ from rich.table import Table
 from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
 
 if TYPE_CHECKING:
-    from forgekeep.service.projects import ProjectInfo
+    from forgekeep.service.assets.projects import ProjectInfo
 
 app = typer.Typer(
     help="Projects: where assets live, how many replicas, which keys.", no_args_is_help=True

@@ -19,7 +19,7 @@ from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants
 from forgekeep.errors import UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.tokens import TokenInfo
+    from forgekeep.service.access.tokens import TokenInfo
 
 app = typer.Typer(help="API tokens: scoped, expiring and revocable.", no_args_is_help=True)
 

@@ -117,7 +117,7 @@ def init(
     `forgekeep principals vet FILE` until a vetting record signed by a
     --trust-issuer key is imported.
     """
-    from forgekeep.service.workspace import AdminSpec, DatabaseChoice, init_workspace
+    from forgekeep.service.workspace.create import AdminSpec, DatabaseChoice, init_workspace
 
     home = options(ctx).home()
     passphrase = passphrase_for(passphrase_file, confirm=True)
@@ -164,7 +164,7 @@ def unlock(
     Later commands use the agent instead of asking for the passphrase and
     re-running Argon2id. The agent exits after --ttl or on `forgekeep lock`.
     """
-    from forgekeep.service.keyring import unlock_keyring
+    from forgekeep.service.workspace.keyring import unlock_keyring
 
     home = options(ctx).home()
     seconds = _ttl_seconds(ttl)
@@ -174,7 +174,7 @@ def unlock(
 
 def lock(ctx: typer.Context) -> None:
     """Stop the unlock agent: the keyring is sealed again."""
-    from forgekeep.service.keyring import lock_keyring
+    from forgekeep.service.workspace.keyring import lock_keyring
 
     stopped = lock_keyring(options(ctx).home())
     info(ctx, "locked" if stopped else "no agent was running; the keyring is locked")
@@ -225,7 +225,7 @@ def doctor(
     given, so it works even when the log is broken at its tail and every other
     command fails (it then names the missing entries).
     """
-    from forgekeep.service.doctor import run_checks
+    from forgekeep.service.workspace.doctor import run_checks
 
     home = resolve_home(options(ctx).workspace)
     if fix:
@@ -272,8 +272,12 @@ def migrate(
     the copy. The SQLite file is kept as it was.
     """
     home = resolve_home(options(ctx).workspace)
-    from forgekeep.service.migrate import move_to_database, restore_config, upgrade_workspace
-    from forgekeep.service.workspace import DatabaseChoice
+    from forgekeep.service.workspace.create import DatabaseChoice
+    from forgekeep.service.workspace.migrate import (
+        move_to_database,
+        restore_config,
+        upgrade_workspace,
+    )
 
     upgraded = upgrade_workspace(home)
     data: dict[str, object] = {

@@ -16,17 +16,17 @@ from pathlib import Path
 from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.sequencer import CHECKPOINT_INTERVAL, MAX_DELAY, Sequencer
 from forgekeep.ledger.verifier import VerifyReport
-from forgekeep.service import approvals as approval_ops
-from forgekeep.service import erasure as erasure_ops
-from forgekeep.service import holds as hold_ops
-from forgekeep.service import ledger as ledger_ops
-from forgekeep.service import ledger_audit as ledger_audit_ops
-from forgekeep.service import ledger_key as ledger_key_ops
-from forgekeep.service import ledger_proofs as ledger_proof_ops
-from forgekeep.service import ledger_repair as ledger_repair_ops
-from forgekeep.service import ledger_verify as ledger_verify_ops
-from forgekeep.service import witnesses as witness_ops
-from forgekeep.service._core import ServiceContext
+from forgekeep.service.access import approvals as approval_ops
+from forgekeep.service.core import ServiceContext
+from forgekeep.service.ledger import audit as ledger_audit_ops
+from forgekeep.service.ledger import erasure as erasure_ops
+from forgekeep.service.ledger import holds as hold_ops
+from forgekeep.service.ledger import key as ledger_key_ops
+from forgekeep.service.ledger import log as ledger_ops
+from forgekeep.service.ledger import proofs as ledger_proof_ops
+from forgekeep.service.ledger import repair as ledger_repair_ops
+from forgekeep.service.ledger import verify as ledger_verify_ops
+from forgekeep.service.ledger import witnesses as witness_ops
 
 
 class LedgerFacade:

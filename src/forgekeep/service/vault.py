@@ -14,21 +14,22 @@ from types import TracebackType
 from typing import BinaryIO
 
 from forgekeep.crypto.signed import SignerKey
-from forgekeep.service import approvals as approval_ops
-from forgekeep.service import assets, fsck, reading
-from forgekeep.service import break_glass as break_glass_ops
-from forgekeep.service import classify as classify_ops
-from forgekeep.service import explain as explain_ops
-from forgekeep.service import export_auths as export_ops
-from forgekeep.service import licences as licence_ops
-from forgekeep.service import policy_admin as policy_ops
-from forgekeep.service import principals as principal_ops
-from forgekeep.service import projects as project_ops
-from forgekeep.service import tokens as token_ops
-from forgekeep.service import vetting as vetting_ops
-from forgekeep.service._core import ServiceContext
 from forgekeep.service._vault_ledger import LedgerFacade
+from forgekeep.service.access import approvals as approval_ops
+from forgekeep.service.access import break_glass as break_glass_ops
+from forgekeep.service.access import explain as explain_ops
+from forgekeep.service.access import export_auths as export_ops
+from forgekeep.service.access import licences as licence_ops
+from forgekeep.service.access import policy_admin as policy_ops
+from forgekeep.service.access import tokens as token_ops
+from forgekeep.service.assets import classify as classify_ops
+from forgekeep.service.assets import fsck, reading
+from forgekeep.service.assets import projects as project_ops
+from forgekeep.service.assets import writing as assets
 from forgekeep.service.barrier import Progress
+from forgekeep.service.core import ServiceContext
+from forgekeep.service.principals import directory as principal_ops
+from forgekeep.service.principals import vetting as vetting_ops
 
 
 class Vault(LedgerFacade):

@@ -37,12 +37,12 @@ from forgekeep.keys.protocol import KeyManager
 from forgekeep.keys.registry import open_key_manager as open_key_manager_by_uri
 from forgekeep.ledger.journal import SqlJournal
 from forgekeep.residency import ResidencyRule
-from forgekeep.service import ledger_cadence
-from forgekeep.service._access import AccessControl, applied_policy, policy_engine
-from forgekeep.service._core import WORKSPACE_AUTH, Authentication, ServiceContext, SiteHandle
-from forgekeep.service.legacy_state import import_legacy_state, legacy_files
-from forgekeep.service.tokens import authenticate_token
+from forgekeep.service.access.control import AccessControl, applied_policy, policy_engine
+from forgekeep.service.access.tokens import authenticate_token
+from forgekeep.service.core import WORKSPACE_AUTH, Authentication, ServiceContext, SiteHandle
+from forgekeep.service.ledger import cadence as ledger_cadence
 from forgekeep.service.vault import Vault
+from forgekeep.service.workspace.legacy_state import import_legacy_state, legacy_files
 from forgekeep.storage.registry import open_blob_store
 
 RUN_DIR = ".run"

@@ -11,7 +11,7 @@ from typing import Final
 from forgekeep.clock import Clock
 from forgekeep.config import KdfSection
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import AdminSpec, DatabaseChoice, InitResult, init_workspace
+from forgekeep.service.workspace.create import AdminSpec, DatabaseChoice, InitResult, init_workspace
 from forgekeep.testing.vetting import ISSUER
 
 TEST_ADMIN: Final = AdminSpec("Ada Admin", ("DE",), "DE", org="home")

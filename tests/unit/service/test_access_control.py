@@ -17,7 +17,7 @@ from forgekeep.errors import AccessDeniedError, ApprovalRequiredError, NotFoundE
 from forgekeep.policy.engine import PolicyEngine
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.vetting import ISSUER
 
 

@@ -24,11 +24,11 @@ from forgekeep.errors import (
     LimitExceededError,
     UsageError,
 )
-from forgekeep.service import approvals
-from forgekeep.service.policy_admin import active_policy
+from forgekeep.service.access import approvals
+from forgekeep.service.access.policy_admin import active_policy
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.vetting import ISSUER
 
 POLICY = """\

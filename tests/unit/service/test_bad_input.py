@@ -22,11 +22,11 @@ from forgekeep.errors import (
     UnknownVersionError,
     WrongPassphraseError,
 )
-from forgekeep.service import assets
-from forgekeep.service._core import SiteHandle
+from forgekeep.service.assets import writing as assets
+from forgekeep.service.core import SiteHandle
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.fakes import FaultInjectingBlobStore
 
 ENC_CHUNK = CHUNK_SIZE + TAG_SIZE

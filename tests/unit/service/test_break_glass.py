@@ -23,10 +23,10 @@ from forgekeep.errors import (
     UsageError,
 )
 from forgekeep.limits import MAX_BREAK_GLASS_MINUTES
-from forgekeep.service.break_glass import active_break_glass
+from forgekeep.service.access.break_glass import active_break_glass
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.vetting import ISSUER
 
 

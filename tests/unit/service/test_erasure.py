@@ -28,7 +28,7 @@ from forgekeep.identity import open_attributes
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.rawdb import database_bytes
 from forgekeep.testing.vetting import ISSUER
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from forgekeep.clock import ManualClock
 from forgekeep.db.models import Replica, Upload
-from forgekeep.service._leases import upload_lease
+from forgekeep.service.assets.leases import upload_lease
 from forgekeep.service.vault import Vault
 
 HOUR = dt.timedelta(hours=1)

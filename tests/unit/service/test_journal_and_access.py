@@ -16,7 +16,7 @@ from forgekeep.identity import open_attributes
 from forgekeep.ledger.journal import JournalEvent
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.rawdb import database_bytes
 
 

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from forgekeep.db.engine import make_sessionmaker
 from forgekeep.db.models import Event
 from forgekeep.errors import JournalError, WrongPassphraseError
-from forgekeep.service import keyring, wiring
-from forgekeep.service.workspace import InitResult
+from forgekeep.service import wiring
+from forgekeep.service.workspace import keyring
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.rawdb import workspace_engine
 
 

@@ -23,8 +23,8 @@ from forgekeep.errors import (
     UsageError,
 )
 from forgekeep.limits import MAX_LICENCE_SCOPE_ITEMS
-from forgekeep.service import export_auths as ea
-from forgekeep.service import licences as lic
+from forgekeep.service.access import export_auths as ea
+from forgekeep.service.access import licences as lic
 from forgekeep.service.vault import Vault
 
 DAY = dt.timedelta(days=1)

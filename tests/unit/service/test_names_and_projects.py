@@ -13,7 +13,7 @@ from forgekeep.errors import (
     NotFoundError,
     UsageError,
 )
-from forgekeep.service._names import (
+from forgekeep.service.assets.names import (
     parse_tag,
     split_reference,
     validate_classification,

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from forgekeep.db.models import Project, Replica, Site
-from forgekeep.service import _core, assets
-from forgekeep.service._core import ServiceContext, SiteHandle, place
+from forgekeep.service import core as _core
+from forgekeep.service.assets import writing as assets
+from forgekeep.service.core import ServiceContext, SiteHandle, place
 from forgekeep.service.vault import Vault
 from forgekeep.storage.file import FileBlobStore
 

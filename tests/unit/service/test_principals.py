@@ -27,7 +27,7 @@ from forgekeep.errors import (
 )
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import DB_FILE, InitResult
+from forgekeep.service.workspace.create import DB_FILE, InitResult
 from forgekeep.testing.vetting import ISSUER
 
 FINGERPRINT = "ab" * 32

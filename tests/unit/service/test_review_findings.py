@@ -14,10 +14,10 @@ from forgekeep.clock import ManualClock
 from forgekeep.db.engine import make_engine, migrate
 from forgekeep.db.models import Event
 from forgekeep.errors import ConflictError, ForgekeepError, StorageError, UsageError
-from forgekeep.service import assets
+from forgekeep.service.assets import writing as assets
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 
 
 def test_get_refuses_to_write_inside_the_workspace_or_a_site(vault: Vault) -> None:

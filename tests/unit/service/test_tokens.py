@@ -22,10 +22,10 @@ from forgekeep.errors import (
 )
 from forgekeep.identity.tokens import new_token, parse_token, secret_hash
 from forgekeep.limits import MAX_TOKEN_TTL_DAYS
-from forgekeep.service._core import Authentication
+from forgekeep.service.core import Authentication
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace import InitResult
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.rawdb import database_bytes
 
 DAY = dt.timedelta(days=1)

@@ -1,0 +1,1 @@
+"""The access domain of the service core."""

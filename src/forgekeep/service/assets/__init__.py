@@ -1,0 +1,1 @@
+"""The assets domain of the service core."""

@@ -1,0 +1,1 @@
+"""The ledger domain of the service core."""

@@ -1,0 +1,1 @@
+"""The principals domain of the service core."""

@@ -1,0 +1,1 @@
+"""The workspace domain of the service core."""
