@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from forgekeep._durable import TEMP_PREFIX
 from forgekeep.cli.main import run
+from forgekeep.testing.rawdb import workspace_engine
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = "tests only: correct horse battery staple"  # noqa: S105 (test-only)
@@ -233,10 +234,36 @@ def temporaries(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob(f"{TEMP_PREFIX}*"))
 
 
-def query(db: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    """Read the workspace database directly (read-only), for what the CLI does not show."""
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        return list(conn.execute(sql, params).fetchall())
+def _bound(sql: str, params: Sequence[object]) -> tuple[Any, dict[str, object]]:
+    """``sql`` with its ``?`` placeholders as SQLAlchemy's ``:p0``, ``:p1``, …"""
+    parts = sql.split("?")
+    if len(parts) != len(params) + 1:
+        raise ValueError(f"{len(parts) - 1} placeholders for {len(params)} parameters")
+    named = parts[0] + "".join(f":p{i}{rest}" for i, rest in enumerate(parts[1:]))
+    return text(named), {f"p{i}": value for i, value in enumerate(params)}
+
+
+def query(home: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Read the workspace's database directly (SQLite or PostgreSQL), for what the CLI
+    does not show. ``?`` marks a parameter; nothing is committed."""
+    statement, bound = _bound(sql, params)
+    engine = workspace_engine(home)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(statement, bound)]
+    finally:
+        engine.dispose()
+
+
+def execute(home: Path, sql: str, *params: object) -> None:
+    """Change the workspace's database directly, as anyone with write access to it can."""
+    statement, bound = _bound(sql, params)
+    engine = workspace_engine(home)
+    try:
+        with engine.begin() as connection:
+            connection.execute(statement, bound)
+    finally:
+        engine.dispose()
 
 
 # -- Fixtures shared by tests/cli and tests/integration (their conftests import these) --
