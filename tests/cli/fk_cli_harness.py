@@ -3,6 +3,10 @@
 Shared by ``tests/cli`` and ``tests/integration`` (whose conftest puts this
 directory on ``sys.path``). Both runners return a :class:`Result` that knows the error contract of
 CLI.md: ``error[FK-…]: message`` then ``hint: …`` on stderr, and the exit code.
+
+The ``ws`` fixture is a copy of a workspace made once per session through the CLI,
+on SQLite and on PostgreSQL (``init --database-url``), as the ``database`` fixture
+of tests/conftest.py chooses; :func:`query` and :func:`execute` reach either database.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -23,9 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from forgekeep._durable import TEMP_PREFIX
 from forgekeep.cli.main import run
+from forgekeep.service.workspace import DatabaseChoice
+from forgekeep.testing.postgres import CleanDatabases, copy_rows
+from forgekeep.testing.rawdb import workspace_engine
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = "tests only: correct horse battery staple"  # noqa: S105 (test-only)
@@ -184,9 +191,13 @@ def vet_through_cli(home: Path, principal: str, *, xdg: Path, clearance: int = 3
     record.unlink()
 
 
-def init_workspace(home: Path, *, xdg: Path) -> None:
-    """``forgekeep init``, vet the admin, ``projects create p1``, through the real CLI."""
-    created = run_subprocess(["--workspace", str(home), "--json", "init", *CHEAP_KDF], xdg=xdg)
+def init_workspace(home: Path, *, xdg: Path, database_url: str | None = None) -> None:
+    """``forgekeep init``, vet the admin, ``projects create p1``, through the real CLI.
+
+    With ``database_url`` the metadata goes to that (PostgreSQL) database, else to SQLite.
+    """
+    on = () if database_url is None else ("--database-url", database_url)
+    created = run_subprocess(["--workspace", str(home), "--json", "init", *CHEAP_KDF, *on], xdg=xdg)
     vet_through_cli(home, created.ok().json()["principal_id"], xdg=xdg)
     run_subprocess(
         ["--workspace", str(home), "projects", "create", PROJECT, "--residency", "DE"], xdg=xdg
@@ -233,10 +244,46 @@ def temporaries(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob(f"{TEMP_PREFIX}*"))
 
 
-def query(db: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
-    """Read the workspace database directly (read-only), for what the CLI does not show."""
-    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        return list(conn.execute(sql, params).fetchall())
+def _bound(sql: str, params: Sequence[object]) -> tuple[Any, dict[str, object]]:
+    """``sql`` with its ``?`` placeholders as SQLAlchemy's ``:p0``, ``:p1``, …"""
+    parts = sql.split("?")
+    if len(parts) != len(params) + 1:
+        raise ValueError(f"{len(parts) - 1} placeholders for {len(params)} parameters")
+    named = parts[0] + "".join(f":p{i}{rest}" for i, rest in enumerate(parts[1:]))
+    return text(named), {f"p{i}": value for i, value in enumerate(params)}
+
+
+def query(home: Path, sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Read the workspace's database directly (SQLite or PostgreSQL), for what the CLI
+    does not show. ``?`` marks a parameter; nothing is committed."""
+    statement, bound = _bound(sql, params)
+    engine = workspace_engine(home)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(statement, bound)]
+    finally:
+        engine.dispose()
+
+
+def execute(home: Path, sql: str, *params: object) -> None:
+    """Change the workspace's database directly, as anyone with write access to it can."""
+    statement, bound = _bound(sql, params)
+    engine = workspace_engine(home)
+    try:
+        with engine.begin() as connection:
+            connection.execute(statement, bound)
+    finally:
+        engine.dispose()
+
+
+def keep_on_sqlite(metafunc: pytest.Metafunc, listed: Mapping[str, frozenset[str]]) -> None:
+    """For a conftest's ``pytest_generate_tests``: give the tests ``listed`` by file name
+    only the SQLite parameter of the ``database`` fixture (and so of ``ws``)."""
+    names = listed.get(metafunc.definition.path.name, frozenset())
+    if "database" in metafunc.fixturenames and metafunc.function.__name__ in names:
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+        )
 
 
 # -- Fixtures shared by tests/cli and tests/integration (their conftests import these) --
@@ -277,9 +324,39 @@ def base_template(tmp_path_factory: pytest.TempPathFactory, xdg: Path) -> Path:
     return home
 
 
+@dataclass(frozen=True, slots=True)
+class PostgresTemplate:
+    """A workspace initialized on PostgreSQL: its directory and its database."""
+
+    home: Path
+    url: str
+
+
+@pytest.fixture(scope="session")
+def postgres_template(
+    tmp_path_factory: pytest.TempPathFactory, xdg: Path, clean_databases: CleanDatabases
+) -> Iterator[PostgresTemplate]:
+    """:func:`base_template` with its metadata on PostgreSQL (``init --database-url``)."""
+    with clean_databases.database() as url:
+        home = tmp_path_factory.mktemp("pg-template") / "ws"
+        init_workspace(home, xdg=xdg, database_url=url)
+        yield PostgresTemplate(home, url)
+
+
 @pytest.fixture
-def ws(base_template: Path, tmp_path: Path) -> Path:
-    """A fresh copy of the template workspace."""
+def ws(request: pytest.FixtureRequest, database: DatabaseChoice, tmp_path: Path) -> Path:
+    """A fresh copy of the template workspace, on each database the ``database`` fixture
+    names: on PostgreSQL, the template's rows copied into this test's own database."""
     home = tmp_path / "ws"
-    shutil.copytree(base_template, home, symlinks=True)
+    if database.url is None:
+        shutil.copytree(request.getfixturevalue("base_template"), home, symlinks=True)
+        return home
+    template: PostgresTemplate = request.getfixturevalue("postgres_template")
+    url = database.url.render()
+    shutil.copytree(template.home, home, symlinks=True)
+    copy_rows(template.url, url)
+    config = home / "forgekeep.toml"
+    named = f'url = "{template.url}"'
+    assert config.read_text().count(named) == 1, config.read_text()
+    config.write_text(config.read_text().replace(named, f'url = "{url}"'))
     return home

@@ -1,19 +1,36 @@
 """What an attacker with write access to the database and the site, but no passphrase,
-can do to the log: only ``sqlite3``, ``hashlib`` and the file system, nothing of Forgekeep.
+can do to the log: plain SQL on the database, ``hashlib`` and the file system.
 
-Shared with tests/integration (its conftest puts this directory on ``sys.path``).
-The stored-hash layout is the one docs/formats/ledger.md documents; recomputing it
-needs plain SHA-256 and no key.
+The database is the one the workspace's plain-text ``forgekeep.toml`` names, SQLite or
+PostgreSQL; the attacker reaches it with SQLAlchemy Core and text SQL, with no key and
+nothing of Forgekeep's service. Shared with tests/integration (its conftest puts this
+directory on ``sys.path``). The stored-hash layout is the one docs/formats/ledger.md
+documents; recomputing it needs plain SHA-256 and no key.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
+from sqlalchemy import Connection, text
+
+from forgekeep.testing.rawdb import workspace_engine
+
 TILE_HASHES = 256
+
+
+@contextlib.contextmanager
+def _database(home: Path) -> Iterator[Connection]:
+    """One transaction on the workspace's database, committed at the end."""
+    engine = workspace_engine(home)
+    try:
+        with engine.begin() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def _node(left: bytes, right: bytes) -> bytes:
@@ -38,35 +55,41 @@ def _stored_count(n: int) -> int:
     return 2 * n - n.bit_count()
 
 
-def delete_and_rehash(database: Path, site: Path, tenant: str, victim: int) -> int:
+def delete_and_rehash(home: Path, site: Path, tenant: str, victim: int) -> int:
     """Delete entry ``victim``, renumber and rehash the tail, and delete every checkpoint
     (rows and mirrored notes) and mirrored tile that would betray it. Returns the new size."""
-    with contextlib.closing(sqlite3.connect(database)) as db, db:
-        db.execute("DELETE FROM events WHERE tenant_id = ? AND log_index = ?", (tenant, victim))
+    at = {"t": tenant, "v": victim}
+    with _database(home) as db:
+        db.execute(text("DELETE FROM events WHERE tenant_id = :t AND log_index = :v"), at)
         later = db.execute(
-            "SELECT log_index FROM events WHERE tenant_id = ? AND log_index > ? ORDER BY log_index",
-            (tenant, victim),
-        ).fetchall()
+            text(
+                "SELECT log_index FROM events WHERE tenant_id = :t AND log_index > :v"
+                " ORDER BY log_index"
+            ),
+            at,
+        ).all()
         for (index,) in later:  # one by one, upwards: the index is unique
             db.execute(
-                "UPDATE events SET log_index = ? WHERE tenant_id = ? AND log_index = ?",
-                (index - 1, tenant, index),
+                text("UPDATE events SET log_index = :new WHERE tenant_id = :t AND log_index = :i"),
+                {"new": index - 1, "t": tenant, "i": index},
             )
         entries = [
-            bytes(row[0])
-            for row in db.execute(
-                "SELECT entry FROM events WHERE tenant_id = ? AND log_index IS NOT NULL"
-                " ORDER BY log_index",
-                (tenant,),
+            bytes(entry)
+            for (entry,) in db.execute(
+                text(
+                    "SELECT entry FROM events WHERE tenant_id = :t AND log_index IS NOT NULL"
+                    " ORDER BY log_index"
+                ),
+                at,
             )
         ]
-        db.execute("DELETE FROM ledger_hashes WHERE tenant_id = ?", (tenant,))
+        db.execute(text("DELETE FROM ledger_hashes WHERE tenant_id = :t"), at)
         hashes = stored_hashes(entries)
-        db.executemany(
-            "INSERT INTO ledger_hashes (tenant_id, idx, hash) VALUES (?, ?, ?)",
-            [(tenant, i, h) for i, h in enumerate(hashes)],
+        db.execute(
+            text("INSERT INTO ledger_hashes (tenant_id, idx, hash) VALUES (:t, :i, :h)"),
+            [{"t": tenant, "i": i, "h": h} for i, h in enumerate(hashes)],
         )
-        db.execute("DELETE FROM checkpoints WHERE tenant_id = ? AND size > ?", (tenant, victim))
+        db.execute(text("DELETE FROM checkpoints WHERE tenant_id = :t AND size > :v"), at)
     _scrub_site(site / "ledger" / tenant, victim, hashes)
     return len(entries)
 
@@ -86,22 +109,14 @@ def _scrub_site(mirror: Path, victim: int, hashes: list[bytes]) -> None:
                 tile.unlink()
 
 
-def delete_newest(database: Path, tenant: str) -> int:
+def delete_newest(home: Path, tenant: str) -> int:
     """Delete the newest ``events`` row only (its hashes stay): a broken tail."""
-    with contextlib.closing(sqlite3.connect(database)) as db, db:
-        (newest,) = db.execute(
-            "SELECT MAX(log_index) FROM events WHERE tenant_id = ?", (tenant,)
-        ).fetchone()
-        db.execute("DELETE FROM events WHERE tenant_id = ? AND log_index = ?", (tenant, newest))
-    return int(newest)
-
-
-def update_column(database: Path, tenant: str, index: int, column: str, value: str) -> None:
-    """One UPDATE of a derived column of the ``events`` row at log ``index``."""
-    if column not in {"outcome", "detail", "request_id", "actor"}:
-        raise ValueError(column)
-    with contextlib.closing(sqlite3.connect(database)) as db, db:
+    with _database(home) as db:
+        newest = db.execute(
+            text("SELECT MAX(log_index) FROM events WHERE tenant_id = :t"), {"t": tenant}
+        ).scalar_one()
         db.execute(
-            f"UPDATE events SET {column} = ? WHERE tenant_id = ? AND log_index = ?",  # noqa: S608
-            (value, tenant, index),
+            text("DELETE FROM events WHERE tenant_id = :t AND log_index = :i"),
+            {"t": tenant, "i": newest},
         )
+    return int(newest)

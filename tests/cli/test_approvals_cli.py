@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from forgekeep.cli.approvals import break_glass_app
 from forgekeep.crypto.signed import SIGNER_KEY_PREFIX, parse_signer_key, sign
-from forgekeep.service.workspace.create import DB_FILE
 from forgekeep.testing.vetting import ISSUER
 
 POLICY = """\
@@ -91,7 +90,7 @@ def test_policy_apply_with_one_approval(fk: InProcess, ws: Path, tmp_path: Path)
     view = fk(*w, "policy", "show", "--json").json()
     assert view["active"]["sha256"] == applied["sha256"]
     assert "customer policy version" in fk(*w, "policy", "show").ok().out
-    rows = query(ws / DB_FILE, "SELECT outcome FROM events WHERE action = 'approval.decide'")
+    rows = query(ws, "SELECT outcome FROM events WHERE action = 'approval.decide'")
     assert rows == [("denied",), ("ok",)]
     assert own_key.exists()
 
@@ -210,7 +209,7 @@ def test_lifting_a_legal_hold_needs_another_persons_approval(
     assert f"{held} released" in done.ok().out
     fk(*w, "principals", "hold", "--release", "--approval", approval).error("FK-AUTHZ-003", 3)
     events = query(
-        ws / DB_FILE,
+        ws,
         "SELECT outcome FROM events WHERE action = 'principal.hold' ORDER BY seq",
     )
     assert [row[0] for row in events].count("denied") == 2  # both refusals journaled

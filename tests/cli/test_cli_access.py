@@ -7,8 +7,6 @@ from pathlib import Path
 
 from fk_cli_harness import InProcess, query
 
-from forgekeep.service.workspace.create import DB_FILE
-
 REQUEST = re.compile(r"\(request (req-[0-9a-f]{16})\)")
 
 
@@ -39,7 +37,7 @@ def test_an_itar_refusal_is_explained_by_request_id(
     assert "denied" in explained
     data = fk(*w, "access", "explain", "--request", match.group(1), "--json").json()
     assert "export-authorisation-missing" in data["events"][0]["reasons"]
-    rows = query(ws / DB_FILE, "SELECT action FROM events ORDER BY seq DESC LIMIT 1")
+    rows = query(ws, "SELECT action FROM events ORDER BY seq DESC LIMIT 1")
     assert rows == [("access.explain",)]
     assert not (tmp_path / "again.step").exists()
 

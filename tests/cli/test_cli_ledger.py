@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import sqlite3
 from pathlib import Path
 
 import ledger_attacker
-from fk_cli_harness import SITE, InProcess, query
+from fk_cli_harness import SITE, InProcess, execute, query
 
 from forgekeep.crypto.signed import parse_vkey
 from forgekeep.errors import EXIT_FINDINGS
 from forgekeep.ledger import merkle
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
 from forgekeep.ledger.tlog_proof import verify_proof_file
-from forgekeep.service.workspace.create import DB_FILE
 
 
 def test_receipt_checkpoint_proofs_and_offline_verification(
@@ -106,8 +103,7 @@ def test_checkpoint_follow_keeps_a_file_signed(fk: InProcess, ws: Path, tmp_path
 
 def test_doctor_reports_a_missing_log_key_and_fix_makes_it(fk: InProcess, ws: Path) -> None:
     w = ("--workspace", str(ws))
-    with contextlib.closing(sqlite3.connect(ws / DB_FILE)) as db, db:
-        db.execute("DELETE FROM ledger_keys")  # as a workspace made by an older release
+    execute(ws, "DELETE FROM ledger_keys")  # as a workspace made by an older release
     fk(*w, "ledger", "key").error("FK-LEDGER-010", 1)
     report = fk(*w, "doctor", "--json")
     assert report.code == EXIT_FINDINGS
@@ -130,7 +126,7 @@ def test_entry_prints_exactly_the_hashed_bytes(fk: InProcess, ws: Path, tmp_path
     verified = verify_proof_file(proof.read_bytes(), vkey)
     assert verified.entry == printed  # the proof's inclusion path starts from this leaf
     ((stored,),) = query(
-        ws / DB_FILE, "SELECT hash FROM ledger_hashes WHERE idx = ?", merkle.stored_hash_count(2)
+        ws, "SELECT hash FROM ledger_hashes WHERE idx = ?", merkle.stored_hash_count(2)
     )
     assert hashlib.sha256(b"\x00" + printed).digest() == stored
 
@@ -150,7 +146,7 @@ def test_a_rewritten_tail_exits_4(fk: InProcess, ws: Path, tmp_path: Path) -> No
     victim = max(e["index"] for e in fk(*w, "ledger", "ls", "--json").json()
                  if e["action"] == "asset.put")  # fmt: skip
 
-    ledger_attacker.delete_and_rehash(ws / DB_FILE, ws / SITE, tenant, victim)
+    ledger_attacker.delete_and_rehash(ws, ws / SITE, tenant, victim)
 
     result = fk(*w, "ledger", "verify", "--json")
     assert result.code == 4, result

@@ -10,7 +10,6 @@ from fk_cli_harness import REQUEST_ID, InProcess, query
 
 from forgekeep.config import CONFIG_NAME
 from forgekeep.crypto.signed import generate_signer, sign
-from forgekeep.service.workspace.create import DB_FILE
 from forgekeep.testing.vetting import ISSUER
 
 
@@ -76,7 +75,7 @@ def test_vetting_with_no_trusted_issuer_is_refused(fk: InProcess, ws: Path, tmp_
     )
     message = fk("--workspace", str(ws), "principals", "vet", str(record)).error("FK-CONFIG-001", 1)
     assert REQUEST_ID.search(message)
-    rows = query(ws / DB_FILE, "SELECT outcome FROM events WHERE action = 'principal.vet'")
+    rows = query(ws, "SELECT outcome FROM events WHERE action = 'principal.vet'")
     assert rows[-1] == ("error",)  # after the harness's own vetting of the admin
 
 

@@ -8,8 +8,6 @@ from pathlib import Path
 import pytest
 from fk_cli_harness import PROJECT, REQUEST_ID, InProcess, query
 
-from forgekeep.service.workspace.create import DB_FILE
-
 SOON = (dt.datetime.now(dt.UTC) + dt.timedelta(days=30)).date().isoformat()
 
 
@@ -42,7 +40,7 @@ def test_grant_ls_show_revoke(fk: InProcess, w: tuple[str, str], ws: Path) -> No
     assert info["valid_from"] == "2025-12-31T23:00:00+00:00"
     assert info["valid_until"] == f"{SOON}T00:00:00+00:00"
     assert info["status"] == "active"
-    asset_id = query(ws / DB_FILE, "SELECT id FROM assets WHERE name = 'part.step'")[0][0]
+    asset_id = query(ws, "SELECT id FROM assets WHERE name = 'part.step'")[0][0]
     assert info["assets"] == [asset_id]
     assert len(info["projects"]) == 1  # type: ignore[arg-type]
 
@@ -96,7 +94,7 @@ def test_bad_dates_are_usage_errors(
     message = result.error("FK-USAGE-001", 2)
     assert flag in message
     assert "\n" not in message
-    assert query(ws / DB_FILE, "SELECT count(*) FROM licences") == [(0,)]
+    assert query(ws, "SELECT count(*) FROM licences") == [(0,)]
 
 
 def test_grant_refusal_names_its_request(fk: InProcess, w: tuple[str, str], ws: Path) -> None:
@@ -108,7 +106,7 @@ def test_grant_refusal_names_its_request(fk: InProcess, w: tuple[str, str], ws: 
     message = result.error("FK-USAGE-001", 2)
     assert "fly" in message
     assert REQUEST_ID.search(message)
-    rows = query(ws / DB_FILE, "SELECT outcome FROM events WHERE action = 'licence.grant'")
+    rows = query(ws, "SELECT outcome FROM events WHERE action = 'licence.grant'")
     assert rows == [("error",)]
     missing = fk(*w, "licences", "show", "L-404")
     assert "L-404" in missing.error("FK-NOTFOUND-001", 1)
@@ -138,7 +136,7 @@ def test_export_auth_126_18_needs_itar(fk: InProcess, w: tuple[str, str], ws: Pa
         "--until", SOON, "--covers-126-18",
     )  # fmt: skip
     assert "126.18" in result.error("FK-USAGE-001", 2)
-    assert query(ws / DB_FILE, "SELECT count(*) FROM export_auths") == [(0,)]
+    assert query(ws, "SELECT count(*) FROM export_auths") == [(0,)]
     bad = fk(
         *w, "export-auth", "add", "--holder", "acme", "--kind", "EAR-licence",
         "--reference", "D123456", "--asset", f"{PROJECT}/part.step", "--destinations", "GB",

@@ -7,8 +7,6 @@ from pathlib import Path
 import pytest
 from fk_cli_harness import REQUEST_ID, InProcess, query
 
-from forgekeep.service.workspace.create import DB_FILE
-
 
 @pytest.fixture(autouse=True)
 def _private_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -30,7 +28,7 @@ def test_create_prints_the_token_once(fk: InProcess, ws: Path) -> None:
     assert listed[0]["scopes"] == ["read"]
     assert text not in fk(*w, "tokens", "ls").ok().out
     assert text not in str(listed)
-    assert all(text[20:] not in str(row) for row in query(ws / DB_FILE, "SELECT * FROM events"))
+    assert all(text[20:] not in str(row) for row in query(ws, "SELECT * FROM events"))
 
     as_json = fk(*w, "tokens", "create", "--label", "j", "--scope", "write", "--json").json()
     assert as_json["token"].startswith(f"fkt_{as_json['id']}_")
@@ -57,7 +55,7 @@ def test_a_token_acts_and_a_revoked_one_is_refused(fk: InProcess, ws: Path, tmp_
     message = refused.error("FK-AUTHZ-002", 3)
     assert REQUEST_ID.search(message)
     assert text not in refused.stderr
-    rows = query(ws / DB_FILE, "SELECT outcome, target FROM events WHERE action = 'auth.token'")
+    rows = query(ws, "SELECT outcome, target FROM events WHERE action = 'auth.token'")
     assert rows == [("denied", token_id)]
 
 

@@ -34,7 +34,7 @@ from forgekeep.errors import AccessDeniedError
 from forgekeep.service.access.sealed_reasons import SEALED_POLICY, open_fields
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace.create import DB_FILE, AdminSpec, init_workspace
+from forgekeep.service.workspace.create import AdminSpec, init_workspace
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"coverage passphrase"
@@ -412,7 +412,7 @@ def test_deny_all_refuses_every_command(
     message = result.error("FK-AUTHZ-001", 3)
     assert "deny-all" in message
     rows = query(
-        Path(denied_cli["home"]) / DB_FILE,
+        Path(denied_cli["home"]),
         "SELECT outcome, detail, request_id FROM events ORDER BY seq DESC LIMIT 1",
     )
     assert rows[0][0] == "denied"

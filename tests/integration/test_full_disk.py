@@ -80,7 +80,7 @@ def test_put_larger_than_the_disk(
     assert [v["number"] for v in fk(*w, "versions", "small.bin", "--json").json()] == [1]
     assert temporaries(site_on_tmpfs) == []
     assert blobs_under(site_on_tmpfs / "site") == stored
-    assert query(ws / "forgekeep.db", "SELECT version_id FROM uploads") == []
+    assert query(ws, "SELECT version_id FROM uploads") == []
     out = tmp_path / "small.out"
     fk(*w, "get", "small.bin", "-o", str(out)).ok()
     assert out.read_bytes() == small

@@ -225,7 +225,7 @@ def _final_names(home: Path) -> set[str]:
 
 
 def _replica_keys(home: Path) -> set[str]:
-    return {key for (key,) in query(home / "forgekeep.db", "SELECT blob_key FROM replicas")}
+    return {key for (key,) in query(home, "SELECT blob_key FROM replicas")}
 
 
 def _check_listing(fk: InProcess, w: tuple[str, ...], point: Point, name: str, rc: int) -> bool:
@@ -291,7 +291,7 @@ def test_kill9_during_put(
     time.sleep(LEASE_SECONDS + 0.5)  # the dead put's lease expires; fsck may take it over
     _check_fsck(fk, w, point, committed)
     assert temporaries(home) == []
-    assert query(home / "forgekeep.db", "SELECT version_id FROM uploads") == []
+    assert query(home, "SELECT version_id FROM uploads") == []
     assert _final_names(home) == _replica_keys(home)
 
     # Whatever is listed gets back identical; what is not listed is not there.
@@ -327,11 +327,10 @@ def test_repair_removes_stale_upload_leases(
     )
     point = Point("progress:1048576", committed=False)
     _run_child(fork_server, point, home, template.new_payload, NEW)
-    db = home / "forgekeep.db"
-    assert query(db, "SELECT version_id FROM upload_leases"), "the killed put held a lease"
+    assert query(home, "SELECT version_id FROM upload_leases"), "the killed put held a lease"
     young = fk("--workspace", str(home), "fsck", "--repair", "--grace", "0", "--json")
     assert young.parsed()["repaired"] == []  # not expired yet: never taken over early
-    assert query(db, "SELECT version_id FROM upload_leases")
+    assert query(home, "SELECT version_id FROM upload_leases")
     time.sleep(4.5)
     assert fk("--workspace", str(home), "fsck", "--repair", "--grace", "0").code == 0
-    assert query(db, "SELECT version_id FROM upload_leases") == []
+    assert query(home, "SELECT version_id FROM upload_leases") == []

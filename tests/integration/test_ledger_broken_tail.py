@@ -19,7 +19,7 @@ from forgekeep.clock import ManualClock
 from forgekeep.errors import JournalError, UsageError
 from forgekeep.ledger import merkle
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace.create import DB_FILE, InitResult
+from forgekeep.service.workspace.create import InitResult
 
 
 def _tenant(fk: InProcess, w: tuple[str, str]) -> str:
@@ -37,7 +37,7 @@ def test_broken_tail_is_diagnosed_and_restored_from_an_export(
     export = tmp_path / "export"
     fk(*w, "ledger", "export", str(export)).ok()  # holds its own event, the newest
 
-    lost = ledger_attacker.delete_newest(ws / DB_FILE, tenant)
+    lost = ledger_attacker.delete_newest(ws, tenant)
 
     refused = fk(*w, "ls")
     assert "FK-AUTHZ" not in refused.error("FK-JOURNAL-001", 1)
@@ -74,15 +74,12 @@ def test_a_forged_export_restores_nothing(fk: InProcess, ws: Path, tmp_path: Pat
     entries = export / "entries.jsonl"
     lines = entries.read_bytes().splitlines(keepends=True)
     entries.write_bytes(b"".join([*lines[:-1], lines[-1].replace(b'"ok"', b'"denied"')]))
-    lost = ledger_attacker.delete_newest(ws / DB_FILE, tenant)
+    lost = ledger_attacker.delete_newest(ws, tenant)
     refused = fk(*w, "ledger", "repair", "--from-export", str(export))
     assert f"entry {lost} of the export is not the entry the log hashed" in refused.stderr
     assert fk(*w, "ledger", "verify", "--json").parsed()["findings"][0]["kind"] == "broken-tail"
 
 
-# The attacker edits the SQLite file itself (sqlite3 and the file system, no passphrase),
-# so this runs on SQLite; the verifier it defeats is the same on PostgreSQL.
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_uncovered_missing_entries_can_be_dropped_with_evidence(
     workspace: InitResult, clock: ManualClock, passphrase: bytes
 ) -> None:
@@ -93,9 +90,9 @@ def test_uncovered_missing_entries_can_be_dropped_with_evidence(
     vault.create_project("blade", residency="DE")
     vault.put(io.BytesIO(b"x"), project="blade", name="x.step")
     # The process dies here, before its vault signs a checkpoint; then a row is lost.
-    lost = ledger_attacker.delete_newest(home / DB_FILE, vault.tenant_id)
+    lost = ledger_attacker.delete_newest(home, vault.tenant_id)
     ((leaf,),) = query(
-        home / DB_FILE,
+        home,
         "SELECT hash FROM ledger_hashes WHERE idx = ?",
         merkle.stored_hash_count(lost),
     )
@@ -111,9 +108,6 @@ def test_uncovered_missing_entries_can_be_dropped_with_evidence(
     vault.close()
 
 
-# The attacker edits the SQLite file itself (sqlite3 and the file system, no passphrase),
-# so this runs on SQLite; the verifier it defeats is the same on PostgreSQL.
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_an_unauthorized_verify_of_a_broken_log_fails_closed(
     workspace: InitResult, clock: ManualClock, passphrase: bytes
 ) -> None:
@@ -124,7 +118,7 @@ def test_an_unauthorized_verify_of_a_broken_log_fails_closed(
             roles=["reader"],
         ).id  # fmt: skip
         tenant = admin.tenant_id
-    ledger_attacker.delete_newest(home / DB_FILE, tenant)
+    ledger_attacker.delete_newest(home, tenant)
     with open_vault(home, passphrase=passphrase, clock=clock, principal=reader) as rita:
         with pytest.raises(JournalError, match="FK-AUTHZ-001") as refused:
             rita.ledger_verify()  # no report: its refusal cannot be recorded

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import sqlite3
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -18,7 +16,7 @@ from sqlalchemy import delete, select, update
 from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import generate_signer, parse_vkey
 from forgekeep.db.ledger import Checkpoint as CheckpointRow
-from forgekeep.db.ledger import LedgerHash
+from forgekeep.db.ledger import LedgerHash, LedgerKey
 from forgekeep.db.models import Event
 from forgekeep.errors import CheckpointError, ForkError, JournalError, ProofError
 from forgekeep.ledger import audit, log, merkle
@@ -27,7 +25,8 @@ from forgekeep.ledger.journal import JournalEvent, Outcome
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace.create import DB_FILE, InitResult
+from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing import rawdb
 from forgekeep.testing.vetting import ISSUER
 
 
@@ -184,42 +183,34 @@ def test_entries_past_the_end_and_extra_hashes_are_caught(busy: Vault) -> None:
         busy.put(io.BytesIO(b"more"), project="blade", name="more.step")
 
 
-# Restores a copy of the SQLite file, as an operator restores last night's backup.
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-def test_a_restored_database_is_caught_by_the_mirrored_checkpoints(
-    busy: Vault, tmp_path: Path
-) -> None:
+# An operator restores last night's backup of the database (a logical copy of every
+# table, as pg_dump or SQLite's .dump keeps it); the site's mirror is not rolled back.
+def test_a_restored_database_is_caught_by_the_mirrored_checkpoints(busy: Vault) -> None:
     busy.ledger_checkpoint()
-    database = busy.context.home / DB_FILE
-    backup = tmp_path / "backup.db"
-    with sqlite3.connect(database) as live, sqlite3.connect(backup) as copy:
-        live.backup(copy)  # what last night's backup holds
+    home = busy.context.home
+    last_night = rawdb.backup(home)
     busy.put(io.BytesIO(b"today"), project="blade", name="today.step")
     for _ in range(3):
         busy.ledger_checkpoint()  # mirrored to the site as it is signed
     assert busy.ledger_verify().mirrored_size is not None
-    with sqlite3.connect(backup) as old, sqlite3.connect(database) as live:
-        old.backup(live)  # the operator restores the old database
+    rawdb.restore(home, last_night)  # the operator restores the old database
     with pytest.raises(ForkError, match="rolled back"):
         busy.ledger_verify()
 
 
-# Restores a copy of the SQLite file, as an operator restores last night's backup.
-@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 def test_a_database_restored_from_before_the_first_checkpoint_is_caught(
-    unvetted_workspace: InitResult, clock: ManualClock, passphrase: bytes, tmp_path: Path
+    unvetted_workspace: InitResult, clock: ManualClock, passphrase: bytes
 ) -> None:
     home = unvetted_workspace.home
-    backup = tmp_path / "backup.db"
-    with sqlite3.connect(home / DB_FILE) as live, sqlite3.connect(backup) as copy:
-        live.backup(copy)  # right after init: no checkpoint in it yet
+    right_after_init = rawdb.backup(home)  # no checkpoint in it yet
     with open_vault(home, passphrase=passphrase, clock=clock) as opened:
         ISSUER.vet(opened, unvetted_workspace.principal_id, clock)
     # The vault signed (and mirrored) a checkpoint as it closed.
-    with sqlite3.connect(backup) as old, sqlite3.connect(home / DB_FILE) as live:
-        old.backup(live)
-    with sqlite3.connect(home / DB_FILE) as live:  # a backup made by a release without a log key
-        live.execute("DELETE FROM ledger_keys")
+    rawdb.restore(home, right_after_init)
+    engine = rawdb.workspace_engine(home)
+    with engine.begin() as live:  # a backup made by a release without a log key
+        live.execute(delete(LedgerKey))
+    engine.dispose()
     with open_vault(home, passphrase=passphrase, clock=clock) as opened:
         ISSUER.vet(opened, unvetted_workspace.principal_id, clock)
         with pytest.raises(ForkError, match="before the log's first checkpoint"):
