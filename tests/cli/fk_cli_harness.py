@@ -30,7 +30,7 @@ from sqlalchemy import text
 
 from forgekeep._durable import TEMP_PREFIX
 from forgekeep.cli.main import run
-from forgekeep.service.workspace import DatabaseChoice
+from forgekeep.service.workspace.create import DatabaseChoice
 from forgekeep.testing.postgres import CleanDatabases, copy_rows
 from forgekeep.testing.rawdb import workspace_engine
 from forgekeep.testing.vetting import ISSUER
