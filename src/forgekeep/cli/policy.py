@@ -28,7 +28,7 @@ from forgekeep.limits import MAX_CASE_FILE_BYTES, MAX_POLICY_FILE_BYTES
 if TYPE_CHECKING:
     from forgekeep.policy.lint import Problem
 
-# Cedar (cedarpy) is imported by the functions that decide or check policies, not here.
+# Cedar (through forgekeep.policy) is imported by the functions that check policies, not here.
 
 #: The largest policy file accepted.
 BASELINE: Final = "(baseline)"
@@ -58,14 +58,13 @@ def _read_policies(path: Path) -> str:
 def _checked_sources(
     files: Sequence[Path], *, with_baseline: bool
 ) -> tuple[list[tuple[str, str]], list[Problem], int]:
-    import cedarpy
-
-    from forgekeep.policy import baseline_text, schema_text
+    from forgekeep.policy import baseline_text
+    from forgekeep.policy.engine import parsed_schema
     from forgekeep.policy.lint import check_files
 
     sources = [(BASELINE, baseline_text())] if with_baseline else []
     sources += [(str(path), _read_policies(path)) for path in files]
-    problems, count = check_files(sources, cedarpy.Schema.from_str(schema_text()))
+    problems, count = check_files(sources, parsed_schema())
     return sources, problems, count
 
 

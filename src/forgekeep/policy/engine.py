@@ -16,6 +16,7 @@ Security rules:
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,18 @@ def baseline_text() -> str:
 
 def schema_text() -> str:
     return resources.files("forgekeep.policy").joinpath("data/schema.cedarschema").read_text()
+
+
+#: A parsed entity set, as :meth:`PolicyEngine.entities` returns it (for callers' type hints;
+#: only this package imports Cedar).
+Entities = cedarpy.Entities
+Schema = cedarpy.Schema
+
+
+@functools.cache
+def parsed_schema() -> Schema:
+    """The Forgekeep schema, parsed once per process."""
+    return cedarpy.Schema.from_str(schema_text())
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from forgekeep.ledger.audit import WitnessPolicy
 from forgekeep.ledger.sequencer import CHECKPOINT_INTERVAL, MAX_DELAY, Sequencer
 from forgekeep.ledger.verifier import VerifyReport
 from forgekeep.service.access import approvals as approval_ops
-from forgekeep.service.core import ServiceContext
+from forgekeep.service.context import ServiceContext
 from forgekeep.service.ledger import audit as ledger_audit_ops
 from forgekeep.service.ledger import erasure as erasure_ops
 from forgekeep.service.ledger import holds as hold_ops

@@ -21,17 +21,14 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from forgekeep.clock import Clock
-from forgekeep.config import Settings
 from forgekeep.db.failures import database_error
 from forgekeep.db.models import Project
 from forgekeep.errors import (
@@ -41,65 +38,18 @@ from forgekeep.errors import (
     JournalError,
 )
 from forgekeep.identity.tokens import allows
-from forgekeep.keys.protocol import KeyManager
-from forgekeep.ledger.journal import Journal, JournalEvent, Outcome, Scalar
-from forgekeep.ledger.sequencer import Sequencer
-from forgekeep.service.access.control import AccessControl, Actor, RequestFacts
-from forgekeep.service.access.entities import AssetTarget
-from forgekeep.service.access.sealed_reasons import refusal_detail
+from forgekeep.ledger.journal import JournalEvent, Outcome, Scalar
 from forgekeep.service.authz import SPECS, Action, Decision, Scope
-from forgekeep.storage.protocol import BlobStore
+from forgekeep.service.context import (
+    Actor,
+    AssetTarget,
+    RefusalIds,
+    RequestFacts,
+    ServiceContext,
+    SiteHandle,
+)
 
 _log = structlog.get_logger("forgekeep.access")
-
-
-@dataclass(frozen=True, slots=True)
-class SiteHandle:
-    name: str
-    jurisdiction: str
-    store: BlobStore
-
-
-@dataclass(frozen=True, slots=True)
-class Authentication:
-    """How the acting principal proved who it is.
-
-    ``scopes`` is ``None`` for a full session (the workspace's own principal,
-    or a login); an API token limits the request to its scopes' actions.
-    """
-
-    method: str  # "workspace", "token", "oidc" or "mtls"
-    strength: str  # Cedar context auth_strength: "local", "token", "oidc", "mtls"
-    scopes: frozenset[str] | None = None
-    token_id: str | None = None
-
-
-WORKSPACE_AUTH = Authentication("workspace", "local")
-
-
-@dataclass(slots=True)
-class ServiceContext:
-    """Everything a use case needs; built only by ``service.wiring``."""
-
-    home: Path
-    settings: Settings
-    tenant_id: str
-    principal_id: str
-    clock: Clock
-    sessions: sessionmaker[Session]
-    journal: Journal
-    access: AccessControl
-    key_manager: KeyManager
-    sites: Mapping[str, SiteHandle]
-    run_dir: Path
-    auth: Authentication = WORKSPACE_AUTH
-    closers: list[contextlib.AbstractContextManager[object]] = field(default_factory=list)
-    # Set while a long-running host runs group commit (Vault.group_commit).
-    sequencer: Sequencer | None = None
-
-    @property
-    def default_site(self) -> SiteHandle:
-        return next(iter(self.sites.values()))
 
 
 def place(ctx: ServiceContext, project: Project) -> SiteHandle:
@@ -226,9 +176,8 @@ def _refusal_detail(ctx: ServiceContext, request_id: str, exc: ForgekeepError) -
     if not isinstance(exc, AccessDeniedError) or not exc.reasons:
         return {"code": exc.code}
     with ctx.sessions() as session:
-        return refusal_detail(
-            session, ctx.key_manager, ctx.tenant_id, ctx.principal_id, request_id, exc
-        )
+        ids = RefusalIds(ctx.tenant_id, ctx.principal_id, request_id)
+        return ctx.access.refusal_detail(session, ctx.key_manager, ids, exc)
 
 
 def _journal_refusal(

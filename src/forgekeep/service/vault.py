@@ -27,7 +27,7 @@ from forgekeep.service.assets import fsck, reading
 from forgekeep.service.assets import projects as project_ops
 from forgekeep.service.assets import writing as assets
 from forgekeep.service.barrier import Progress
-from forgekeep.service.core import ServiceContext
+from forgekeep.service.context import ServiceContext
 from forgekeep.service.principals import directory as principal_ops
 from forgekeep.service.principals import vetting as vetting_ops
 

@@ -39,10 +39,10 @@ from forgekeep.ledger.journal import SqlJournal
 from forgekeep.residency import ResidencyRule
 from forgekeep.service.access.control import AccessControl, applied_policy, policy_engine
 from forgekeep.service.access.tokens import authenticate_token
-from forgekeep.service.core import WORKSPACE_AUTH, Authentication, ServiceContext, SiteHandle
+from forgekeep.service.context import WORKSPACE_AUTH, Authentication, ServiceContext, SiteHandle
 from forgekeep.service.ledger import cadence as ledger_cadence
+from forgekeep.service.ledger.legacy_state import import_legacy_state, legacy_files
 from forgekeep.service.vault import Vault
-from forgekeep.service.workspace.legacy_state import import_legacy_state, legacy_files
 from forgekeep.storage.registry import open_blob_store
 
 RUN_DIR = ".run"

@@ -23,7 +23,7 @@ from forgekeep.errors import (
     WrongPassphraseError,
 )
 from forgekeep.service.assets import writing as assets
-from forgekeep.service.core import SiteHandle
+from forgekeep.service.context import SiteHandle
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult

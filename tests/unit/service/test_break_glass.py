@@ -14,6 +14,7 @@ from sqlalchemy import select
 from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import SignerKey, encode_vkey, generate_signer
 from forgekeep.db.models import Event
+from forgekeep.db.repos.grants import active_break_glass
 from forgekeep.errors import (
     AccessDeniedError,
     ApprovalRequiredError,
@@ -23,7 +24,6 @@ from forgekeep.errors import (
     UsageError,
 )
 from forgekeep.limits import MAX_BREAK_GLASS_MINUTES
-from forgekeep.service.access.break_glass import active_break_glass
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult

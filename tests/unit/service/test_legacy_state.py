@@ -14,15 +14,15 @@ from forgekeep.db.models import Event
 from forgekeep.db.state import LegalHold
 from forgekeep.errors import LegacyStateError, LegalHoldError
 from forgekeep.ledger.cosigner_keys import CosignerKey, encode_cosigner_vkey
-from forgekeep.service.vault import Vault
-from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace.create import InitResult
-from forgekeep.service.workspace.legacy_state import (
+from forgekeep.service.ledger.legacy_state import (
     HOLDS_FILE,
     WITNESS_STATE_FILE,
     WITNESSES_FILE,
     import_legacy_state,
 )
+from forgekeep.service.vault import Vault
+from forgekeep.service.wiring import open_vault
+from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.pki import TestCA
 
 PASSPHRASE = b"correct horse battery staple"

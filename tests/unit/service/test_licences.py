@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from forgekeep.clock import ManualClock
 from forgekeep.db.access import ExportAuthorisation, Licence
 from forgekeep.db.models import Event
+from forgekeep.db.repos import grants as grant_repo
 from forgekeep.errors import (
     ConflictError,
     ForgekeepError,
@@ -266,7 +267,7 @@ def test_territory_codes() -> None:
 
 def _licence_ids(s: Setup, org: str, asset: str) -> list[str]:
     with s.vault.context.sessions() as session:
-        rows = lic.licence_candidates(
+        rows = grant_repo.licence_candidates(
             session, s.vault.tenant_id, org, asset, s.project, s.clock.now()
         )
         return [r.id for r in rows]
@@ -288,17 +289,17 @@ def test_licence_candidates(setup: Setup) -> None:
     setup.clock.advance(6 * DAY)
     assert _licence_ids(setup, setup.acme, setup.asset) == ["L-direct", "L-later", "L-project"]
     with setup.vault.context.sessions() as session:
-        other_tenant = lic.licence_candidates(
+        other_tenant = grant_repo.licence_candidates(
             session, "t-other", setup.acme, setup.asset, setup.project, setup.clock.now()
         )
     assert other_tenant == []
 
 
 def test_licence_candidates_are_bounded(setup: Setup) -> None:
-    for n in range(lic.MAX_CANDIDATES + 1):
+    for n in range(grant_repo.MAX_CANDIDATES + 1):
         _grant(setup, licence_id=f"L-{n:02d}")
     ids = _licence_ids(setup, setup.acme, setup.asset)
-    assert ids == [f"L-{n:02d}" for n in range(lic.MAX_CANDIDATES)]
+    assert ids == [f"L-{n:02d}" for n in range(grant_repo.MAX_CANDIDATES)]
 
 
 # -- export authorisations ----------------------------------------------------
@@ -379,7 +380,7 @@ def test_export_duplicate_revoke_and_list(setup: Setup) -> None:
 
 def _export_ids(s: Setup, org: str, asset: str) -> list[str]:
     with s.vault.context.sessions() as session:
-        rows = ea.export_auth_candidates(
+        rows = grant_repo.export_auth_candidates(
             session, s.vault.tenant_id, org, asset, s.project, s.clock.now()
         )
         return [r.id for r in rows]

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from forgekeep.db.models import Project, Replica, Site
 from forgekeep.service import core as _core
 from forgekeep.service.assets import writing as assets
-from forgekeep.service.core import ServiceContext, SiteHandle, place
+from forgekeep.service.context import ServiceContext, SiteHandle
+from forgekeep.service.core import place
 from forgekeep.service.vault import Vault
 from forgekeep.storage.file import FileBlobStore
 

@@ -22,7 +22,7 @@ from forgekeep.errors import (
 )
 from forgekeep.identity.tokens import new_token, parse_token, secret_hash
 from forgekeep.limits import MAX_TOKEN_TTL_DAYS
-from forgekeep.service.core import Authentication
+from forgekeep.service.context import Authentication
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult

@@ -71,7 +71,8 @@ from forgekeep.service.access.verdicts import (
     verdict_payload,
 )
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 #: The fewest approvals each known kind accepts; other kinds need at least one.
 MIN_APPROVALS: Final[Mapping[str, int]] = {

@@ -48,7 +48,8 @@ from forgekeep.service.access.approvals import (
     request_approval,
 )
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 KIND: Final = "break-glass"
 REQUIRED: Final = 2
@@ -231,24 +232,6 @@ def activate_break_glass(ctx: ServiceContext, approval_id: str) -> BreakGlassInf
             request=req.id,
         )
         return _info(row)
-
-
-def active_break_glass(
-    session: Session, tenant_id: str, principal_id: str, asset_id: str, now: dt.datetime
-) -> BreakGlass | None:
-    """The break-glass grant that lets ``principal_id`` reach ``asset_id`` at ``now``, if any."""
-    rows = session.scalars(
-        select(BreakGlass)
-        .where(
-            BreakGlass.tenant_id == tenant_id,
-            BreakGlass.principal_id == principal_id,
-            BreakGlass.revoked_at.is_(None),
-            BreakGlass.starts_at <= now,
-            BreakGlass.expires_at > now,
-        )
-        .order_by(BreakGlass.expires_at.desc())
-    ).all()
-    return next((row for row in rows if asset_id in (row.assets or ())), None)
 
 
 #: The further Cedar action to end another principal's grant (admins, as operators).

@@ -14,97 +14,41 @@ Security rules:
   when they are unrevoked and held by the actor (or the actor's organisation);
   the policies still check their assets, window, territory and purpose.
 * Parsed entity handles are cached by content, so a repeated request re-uses
-  its handle instead of re-parsing (``AccessControl.entity_parses`` counts).
+  its handle instead of re-parsing (``AccessControl.entity_parses`` counts;
+  the cache is :class:`forgekeep.policy.entity_cache.EntityCache`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import json
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
-import cedarpy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forgekeep.db import models
 from forgekeep.db.access import PolicyVersion
+from forgekeep.errors import ForgekeepError
 from forgekeep.identity import open_attributes
 from forgekeep.keys.protocol import KeyManager
+from forgekeep.ledger.journal import Scalar
 from forgekeep.policy import entities as ent
 from forgekeep.policy.engine import INVALID_ENTITIES, PolicyEngine, baseline_text
 from forgekeep.policy.engine import Request as CedarRequest
+from forgekeep.policy.entity_cache import EntityCache
 from forgekeep.service.access.entities import (
-    AssetTarget,
     asset_entity,
     candidates,
     project_entity,
 )
+from forgekeep.service.access.sealed_reasons import refusal_detail
 from forgekeep.service.authz import Decision
+from forgekeep.service.context import Actor, AssetTarget, RefusalIds, RequestFacts
 
-_ENTITY_CACHE_SIZE: Final = 512
 UNKNOWN_PRINCIPAL: Final = "principal-unknown"
 DEFAULT_DENY_POLICY: Final = "(default-deny: no policy permits)"
 INCOMPLETE_PRINCIPAL: Final = "principal-attributes-incomplete"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """The acting principal with what decisions need (personal attributes in memory only)."""
-
-    id: str
-    kind: str
-    status: str
-    roles: tuple[str, ...]
-    org_id: str | None
-    org_jurisdiction: str | None
-    clearance: int
-    vetting_expires: dt.datetime | None
-    trainings: tuple[str, ...]
-    citizenships: frozenset[str]
-    location: str | None
-
-    @property
-    def source_jurisdiction(self) -> str:
-        return (self.location if self.kind == "person" else self.org_jurisdiction) or "ZZ"
-
-    def entity(self) -> ent.Person | ent.Machine | None:
-        """The Cedar entity, or None when an attribute the schema needs is missing."""
-        if self.org_id is None:
-            return None
-        if self.kind == "machine":
-            return ent.Machine(
-                self.id, self.org_id, frozenset(self.roles), self.status, self.clearance
-            )
-        if not self.citizenships or self.location is None:
-            return None
-        return ent.Person(
-            self.id,
-            org=self.org_id,
-            citizenships=self.citizenships,
-            us_person="US" in self.citizenships,
-            location=self.location,
-            clearance=self.clearance,
-            vetting_expires=self.vetting_expires,
-            trainings=frozenset(self.trainings),
-            roles=frozenset(self.roles),
-            status=self.status,
-        )
-
-    @property
-    def cedar_uid(self) -> str:
-        return ent.uid("Machine" if self.kind == "machine" else "Person", self.id)
-
-
-@dataclass(frozen=True, slots=True)
-class RequestFacts:
-    now: dt.datetime
-    purpose: str
-    auth_strength: str
 
 
 def _sealed_attributes(km: KeyManager, tenant_id: str, row: models.Principal) -> dict[str, str]:
@@ -146,9 +90,12 @@ class AccessControl:
         self.engine = engine
         self.operator_jurisdictions = operator_jurisdictions
         self.policy_version = policy_version
-        self._entities: OrderedDict[str, cedarpy.Entities] = OrderedDict()
+        self._cache = EntityCache()
         self._attributes: dict[tuple[str, bytes], dict[str, str]] = {}
-        self.entity_parses = 0
+
+    @property
+    def entity_parses(self) -> int:
+        return self._cache.parses
 
     def refresh(self, session: Session, tenant_id: str) -> None:
         """Follow ``policy apply`` made since this workspace was opened (one indexed query)."""
@@ -162,7 +109,7 @@ class AccessControl:
         if current != self.policy_version:  # ids can be reused after a deletion: hash too
             _, text = applied_policy(session, tenant_id)
             self.engine, self.policy_version = policy_engine(text), current
-            self._entities.clear()
+            self._cache.clear()
 
     # -- actors ---------------------------------------------------------------
 
@@ -191,6 +138,11 @@ class AccessControl:
             citizenships=frozenset(c for c in citizenships.split(",") if c),
             location=attributes.get("location"),
         )
+
+    def refusal_detail(
+        self, session: Session, km: KeyManager, ids: RefusalIds, exc: ForgekeepError
+    ) -> dict[str, Scalar]:
+        return refusal_detail(session, km, ids.tenant_id, ids.actor_id, ids.request_id, exc)
 
     # -- decisions ------------------------------------------------------------
 
@@ -285,7 +237,7 @@ class AccessControl:
             context.to_cedar(),
         )
         result = self.engine.decide(
-            request, self._parsed(documents), resource_ancestors=list(ancestors)
+            request, self._cache.parsed(self.engine, documents), resource_ancestors=list(ancestors)
         )
         # A default deny is decided by no policy; name it so every decision names one.
         policies = result.policies or (() if result.allowed else (DEFAULT_DENY_POLICY,))
@@ -297,19 +249,3 @@ class AccessControl:
             export_auth if result.allowed else None,
             break_glass if result.allowed else None,
         )
-
-    def _parsed(self, documents: Sequence[Mapping[str, Any]]) -> cedarpy.Entities | None:
-        key = json.dumps(documents, sort_keys=True, separators=(",", ":"))
-        cached = self._entities.get(key)
-        if cached is not None:
-            self._entities.move_to_end(key)
-            return cached
-        try:
-            parsed = self.engine.entities(documents)
-        except (ValueError, TypeError):
-            return None
-        self.entity_parses += 1
-        self._entities[key] = parsed
-        if len(self._entities) > _ENTITY_CACHE_SIZE:
-            self._entities.popitem(last=False)
-        return parsed

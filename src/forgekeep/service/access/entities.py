@@ -16,27 +16,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from forgekeep.db import models
 from forgekeep.db.access import ExportAuthorisation, Licence
+from forgekeep.db.repos.grants import active_break_glass, export_auth_candidates, licence_candidates
 from forgekeep.policy import entities as ent
 from forgekeep.residency import ResidencyRule
 from forgekeep.service.authz import CLASSIFICATION_LEVELS
-
-if TYPE_CHECKING:
-    from forgekeep.service.access.control import Actor
-
-
-@dataclass(frozen=True, slots=True)
-class AssetTarget:
-    """An asset as a decision sees it (``version_classification`` when one version is read)."""
-
-    asset: models.Asset
-    project: models.Project
-    classification: str = "internal"
+from forgekeep.service.context import Actor, AssetTarget
 
 
 def _home_org(session: Session, tenant_id: str) -> str | None:
@@ -81,11 +70,6 @@ class Candidates:
 
 
 def candidates(session: Session, actor: Actor, target: AssetTarget, now: dt.datetime) -> Candidates:
-    # Imported here: those modules use the request path (``_core``), which uses this one.
-    from forgekeep.service.access.break_glass import active_break_glass  # noqa: PLC0415
-    from forgekeep.service.access.export_auths import export_auth_candidates  # noqa: PLC0415
-    from forgekeep.service.access.licences import licence_candidates  # noqa: PLC0415
-
     asset, project, tenant = target.asset.id, target.project.id, target.asset.tenant_id
     licences: list[ent.Licence] = []
     exports: list[ent.ExportAuth] = []

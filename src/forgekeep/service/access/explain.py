@@ -35,14 +35,14 @@ from sqlalchemy.orm import Session
 
 from forgekeep.db.ledger import BytesContain
 from forgekeep.db.models import AssetVersion, Event, Project
+from forgekeep.db.repos.catalog import resolve_asset
 from forgekeep.errors import AccessDeniedError, IntegrityError, NotFoundError, UsageError
 from forgekeep.ledger.entry import LogEntry, needle, verified_entries
 from forgekeep.ledger.journal import Outcome
-from forgekeep.service.access.entities import AssetTarget
 from forgekeep.service.access.sealed_reasons import EXPLAIN_SEALED, open_fields, seal_fields
-from forgekeep.service.assets.reading import resolve_asset
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
-from forgekeep.service.core import Request, ServiceContext, commit_with_event, request
+from forgekeep.service.context import AssetTarget, ServiceContext
+from forgekeep.service.core import Request, commit_with_event, request
 
 #: Cedar actions that can be asked about an asset.
 ASSET_VERBS: Final = (
@@ -225,7 +225,7 @@ def explain_what_if(
             subject = ctx.access.load_actor(session, ctx.key_manager, ctx.tenant_id, principal)
             if subject is None:
                 raise NotFoundError(f"no principal {principal!r}")
-            row = resolve_asset(session, ctx, asset, project)
+            row = resolve_asset(session, ctx.tenant_id, asset, project)
             owner = session.get(Project, row.project_id)
             if owner is None:
                 raise IntegrityError(f"asset {row.id} has no project")

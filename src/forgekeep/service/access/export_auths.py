@@ -19,33 +19,29 @@ Security rules:
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from forgekeep.db.access import ExportAuthorisation
+from forgekeep.db.repos.catalog import find_organisation
+from forgekeep.db.repos.grants import list_grants
 from forgekeep.errors import UsageError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service.access.grants import (
-    MAX_CANDIDATES,
-    candidate_rows,
     check_id,
     check_rule,
     check_until,
     id_free,
     info_values,
     journal_detail,
-    list_rows,
     revoke_row,
     scope,
     window,
 )
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
-from forgekeep.service.principals.directory import find_organisation
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 ITAR_KINDS = ("ITAR-TAA", "ITAR-DSP-5")
 EXPORT_KINDS = (*ITAR_KINDS, "EAR-licence", "EAR-exception")
@@ -124,7 +120,7 @@ def add_export_auth(  # noqa: PLR0913 (keyword-only: the authorisation's fields)
         rule = check_rule(destinations, "destinations")
         end = window(valid_until, "valid_until")
         check_until(ctx, end, None)
-        org = find_organisation(session, ctx, holder)
+        org = find_organisation(session, ctx.tenant_id, holder)
         asset_ids, project_ids = scope(session, ctx, assets, projects)
         id_free(session, ExportAuthorisation, target)
         now = ctx.clock.now()
@@ -159,24 +155,9 @@ def list_export_auths(
     ctx: ServiceContext, *, include_revoked: bool = False
 ) -> list[ExportAuthInfo]:
     with request(ctx, Action.EXPORT_AUTH_LIST, "*") as req, ctx.sessions() as session:
-        rows = list_rows(session, ctx, ExportAuthorisation, revoked=include_revoked)
+        rows = list_grants(session, ctx.tenant_id, ExportAuthorisation, revoked=include_revoked)
         commit_with_event(session, ctx, req.event(Outcome.OK, count=len(rows)))
         return [_export_info(r, ctx.clock.now()) for r in rows]
 
 
 # -- for the authorization engine ---------------------------------------------
-
-
-def export_auth_candidates(
-    session: Session,
-    tenant_id: str,
-    org_id: str,
-    asset_id: str,
-    project_id: str,
-    now: dt.datetime,
-) -> list[ExportAuthorisation]:
-    """Unrevoked, unexpired export authorisations held by ``org_id`` covering the asset."""
-    ids = (tenant_id, org_id, asset_id, project_id)
-    rows = candidate_rows(session, ExportAuthorisation, ExportAuthorisation.holder_org_id, ids)
-    live = (r for r in rows if now < r.valid_until)
-    return list(itertools.islice(live, MAX_CANDIDATES))

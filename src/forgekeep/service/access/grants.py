@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,18 +32,17 @@ from sqlalchemy.orm import Session
 
 from forgekeep.db.access import ExportAuthorisation, Licence
 from forgekeep.db.models import Asset
+from forgekeep.db.repos.catalog import find_project
+from forgekeep.db.repos.grants import find_grant
 from forgekeep.errors import ConflictError, LimitExceededError, NotFoundError, UsageError
 from forgekeep.ledger.journal import Scalar
 from forgekeep.limits import MAX_LICENCE_SCOPE_ITEMS
 from forgekeep.residency import ResidencyRule
-from forgekeep.service.assets.projects import find_project
-from forgekeep.service.core import ServiceContext
+from forgekeep.service.context import ServiceContext
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-#: Most licences or authorisations the authorization engine weighs for one request.
-MAX_CANDIDATES = 16
 _RULE_COLUMN_CHARS = 255
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 Row = TypeVar("Row", Licence, ExportAuthorisation)
@@ -122,7 +121,7 @@ def _find_asset(session: Session, ctx: ServiceContext, ref: str) -> Asset:
     """A live asset by ``project/name`` or by id (``a-…``)."""
     project, sep, name = ref.partition("/")
     if sep:
-        project_id = find_project(session, ctx, project).id
+        project_id = find_project(session, ctx.tenant_id, project).id
         row = session.scalar(
             select(Asset).where(
                 Asset.project_id == project_id, Asset.name == name, Asset.deleted_at.is_(None)
@@ -150,7 +149,7 @@ def scope(
             "name at least one asset or project", hint="add --asset P/NAME or --project P"
         )
     asset_ids = sorted({_find_asset(session, ctx, ref).id for ref in asset_refs})
-    project_ids = sorted({find_project(session, ctx, name).id for name in project_names})
+    project_ids = sorted({find_project(session, ctx.tenant_id, name).id for name in project_names})
     return asset_ids, project_ids
 
 
@@ -173,43 +172,11 @@ def journal_detail(row: Row) -> dict[str, Scalar]:
     return detail
 
 
-def find_row(
-    session: Session, ctx: ServiceContext, model: type[Row], row_id: str, what: str
-) -> Row:
-    row = session.get(model, row_id) if isinstance(row_id, str) else None
-    if row is None or row.tenant_id != ctx.tenant_id:
-        command = "licences" if model is Licence else "export-auth"
-        raise NotFoundError(f"no {what} {row_id!r}", hint=f"run `forgekeep {command} ls --all`")
-    return row
-
-
 def revoke_row(
     session: Session, ctx: ServiceContext, model: type[Row], row_id: str, what: str
 ) -> Row:
-    row = find_row(session, ctx, model, row_id, what)
+    row = find_grant(session, ctx.tenant_id, model, row_id, what)
     if row.revoked_at is not None:
         raise ConflictError(f"{what} {row_id} was already revoked", hint="nothing to do")
     row.revoked_at, row.revoked_by = ctx.clock.now(), ctx.principal_id
     return row
-
-
-def list_rows(
-    session: Session, ctx: ServiceContext, model: type[Row], *, revoked: bool
-) -> list[Row]:
-    query = select(model).where(model.tenant_id == ctx.tenant_id)
-    if not revoked:
-        query = query.where(model.revoked_at.is_(None))
-    return list(session.scalars(query.order_by(model.id)).all())
-
-
-def candidate_rows(
-    session: Session, model: type[Row], owner: Any, ids: tuple[str, str, str, str]
-) -> Iterable[Row]:
-    """Unrevoked rows of one tenant and holder, by id, naming the asset or its project."""
-    tenant_id, org_id, asset_id, project_id = ids
-    query = select(model).where(
-        model.tenant_id == tenant_id, owner == org_id, model.revoked_at.is_(None)
-    )
-    for row in session.scalars(query.order_by(model.id)):
-        if asset_id in (row.assets or ()) or project_id in (row.projects or ()):
-            yield row

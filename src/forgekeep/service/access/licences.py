@@ -26,37 +26,32 @@ Security rules:
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from forgekeep.db.access import Licence
+from forgekeep.db.repos.catalog import find_organisation
+from forgekeep.db.repos.grants import find_grant, list_grants
 from forgekeep.errors import UsageError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.residency import ResidencyRule
 from forgekeep.service.access.grants import (
-    MAX_CANDIDATES,
     bounded,
-    candidate_rows,
     check_id,
     check_rule,
     check_until,
-    find_row,
     id_free,
     info_values,
     journal_detail,
-    list_rows,
     revoke_row,
     scope,
     window,
 )
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
-from forgekeep.service.principals.directory import find_organisation
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 LICENCE_ACTIONS = ("read", "download", "modify", "manufacture", "share", "sublicense")
 _PURPOSE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
@@ -131,7 +126,7 @@ def grant_licence(  # noqa: PLR0913 (keyword-only: the licence's fields)
             )
         start, end = window(valid_from, "valid_from"), window(valid_until, "valid_until")
         check_until(ctx, end, start)
-        org = find_organisation(session, ctx, licensee)
+        org = find_organisation(session, ctx.tenant_id, licensee)
         asset_ids, project_ids = scope(session, ctx, assets, projects)
         id_free(session, Licence, target)
         now = ctx.clock.now()
@@ -164,36 +159,16 @@ def revoke_licence(ctx: ServiceContext, licence_id: str) -> LicenceInfo:
 
 def list_licences(ctx: ServiceContext, *, include_revoked: bool = False) -> list[LicenceInfo]:
     with request(ctx, Action.LICENCE_LIST, "*") as req, ctx.sessions() as session:
-        rows = list_rows(session, ctx, Licence, revoked=include_revoked)
+        rows = list_grants(session, ctx.tenant_id, Licence, revoked=include_revoked)
         commit_with_event(session, ctx, req.event(Outcome.OK, count=len(rows)))
         return [_licence_info(r, ctx.clock.now()) for r in rows]
 
 
 def show_licence(ctx: ServiceContext, licence_id: str) -> LicenceInfo:
     with request(ctx, Action.LICENCE_SHOW, licence_id) as req, ctx.sessions() as session:
-        row = find_row(session, ctx, Licence, licence_id, "licence")
+        row = find_grant(session, ctx.tenant_id, Licence, licence_id, "licence")
         commit_with_event(session, ctx, req.event(Outcome.OK))
         return _licence_info(row, ctx.clock.now())
 
 
 # -- for the authorization engine ---------------------------------------------
-
-
-def licence_candidates(
-    session: Session,
-    tenant_id: str,
-    org_id: str,
-    asset_id: str,
-    project_id: str,
-    now: dt.datetime,
-) -> list[Licence]:
-    """Licences held by ``org_id`` that cover the asset (directly or via its project) now.
-
-    Revoked, expired and not-yet-valid licences are left out; ordered by id, at
-    most :data:`MAX_CANDIDATES`. Whether one allows the action and territory is
-    the engine's decision.
-    """
-    ids = (tenant_id, org_id, asset_id, project_id)
-    rows = candidate_rows(session, Licence, Licence.licensee_org_id, ids)
-    live = (r for r in rows if r.valid_from <= now < r.valid_until)
-    return list(itertools.islice(live, MAX_CANDIDATES))

@@ -22,7 +22,6 @@ import hashlib
 from dataclasses import dataclass
 from typing import Final
 
-import cedarpy
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,7 +29,8 @@ from forgekeep import limits
 from forgekeep.db.access import PolicyVersion
 from forgekeep.errors import ApprovalRequiredError, FormatError, LimitExceededError, UsageError
 from forgekeep.ledger.journal import Outcome
-from forgekeep.policy import baseline_text, schema_text
+from forgekeep.policy import baseline_text
+from forgekeep.policy.engine import parsed_schema
 from forgekeep.policy.lint import check_files
 from forgekeep.service.access.approvals import (
     ApprovalInfo,
@@ -41,7 +41,8 @@ from forgekeep.service.access.approvals import (
     request_approval,
 )
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 KIND: Final = "policy-apply"
 REQUIRED: Final = 1
@@ -81,7 +82,7 @@ def check_policy_text(text: str) -> str:
     if len(text.encode("utf-8", "surrogatepass")) > limits.MAX_POLICY_FILE_BYTES:
         raise LimitExceededError(f"a policy set is at most {limits.MAX_POLICY_FILE_BYTES} bytes")
     sources = [("(baseline)", baseline_text()), (_SOURCE, text)]
-    problems, count = check_files(sources, cedarpy.Schema.from_str(schema_text()))
+    problems, count = check_files(sources, parsed_schema())
     if problems:
         first = problems[0]
         where = f"{first.line}:{first.column}: " if first.line is not None else ""

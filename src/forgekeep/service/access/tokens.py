@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from forgekeep.clock import Clock
 from forgekeep.db.access import ApiToken
 from forgekeep.db.models import Principal
+from forgekeep.db.repos.catalog import find_principal
 from forgekeep.errors import (
     AccessDeniedError,
     AuthenticationError,
@@ -55,8 +56,8 @@ from forgekeep.identity.tokens import (
 from forgekeep.ledger.journal import Journal, JournalEvent, Outcome, SqlJournal
 from forgekeep.limits import MAX_ACTIVE_TOKENS, MAX_TOKEN_LABEL_CHARS, MAX_TOKEN_TTL_DAYS
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, new_request_id, request
-from forgekeep.service.principals.directory import find_principal
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, new_request_id, request
 
 AUTH_ACTION = "auth.token"
 ANONYMOUS = "anonymous"
@@ -180,7 +181,7 @@ def create_token(
         _check_narrowing(ctx, scope_set)
         if owner != ctx.principal_id:
             req.authorize_tenant(cedar_action=MANAGE_OTHERS)  # a token for someone else
-        row_owner = find_principal(session, ctx, owner)
+        row_owner = find_principal(session, ctx.tenant_id, owner)
         if row_owner.status != "active":
             raise ConflictError(f"principal {owner} is {row_owner.status}; it cannot get a token")
         now = ctx.clock.now()
@@ -227,7 +228,7 @@ def list_tokens(ctx: ServiceContext, *, principal: str | None = None) -> list[To
         if owner != ctx.principal_id:
             req.authorize_tenant(cedar_action=MANAGE_OTHERS)  # someone else's tokens
         if owner != ALL_PRINCIPALS:
-            find_principal(session, ctx, owner)
+            find_principal(session, ctx.tenant_id, owner)
             query = query.where(ApiToken.principal_id == owner)
         rows = session.scalars(query.order_by(ApiToken.created_at, ApiToken.id)).all()
         now = ctx.clock.now()

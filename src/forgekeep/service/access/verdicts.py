@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import Final, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,11 +51,21 @@ from forgekeep.errors import (
     IntegrityError,
     UsageError,
 )
-from forgekeep.service.access.control import RequestFacts
-from forgekeep.service.core import ServiceContext
+from forgekeep.service.context import RequestFacts, ServiceContext
 
-if TYPE_CHECKING:
-    from forgekeep.service.access.approvals import ApprovalInfo
+
+class Bound(Protocol):
+    """What a verdict is bound to: an approval row, or its public description."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def payload_sha256(self) -> str: ...
+
 
 APPROVAL_TYPE: Final = "approval"
 APPROVE: Final = "approve"
@@ -199,7 +209,7 @@ def signatures(session: Session, approval_id: str) -> list[ApprovalSignature]:
     )
 
 
-def binding(row: Approval | ApprovalInfo, tenant: str) -> dict[str, str]:
+def binding(row: Bound, tenant: str) -> dict[str, str]:
     """The fields that bind a signed verdict to one approval."""
     return {
         "approval_id": row.id,
@@ -211,7 +221,7 @@ def binding(row: Approval | ApprovalInfo, tenant: str) -> dict[str, str]:
 
 
 def verdict_payload(
-    row: Approval | ApprovalInfo, tenant: str, verdict: str, approver: str, signed_at: dt.datetime
+    row: Bound, tenant: str, verdict: str, approver: str, signed_at: dt.datetime
 ) -> dict[str, str]:
     """The payload an approver signs as type ``approval`` (docs/formats/signed-objects.md)."""
     if verdict not in VERDICTS:

@@ -21,12 +21,12 @@ from typing import Final
 from sqlalchemy import select
 
 from forgekeep.db.models import AssetVersion, Project
+from forgekeep.db.repos.catalog import resolve_asset
 from forgekeep.errors import IntegrityError, UsageError
 from forgekeep.ledger.journal import Outcome
-from forgekeep.service.access.entities import AssetTarget
-from forgekeep.service.assets.reading import resolve_asset
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import AssetTarget, ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 USML_CATEGORIES: Final = frozenset(
     "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX XXI".split()  # noqa: SIM905 (readable)
@@ -75,7 +75,7 @@ def classify_asset(
     """Set the export-control marking of ``ref``."""
     with request(ctx, Action.ASSET_CLASSIFY, ref) as req, ctx.sessions() as session:
         marking = parse_marking(export)
-        asset = resolve_asset(session, ctx, ref, project)
+        asset = resolve_asset(session, ctx.tenant_id, ref, project)
         owner_project = session.get(Project, asset.project_id)
         if owner_project is None:
             raise IntegrityError(f"asset {asset.id} has no project")

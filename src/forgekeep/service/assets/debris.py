@@ -24,7 +24,7 @@ from forgekeep._durable import TEMP_PREFIX
 from forgekeep.db.models import AssetVersion, Replica, Upload
 from forgekeep.service.assets.leases import expired_leases, release, take_over, upload_in_progress
 from forgekeep.service.assets.writing import blob_key_for
-from forgekeep.service.core import ServiceContext
+from forgekeep.service.context import ServiceContext
 from forgekeep.storage.protocol import BlobStore, TemporaryListing
 
 

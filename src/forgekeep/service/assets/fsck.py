@@ -27,7 +27,8 @@ from forgekeep.service.assets.debris import Finding, find_debris
 from forgekeep.service.assets.debris import repair as repair_debris
 from forgekeep.service.authz import Action
 from forgekeep.service.barrier import HeaderNames, Progress, read_header
-from forgekeep.service.core import ServiceContext, SiteHandle, commit_with_event, request
+from forgekeep.service.context import ServiceContext, SiteHandle
+from forgekeep.service.core import commit_with_event, request
 
 HASH_BLOCK = 1 << 20
 __all__ = ["Finding", "FsckReport", "fsck"]

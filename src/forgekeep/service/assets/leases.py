@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from forgekeep.db.state import UploadLease
 from forgekeep.errors import ConflictError, ForgekeepError, LeaseLostError
-from forgekeep.service.core import ServiceContext
+from forgekeep.service.context import ServiceContext
 
 _log = structlog.get_logger("forgekeep.leases")
 #: Renewals per lease lifetime: the lease survives two failed renewals in a row.

@@ -16,13 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forgekeep.db.models import DomainKey, KeyRing, Project, Tenant
+from forgekeep.db.repos.catalog import find_organisation, find_project
 from forgekeep.errors import ConflictError, NotFoundError, UsageError
 from forgekeep.keys.protocol import DomainKeyRef
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service.assets.names import validate_project_name
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
-from forgekeep.service.principals.directory import find_organisation
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 SHRED_DOMAINS = ("project", "asset")
 _RESIDENCY = re.compile(r"[A-Z]{2,5}(\+[A-Z]{2,5})*")
@@ -61,15 +62,6 @@ def _check_settings(residency: str | None, replicas: int | None, shred: str | No
         raise UsageError(f"replicas must be between 1 and {MAX_REPLICAS}")
     if shred is not None and shred not in SHRED_DOMAINS:
         raise UsageError("shred domain must be 'project' or 'asset'")
-
-
-def find_project(session: Session, ctx: ServiceContext, name: str) -> Project:
-    row = session.scalar(
-        select(Project).where(Project.tenant_id == ctx.tenant_id, Project.name == name)
-    )
-    if row is None:
-        raise NotFoundError(f"no project {name!r}", hint="run `forgekeep projects ls`")
-    return row
 
 
 def new_domain_key(session: Session, ctx: ServiceContext, ring: str, scope: str) -> str:
@@ -139,7 +131,7 @@ def create_project(
 
 def _owner(session: Session, ctx: ServiceContext, owner: str | None) -> str | None:
     if owner is not None:
-        return find_organisation(session, ctx, owner).id
+        return find_organisation(session, ctx.tenant_id, owner).id
     tenant = session.get(Tenant, ctx.tenant_id)
     return tenant.home_org_id if tenant else None
 
@@ -164,7 +156,7 @@ def list_projects(ctx: ServiceContext) -> list[ProjectInfo]:
 
 def show_project(ctx: ServiceContext, name: str) -> ProjectInfo:
     with request(ctx, Action.PROJECT_SHOW, name) as req, ctx.sessions() as session:
-        row = find_project(session, ctx, name)
+        row = find_project(session, ctx.tenant_id, name)
         req.authorize_project(session, row)
         commit_with_event(session, ctx, req.event(Outcome.OK))
         return _info(row)
@@ -180,7 +172,7 @@ def set_project(
 ) -> ProjectInfo:
     with request(ctx, Action.PROJECT_SET, name) as req, ctx.sessions() as session:
         _check_settings(residency, replicas, shred_domain)
-        row = find_project(session, ctx, name)
+        row = find_project(session, ctx.tenant_id, name)
         req.authorize_project(session, row)
         before = f"{row.residency}/{row.replicas}/{row.shred_domain}"
         row.residency = residency or row.residency

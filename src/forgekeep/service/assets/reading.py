@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from forgekeep._durable import OUTPUT_HINT, atomic_writer, translate_os_error
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica
-from forgekeep.errors import ConflictError, IntegrityError, NotFoundError, UsageError
+from forgekeep.db.repos.catalog import resolve_asset
+from forgekeep.errors import IntegrityError, NotFoundError, UsageError
 from forgekeep.ledger.journal import Outcome
-from forgekeep.service.access.entities import AssetTarget
 from forgekeep.service.assets.names import split_reference, validate_purpose
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
 from forgekeep.service.barrier import (
@@ -40,13 +40,8 @@ from forgekeep.service.barrier import (
     VersionAddress,
     open_version,
 )
-from forgekeep.service.core import (
-    Request,
-    ServiceContext,
-    commit_with_event,
-    record_standalone,
-    request,
-)
+from forgekeep.service.context import AssetTarget, ServiceContext
+from forgekeep.service.core import Request, commit_with_event, record_standalone, request
 from forgekeep.service.ledger import proofs as ledger_proofs
 from forgekeep.storage.protocol import LocalDirectoryStore
 
@@ -96,31 +91,6 @@ def _version_info(v: AssetVersion) -> VersionInfo:
     )
 
 
-def resolve_asset(
-    session: Session, ctx: ServiceContext, ref: str, project: str | None = None
-) -> Asset:
-    """An asset by id, or by name (optionally within one project)."""
-    query = (
-        select(Asset)
-        .join(Project, Asset.project_id == Project.id)
-        .where(Asset.tenant_id == ctx.tenant_id)
-    )
-    if project is not None:
-        query = query.where(Project.name == project)
-    by_id = session.scalar(query.where(Asset.id == ref))
-    if by_id is not None:
-        return by_id
-    matches = session.scalars(query.where(Asset.name == ref, Asset.deleted_at.is_(None))).all()
-    if not matches:
-        raise NotFoundError(f"no asset {ref!r}")
-    if len(matches) > 1:
-        raise ConflictError(
-            f"{ref!r} names assets in {len(matches)} projects",
-            hint="add --project P, or use the asset id from `forgekeep ls`",
-        )
-    return matches[0]
-
-
 def _pick_version(session: Session, asset: Asset, number: int | None) -> AssetVersion:
     query = select(AssetVersion).where(AssetVersion.asset_id == asset.id)
     if number is None:
@@ -147,7 +117,7 @@ class _ReadPlan:
 
 def _read_plan(session: Session, ctx: ServiceContext, ref: str, project: str | None) -> _ReadPlan:
     name, number = split_reference(ref)
-    asset = resolve_asset(session, ctx, name, project)
+    asset = resolve_asset(session, ctx.tenant_id, name, project)
     version = _pick_version(session, asset, number)
     data_key = session.scalar(select(DataKey).where(DataKey.version_id == version.id))
     replica = session.scalar(select(Replica).where(Replica.version_id == version.id))
@@ -345,7 +315,7 @@ def list_versions(
     ctx: ServiceContext, ref: str, *, project: str | None = None
 ) -> list[VersionInfo]:
     with request(ctx, Action.ASSET_VERSIONS, ref) as req, ctx.sessions() as session:
-        asset = resolve_asset(session, ctx, ref, project)
+        asset = resolve_asset(session, ctx.tenant_id, ref, project)
         rows = session.scalars(
             select(AssetVersion)
             .where(AssetVersion.asset_id == asset.id)
@@ -368,7 +338,7 @@ def _target(session: Session, asset: Asset, versions: Sequence[AssetVersion]) ->
 def remove_asset(ctx: ServiceContext, ref: str, *, project: str | None = None) -> str:
     """Soft-delete: the asset disappears from listings; its history is kept."""
     with request(ctx, Action.ASSET_REMOVE, ref) as req, ctx.sessions() as session:
-        asset = resolve_asset(session, ctx, ref, project)
+        asset = resolve_asset(session, ctx.tenant_id, ref, project)
         if asset.deleted_at is not None:
             raise NotFoundError(f"{asset.name!r} is already removed")
         versions = session.scalars(

@@ -30,13 +30,13 @@ from sqlalchemy.orm import Session
 
 from forgekeep.db.locks import version_lock
 from forgekeep.db.models import Asset, AssetVersion, DataKey, Project, Replica, Upload
+from forgekeep.db.repos.catalog import find_project
 from forgekeep.errors import ConflictError, InputMissingError, LimitExceededError, UsageError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.limits import MAX_ASSET_BYTES
-from forgekeep.service.access.entities import AssetTarget
 from forgekeep.service.assets.leases import upload_lease
 from forgekeep.service.assets.names import validate_classification, validate_name, validate_tags
-from forgekeep.service.assets.projects import find_project, new_domain_key
+from forgekeep.service.assets.projects import new_domain_key
 from forgekeep.service.authz import CLASSIFICATION_LEVELS, Action
 from forgekeep.service.barrier import (
     Progress,
@@ -45,14 +45,8 @@ from forgekeep.service.barrier import (
     new_version_id,
     seal_version,
 )
-from forgekeep.service.core import (
-    Request,
-    ServiceContext,
-    SiteHandle,
-    commit_with_event,
-    place,
-    request,
-)
+from forgekeep.service.context import AssetTarget, ServiceContext, SiteHandle
+from forgekeep.service.core import Request, commit_with_event, place, request
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +119,7 @@ def _plan(
     cleared for "internal" cannot add to a "secret" asset; a new asset needs
     "create" on its project.
     """
-    proj = find_project(session, ctx, project)
+    proj = find_project(session, ctx.tenant_id, project)
     existing = session.scalar(select(Asset).where(Asset.project_id == proj.id, Asset.name == name))
     if existing is not None:
         latest, highest = _levels(session, existing)

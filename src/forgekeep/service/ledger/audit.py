@@ -34,7 +34,8 @@ from forgekeep.ledger import audit, log
 from forgekeep.ledger.entry import LogEntry, needle, verified_entries
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 from forgekeep.service.ledger.log import SignedCheckpoint, signed_checkpoint, verifier
 
 MAX_LISTED: Final = 10_000

@@ -32,7 +32,7 @@ from forgekeep.db.models import Event
 from forgekeep.errors import ForgekeepError, LogKeyMissingError
 from forgekeep.ledger import log
 from forgekeep.ledger.entry import parse_entry
-from forgekeep.service.core import ServiceContext
+from forgekeep.service.context import ServiceContext
 from forgekeep.service.ledger.log import SignedCheckpoint, latest_checkpoint, signed_checkpoint
 
 _log = structlog.get_logger("forgekeep.ledger")

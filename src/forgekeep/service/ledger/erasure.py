@@ -52,7 +52,8 @@ from forgekeep.service.access.approvals import (
     request_approval,
 )
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 from forgekeep.service.ledger.holds import (
     ERASED,
     check_legal_hold,

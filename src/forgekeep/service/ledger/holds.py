@@ -58,7 +58,8 @@ from forgekeep.service.access.approvals import (
     request_approval,
 )
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 RELEASE_KIND: Final = "hold-release"
 RELEASE_REQUIRED: Final = 1

@@ -33,7 +33,8 @@ from forgekeep.errors import LogKeyMissingError, NotFoundError
 from forgekeep.keys.protocol import DomainKeyRef, KeyManager
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 
 
 def origin_of(tenant_id: str) -> str:

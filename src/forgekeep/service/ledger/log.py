@@ -34,7 +34,8 @@ from forgekeep.ledger.checkpoint import Checkpoint, sign_checkpoint
 from forgekeep.ledger.journal import Outcome, SqlJournal
 from forgekeep.ledger.sequencer import Sequencer, SequencerLimits
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 from forgekeep.service.ledger import mirror as ledger_mirror
 from forgekeep.service.ledger.key import log_signer, log_verifier, origin_of
 

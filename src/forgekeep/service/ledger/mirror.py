@@ -22,7 +22,7 @@ from forgekeep.crypto.signed import VerifierKey
 from forgekeep.errors import BlobNotFoundError, ForkError, LimitExceededError
 from forgekeep.ledger import audit, merkle
 from forgekeep.limits import MAX_NOTE_BYTES
-from forgekeep.service.core import ServiceContext
+from forgekeep.service.context import ServiceContext
 from forgekeep.storage.protocol import BlobStore
 
 TILE_HASHES: Final = 256

@@ -43,7 +43,8 @@ from forgekeep.ledger.entry import needle
 from forgekeep.ledger.journal import Outcome
 from forgekeep.ledger.tlog_proof import write_proof
 from forgekeep.service.authz import Action
-from forgekeep.service.core import Request, ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import Request, commit_with_event, request
 from forgekeep.service.ledger import log as ledger
 from forgekeep.service.ledger import witnesses
 from forgekeep.service.ledger.key import log_verifier

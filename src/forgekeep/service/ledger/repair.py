@@ -43,7 +43,8 @@ from forgekeep.ledger.entry import parse_entry
 from forgekeep.ledger.journal import Outcome
 from forgekeep.limits import MAX_REPAIRED_ENTRIES
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import request
 from forgekeep.service.ledger import mirror as ledger_mirror
 from forgekeep.service.ledger.log import signed_checkpoint
 

@@ -35,7 +35,8 @@ from forgekeep.ledger import audit, log, merkle
 from forgekeep.ledger.journal import Outcome
 from forgekeep.ledger.verifier import Finding, LogVerifier, VerifyReport
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 from forgekeep.service.ledger import mirror as ledger_mirror
 from forgekeep.service.ledger.log import latest_checkpoint, verifier
 

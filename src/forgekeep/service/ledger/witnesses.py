@@ -45,7 +45,8 @@ from forgekeep.ledger.checkpoint import add_signature_lines
 from forgekeep.ledger.cosigner_keys import CosignerVerifierKey, parse_cosigner_vkey
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 from forgekeep.service.ledger.log import SignedCheckpoint, latest_checkpoint, signed_checkpoint
 from forgekeep.witness.client import submit
 

@@ -26,11 +26,13 @@ from sqlalchemy.orm import Session
 
 from forgekeep.crypto.signed import encode_vkey, parse_vkey
 from forgekeep.db.models import KeyRing, Organisation, Principal
+from forgekeep.db.repos.catalog import find_organisation, find_principal
 from forgekeep.errors import ConflictError, NotFoundError, UsageError
 from forgekeep.identity import new_pseudonym, open_attributes, seal_attributes
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, load_actor, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, load_actor, request
 from forgekeep.service.principals.checks import (
     bounded,
     country,
@@ -105,26 +107,6 @@ def _info(row: Principal) -> PrincipalInfo:
 # -- look-ups -----------------------------------------------------------------
 
 
-def find_organisation(session: Session, ctx: ServiceContext, ref: str) -> Organisation:
-    """An organisation of this tenant by id (``o-…``) or name."""
-    row = session.scalar(
-        select(Organisation).where(
-            Organisation.tenant_id == ctx.tenant_id,
-            (Organisation.id == ref) | (Organisation.name == ref),
-        )
-    )
-    if row is None:
-        raise NotFoundError(f"no organisation {ref!r}", hint="run `forgekeep principals ls`")
-    return row
-
-
-def find_principal(session: Session, ctx: ServiceContext, principal_id: str) -> Principal:
-    row = session.get(Principal, principal_id)
-    if row is None or row.tenant_id != ctx.tenant_id:
-        raise NotFoundError(f"no principal {principal_id!r}", hint="run `forgekeep principals ls`")
-    return row
-
-
 def _subject_ring(session: Session, ctx: ServiceContext) -> str:
     ring = session.scalar(
         select(KeyRing.id)
@@ -183,7 +165,7 @@ def add_person(
         place = country(location)
         role_list = validate_roles(roles)
         training_list = validate_trainings(trainings)
-        organisation = find_organisation(session, ctx, org)
+        organisation = find_organisation(session, ctx.tenant_id, org)
         ring = _subject_ring(session, ctx)
         attributes = {
             "display_name": display_name,
@@ -226,7 +208,7 @@ def add_machine(
     with request(ctx, Action.PRINCIPAL_ADD, pseudonym) as req, ctx.sessions() as session:
         role_list = validate_roles(roles)
         prints = validate_fingerprints(fingerprints)
-        organisation = find_organisation(session, ctx, org)
+        organisation = find_organisation(session, ctx.tenant_id, org)
         taken = {
             fp
             for row_prints in session.scalars(
@@ -292,7 +274,7 @@ def list_organisations(ctx: ServiceContext) -> list[OrganisationInfo]:
 def show_principal(ctx: ServiceContext, principal_id: str) -> PrincipalDetail:
     """One principal, with its sealed attributes opened by the key manager."""
     with request(ctx, Action.PRINCIPAL_SHOW, principal_id) as req, ctx.sessions() as session:
-        row = find_principal(session, ctx, principal_id)
+        row = find_principal(session, ctx.tenant_id, principal_id)
         attributes: dict[str, str] = {}
         if row.attrs_sealed is not None and row.attrs_wrapped_key is not None:
             attributes = open_attributes(
@@ -309,7 +291,7 @@ def show_principal(ctx: ServiceContext, principal_id: str) -> PrincipalDetail:
 
 def _set_status(ctx: ServiceContext, principal_id: str, status: str) -> PrincipalInfo:
     with request(ctx, Action.PRINCIPAL_SUSPEND, principal_id) as req, ctx.sessions() as session:
-        row = find_principal(session, ctx, principal_id)
+        row = find_principal(session, ctx.tenant_id, principal_id)
         if row.status == "erased":
             raise ConflictError(f"{row.id} was erased; an erased principal stays erased")
         if status != "active" and row.id == ctx.principal_id:
@@ -345,7 +327,7 @@ def set_signing_key(ctx: ServiceContext, principal_id: str, vkey_text: str) -> S
     earlier signed verdicts stop verifying, so approvals they signed cannot be used.
     """
     with request(ctx, Action.PRINCIPAL_SET_KEY, principal_id) as req, ctx.sessions() as session:
-        row = find_principal(session, ctx, principal_id)
+        row = find_principal(session, ctx.tenant_id, principal_id)
         key = parse_vkey(vkey_text.strip() if isinstance(vkey_text, str) else vkey_text)
         vkey = encode_vkey(key)
         holder = session.scalar(

@@ -22,12 +22,13 @@ from typing import Any
 
 from forgekeep.crypto.signed import SignedObject, VerifierKey, parse_vkey, verify
 from forgekeep.db.models import VettingRecord
+from forgekeep.db.repos.catalog import find_principal
 from forgekeep.errors import ConfigError, ConflictError, FormatError, UsageError
 from forgekeep.ledger.journal import Outcome
 from forgekeep.service.authz import Action
-from forgekeep.service.core import ServiceContext, commit_with_event, request
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import commit_with_event, request
 from forgekeep.service.principals.checks import REFUSED_CATEGORIES
-from forgekeep.service.principals.directory import find_principal
 
 VETTING_TYPE = "vetting-record"
 VETTING_FIELDS = frozenset({"record_id", "subject", "issuer", "evidence", "clearance", "expires"})
@@ -126,7 +127,7 @@ def import_vetting(ctx: ServiceContext, document: bytes) -> VettingInfo:
                 f"vetting record {record.record_id} expired at {record.expires.isoformat()}",
                 hint=_VETTING_HINT,
             )
-        row = find_principal(session, ctx, record.subject)
+        row = find_principal(session, ctx.tenant_id, record.subject)
         if session.get(VettingRecord, record.record_id) is not None:
             raise ConflictError(f"vetting record {record.record_id} was already imported")
         session.add(

@@ -3,7 +3,7 @@
 Until this revision they lived in workspace files (``legal-holds.json``,
 ``witnesses.toml``, ``witnesses-state.json``) and ``fcntl`` locks under
 ``.run/uploads``, which only processes on one machine share. The legacy files
-are imported, once, by ``forgekeep.service.workspace.legacy_state.import_legacy_state``.
+are imported, once, by ``forgekeep.service.ledger.legacy_state.import_legacy_state``.
 
 Revision ID: 0005
 Revises: 0004

@@ -35,7 +35,8 @@ from forgekeep import limits
 from forgekeep.db.state import LegalHold, Witness
 from forgekeep.errors import ForgekeepError, LegacyStateError, NotFoundError
 from forgekeep.ledger.journal import JournalEvent, Outcome
-from forgekeep.service.core import ServiceContext, new_request_id
+from forgekeep.service.context import ServiceContext
+from forgekeep.service.core import new_request_id
 from forgekeep.service.ledger.holds import check_reason, locked_principal
 from forgekeep.service.ledger.witnesses import (
     WitnessInfo,
