@@ -35,6 +35,7 @@ from forgekeep.service.access.sealed_reasons import SEALED_POLICY, open_fields
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import AdminSpec, init_workspace
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"coverage passphrase"
@@ -85,9 +86,9 @@ class Denied:
 
 def _apply_deny_all(vault: Vault, bob: str, bob_key: Any) -> None:
     """Deny-all goes in the way any policy does: requested, approved by another, applied."""
-    approval = vault.request_policy_apply(DENY_ALL)
-    vault.approve(approval.id, bob_key)
-    vault.apply_policy(approval.id)
+    approval = vault.policy.request_apply(DENY_ALL)
+    vault.approvals.approve(approval.id, bob_key)
+    vault.policy.apply(approval.id)
 
 
 @pytest.fixture(scope="module")
@@ -104,15 +105,15 @@ def denied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Denied]:
     bob_key = generate_signer("bob")
     with open_vault(home, passphrase=PASSPHRASE, clock=clock) as vault:
         ISSUER.vet(vault, ids.principal_id, clock)
-        vault.create_project("blade", residency="DE")
-        vault.put(io.BytesIO(b"part"), project="blade", name="part.bin")
-        vault.add_organisation("partner-b", jurisdiction="DE")
-        bob = vault.add_person(
+        vault.projects.create("blade", residency="DE")
+        vault.assets.put(io.BytesIO(b"part"), project="blade", name="part.bin")
+        vault.principals.add_organisation("partner-b", jurisdiction="DE")
+        bob = vault.principals.add_person(
             org="home", display_name="Bob", citizenships=["DE"], location="DE", roles=["approver"]
         ).id
         ISSUER.vet(vault, bob, clock)
-        vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
-        pending = vault.request_policy_apply('@id("site/x")\npermit (principal, action, resource);')
+        vault.principals.set_signing_key(bob, encode_vkey(bob_key.verifier))
+        pending = vault.policy.request_apply('@id("site/x")\npermit (principal, action, resource);')
         _apply_deny_all(vault, bob, bob_key)
         yield Denied(home, vault, clock, ids.principal_id, pending.id, bob_key)
 
@@ -121,8 +122,8 @@ def denied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Denied]:
 
 LATER = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
 CALLS: dict[str, Callable[[Denied], object]] = {
-    "activate_break_glass": lambda d: d.vault.activate_break_glass("ap-none"),
-    "add_export_auth": lambda d: d.vault.add_export_auth(
+    "activate_break_glass": lambda d: d.vault.break_glass.activate("ap-none"),
+    "add_export_auth": lambda d: d.vault.export_auths.add(
         holder="partner-b",
         kind="ITAR-TAA",
         reference="TAA-1",
@@ -130,29 +131,29 @@ CALLS: dict[str, Callable[[Denied], object]] = {
         destinations="DE",
         valid_until=LATER,
     ),
-    "add_machine": lambda d: d.vault.add_machine(
+    "add_machine": lambda d: d.vault.principals.add_machine(
         org="home", roles=["reader"], fingerprints=["ef" * 32]
     ),
-    "add_organisation": lambda d: d.vault.add_organisation("other", jurisdiction="DE"),
-    "add_person": lambda d: d.vault.add_person(
+    "add_organisation": lambda d: d.vault.principals.add_organisation("other", jurisdiction="DE"),
+    "add_person": lambda d: d.vault.principals.add_person(
         org="home", display_name="Eve", citizenships=["DE"], location="DE", roles=["reader"]
     ),
-    "apply_policy": lambda d: d.vault.apply_policy(d.pending),
-    "approval": lambda d: d.vault.approval(d.pending),
-    "approvals": lambda d: d.vault.approvals(),
-    "approve": lambda d: d.vault.approve(d.pending, d.bob_key),
-    "approve_signed": lambda d: d.vault.approve_signed(d.pending, b"{}"),
-    "classify": lambda d: d.vault.classify("part.bin", export="ITAR:XI"),
-    "create_project": lambda d: d.vault.create_project("other", residency="DE"),
-    "create_token": lambda d: d.vault.create_token(
+    "apply_policy": lambda d: d.vault.policy.apply(d.pending),
+    "approval": lambda d: d.vault.approvals.show(d.pending),
+    "approvals": lambda d: d.vault.approvals.ls(),
+    "approve": lambda d: d.vault.approvals.approve(d.pending, d.bob_key),
+    "approve_signed": lambda d: d.vault.approvals.approve_signed(d.pending, b"{}"),
+    "classify": lambda d: d.vault.assets.classify("part.bin", export="ITAR:XI"),
+    "create_project": lambda d: d.vault.projects.create("other", residency="DE"),
+    "create_token": lambda d: d.vault.tokens.create(
         label="ci", scopes=["read"], ttl=dt.timedelta(days=1)
     ),
-    "erase": lambda d: d.vault.erase("ap-none"),
-    "explain": lambda d: d.vault.explain("req-0000000000000000"),
-    "export_auths": lambda d: d.vault.export_auths(),
-    "fsck": lambda d: d.vault.fsck(),
-    "get": lambda d: d.vault.get("part.bin", io.BytesIO()),
-    "grant_licence": lambda d: d.vault.grant_licence(
+    "erase": lambda d: d.vault.erasure.erase("ap-none"),
+    "explain": lambda d: d.vault.access.explain("req-0000000000000000"),
+    "export_auths": lambda d: d.vault.export_auths.ls(),
+    "fsck": lambda d: d.vault.assets.fsck(),
+    "get": lambda d: d.vault.assets.get("part.bin", io.BytesIO()),
+    "grant_licence": lambda d: d.vault.licences.grant(
         licensee="partner-b",
         assets=["blade/part.bin"],
         actions=["read"],
@@ -161,56 +162,60 @@ CALLS: dict[str, Callable[[Denied], object]] = {
         valid_from=d.clock.now(),
         valid_until=LATER,
     ),
-    "ledger_checkpoint": lambda d: d.vault.ledger_checkpoint(),
-    "ledger_entry": lambda d: d.vault.ledger_entry(0),
-    "ledger_key": lambda d: d.vault.ledger_key(),
-    "ensure_log_key": lambda d: d.vault.ensure_log_key(),
-    "ledger_prove_consistency": lambda d: d.vault.ledger_prove_consistency(1, 1),
-    "ledger_prove_inclusion": lambda d: d.vault.ledger_prove_inclusion(0),
-    "ledger_verify": lambda d: d.vault.ledger_verify(),
-    "ledger_repair": lambda d: d.vault.ledger_repair(drop_uncovered=True),
-    "ledger_ls": lambda d: d.vault.ledger_ls(),
-    "ledger_collect": lambda d: d.vault.ledger_collect(),
-    "ledger_follow": lambda d: d.vault.ledger_follow(lambda _done: None, ticks=1),
-    "add_witness": lambda d: d.vault.add_witness(
+    "ledger_checkpoint": lambda d: d.vault.ledger.checkpoint(),
+    "ledger_entry": lambda d: d.vault.ledger.entry(0),
+    "ledger_key": lambda d: d.vault.ledger.key(),
+    "ensure_log_key": lambda d: d.vault.ledger.ensure_key(),
+    "ledger_prove_consistency": lambda d: d.vault.ledger.prove_consistency(1, 1),
+    "ledger_prove_inclusion": lambda d: d.vault.ledger.prove_inclusion(0),
+    "ledger_verify": lambda d: d.vault.ledger.verify(),
+    "ledger_repair": lambda d: d.vault.ledger.repair(drop_uncovered=True),
+    "ledger_ls": lambda d: d.vault.ledger.ls(),
+    "ledger_collect": lambda d: d.vault.ledger.collect(),
+    "ledger_follow": lambda d: d.vault.ledger.follow(lambda _done: None, ticks=1),
+    "add_witness": lambda d: d.vault.witnesses.add(
         "w1", url="https://w.example", vkey="x", cacert=d.home
     ),
-    "remove_witness": lambda d: d.vault.remove_witness("w1"),
-    "witnesses": lambda d: d.vault.witnesses(),
-    "ledger_export": lambda d: d.vault.ledger_export(d.home.parent / "export"),
-    "import_vetting": lambda d: d.vault.import_vetting(ISSUER.record(d.admin, now=d.clock.now())),
-    "licence": lambda d: d.vault.licence("L-1"),
-    "licences": lambda d: d.vault.licences(),
-    "ls": lambda d: d.vault.ls(),
-    "organisations": lambda d: d.vault.organisations(),
-    "principal": lambda d: d.vault.principal(d.admin),
-    "principals": lambda d: d.vault.principals(),
-    "project": lambda d: d.vault.project("blade"),
-    "projects": lambda d: d.vault.projects(),
-    "put": lambda d: d.vault.put(io.BytesIO(b"v2"), project="blade", name="part.bin"),
-    "reject": lambda d: d.vault.reject(d.pending, d.bob_key),
-    "release_legal_hold": lambda d: d.vault.release_legal_hold(d.pending),
-    "request_hold_release": lambda d: d.vault.request_hold_release(d.admin, reason="closed"),
-    "request_erasure": lambda d: d.vault.request_erasure(d.admin, reason="leaver"),
-    "set_legal_hold": lambda d: d.vault.set_legal_hold(d.admin, until=LATER, reason="case 1"),
-    "reject_signed": lambda d: d.vault.reject_signed(d.pending, b"{}"),
-    "request_break_glass": lambda d: d.vault.request_break_glass(
+    "remove_witness": lambda d: d.vault.witnesses.rm("w1"),
+    "witnesses": lambda d: d.vault.witnesses.ls(),
+    "ledger_export": lambda d: d.vault.ledger.export(d.home.parent / "export"),
+    "import_vetting": lambda d: d.vault.vetting.import_record(
+        ISSUER.record(d.admin, now=d.clock.now())
+    ),
+    "licence": lambda d: d.vault.licences.show("L-1"),
+    "licences": lambda d: d.vault.licences.ls(),
+    "ls": lambda d: d.vault.assets.ls(),
+    "organisations": lambda d: d.vault.principals.organisations(),
+    "principal": lambda d: d.vault.principals.show(d.admin),
+    "principals": lambda d: d.vault.principals.ls(),
+    "project": lambda d: d.vault.projects.show("blade"),
+    "projects": lambda d: d.vault.projects.ls(),
+    "put": lambda d: d.vault.assets.put(io.BytesIO(b"v2"), project="blade", name="part.bin"),
+    "reject": lambda d: d.vault.approvals.reject(d.pending, d.bob_key),
+    "release_legal_hold": lambda d: d.vault.holds.release(d.pending),
+    "request_hold_release": lambda d: d.vault.holds.request_release(d.admin, reason="closed"),
+    "request_erasure": lambda d: d.vault.erasure.request(d.admin, reason="leaver"),
+    "set_legal_hold": lambda d: d.vault.holds.set(d.admin, until=LATER, reason="case 1"),
+    "reject_signed": lambda d: d.vault.approvals.reject_signed(d.pending, b"{}"),
+    "request_break_glass": lambda d: d.vault.break_glass.request(
         assets=["blade/part.bin"], reason="fire", duration=dt.timedelta(minutes=5)
     ),
-    "request_policy_apply": lambda d: d.vault.request_policy_apply(DENY_ALL),
-    "resume": lambda d: d.vault.resume(d.admin),
-    "revoke_break_glass": lambda d: d.vault.revoke_break_glass("bg-none"),
-    "revoke_export_auth": lambda d: d.vault.revoke_export_auth("EA-1"),
-    "revoke_licence": lambda d: d.vault.revoke_licence("L-1"),
-    "revoke_token": lambda d: d.vault.revoke_token("0" * 16),
-    "rm": lambda d: d.vault.rm("part.bin"),
-    "set_project": lambda d: d.vault.set_project("blade", replicas=1),
-    "set_signing_key": lambda d: d.vault.set_signing_key(d.admin, encode_vkey(d.bob_key.verifier)),
-    "show_policy": lambda d: d.vault.show_policy(),
-    "suspend": lambda d: d.vault.suspend(d.admin),
-    "tokens": lambda d: d.vault.tokens(),
-    "versions": lambda d: d.vault.versions("part.bin"),
-    "what_if": lambda d: d.vault.what_if(principal=d.admin, action="read", asset="part.bin"),
+    "request_policy_apply": lambda d: d.vault.policy.request_apply(DENY_ALL),
+    "resume": lambda d: d.vault.principals.resume(d.admin),
+    "revoke_break_glass": lambda d: d.vault.break_glass.revoke("bg-none"),
+    "revoke_export_auth": lambda d: d.vault.export_auths.revoke("EA-1"),
+    "revoke_licence": lambda d: d.vault.licences.revoke("L-1"),
+    "revoke_token": lambda d: d.vault.tokens.revoke("0" * 16),
+    "rm": lambda d: d.vault.assets.rm("part.bin"),
+    "set_project": lambda d: d.vault.projects.set("blade", replicas=1),
+    "set_signing_key": lambda d: d.vault.principals.set_signing_key(
+        d.admin, encode_vkey(d.bob_key.verifier)
+    ),
+    "show_policy": lambda d: d.vault.policy.show(),
+    "suspend": lambda d: d.vault.principals.suspend(d.admin),
+    "tokens": lambda d: d.vault.tokens.ls(),
+    "versions": lambda d: d.vault.assets.versions("part.bin"),
+    "what_if": lambda d: d.vault.access.what_if(principal=d.admin, action="read", asset="part.bin"),
 }
 
 
@@ -223,7 +228,7 @@ def test_every_vault_method_is_listed_or_exempt() -> None:
 
 
 def _last_event(d: Denied) -> Event:
-    with d.vault.context.sessions() as session:
+    with context_of(d.vault).sessions() as session:
         row = session.scalars(select(Event).order_by(Event.seq.desc()).limit(1)).first()
     assert row is not None
     return row
@@ -233,7 +238,7 @@ def _true_policy(vault: Vault, request_id: str, stored: str) -> str:
     """The refusal's policy ids; a tenant's own reasons are sealed (they fail closed)."""
     detail = json.loads(stored)
     assert detail["policy"] == SEALED_POLICY, "a tenant policy's reason is never open"
-    ctx = vault.context
+    ctx = context_of(vault)
     with ctx.sessions() as session:
         opened = open_fields(session, ctx.key_manager, ctx.tenant_id, detail, request_id)
     assert opened is not None
@@ -381,11 +386,11 @@ def denied_cli(tmp_path_factory: pytest.TempPathFactory, xdg: Path) -> dict[str,
     run_subprocess([*w, "put", str(root / "part.bin"), "--project", "p1"], xdg=xdg).ok()
     bob_key = generate_signer("bob")
     with open_vault(home, passphrase=CLI_PASSPHRASE.encode()) as vault:
-        bob = vault.add_person(
+        bob = vault.principals.add_person(
             org="home", display_name="Bob", citizenships=["DE"], location="DE", roles=["approver"]
         ).id
         ISSUER.vet(vault, bob, ManualClock(dt.datetime.now(dt.UTC)))
-        vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
+        vault.principals.set_signing_key(bob, encode_vkey(bob_key.verifier))
         _apply_deny_all(vault, bob, bob_key)
     key_file = root / "admin.key"
     run_subprocess(["keygen", "ada", "-o", str(key_file)], xdg=xdg).ok()

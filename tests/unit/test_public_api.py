@@ -28,10 +28,10 @@ def test_open_workspace_acts_as_the_named_principal(
     with forgekeep.open_workspace(
         workspace.home, passphrase=passphrase, principal=workspace.principal_id
     ) as vault:
-        vault.create_project("turbine", residency="DE")
-        put = vault.put(io.BytesIO(b"blade"), project="turbine", name="blade.step")
+        vault.projects.create("turbine", residency="DE")
+        put = vault.assets.put(io.BytesIO(b"blade"), project="turbine", name="blade.step")
         sink = io.BytesIO()
-        vault.get(put.asset_id, sink)
+        vault.assets.get(put.asset_id, sink)
     assert sink.getvalue() == b"blade"
 
 
@@ -42,7 +42,7 @@ def test_open_workspace_as_a_stranger_is_denied(workspace: InitResult, passphras
         ) as vault,
         pytest.raises(AccessDeniedError),
     ):
-        vault.ls()
+        vault.assets.ls()
 
 
 def test_open_workspace_without_passphrase_or_agent_is_locked(
