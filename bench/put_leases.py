@@ -84,7 +84,7 @@ def main() -> None:
             text.replace("trusted_issuers = []", f'trusted_issuers = ["{ISSUER.vkey}"]')
         )
         with open_vault(home, passphrase=PASSPHRASE) as vault:
-            ISSUER.vet(vault, ids.principal_id, context_of(vault).clock)  # type: ignore[arg-type]
+            ISSUER.vet(vault, ids.principal_id, context_of(vault).clock)
             vault.projects.create("bench", residency="DE")
             leased, free = [], []
             real = assets.upload_lease
