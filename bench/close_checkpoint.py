@@ -29,6 +29,7 @@ from forgekeep.ledger.journal import JournalEvent, Outcome, SqlJournal
 from forgekeep.service.ledger import cadence as ledger_cadence
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import AdminSpec, init_workspace
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"bench passphrase, not a secret"
@@ -37,7 +38,7 @@ CHEAP_KDF = KdfSection(memory_kib=64, iterations=1, lanes=1)
 
 def _fill(home: Path, count: int) -> None:
     with open_vault(home, passphrase=PASSPHRASE) as vault:
-        ctx = vault.context
+        ctx = context_of(vault)
         if not isinstance(ctx.journal, SqlJournal):
             raise TypeError("the bench needs the SQL journal")
         for start in range(0, count, 10_000):
@@ -68,23 +69,23 @@ def main() -> None:
         )
         with open_vault(home, passphrase=PASSPHRASE) as vault:
             ISSUER.vet(vault, made.principal_id, SystemClock())
-            vault.create_project("bench", residency="DE")
+            vault.projects.create("bench", residency="DE")
         _fill(home, args.log_size)
         commands, closes = [], []
         for _ in range(args.commands):
             began = time.perf_counter()
             with open_vault(home, passphrase=PASSPHRASE) as vault:
-                opened_at = vault.context.clock.now()
-                vault.ls()  # one journaled read
+                opened_at = context_of(vault).clock.now()
+                vault.assets.ls()  # one journaled read
                 signing = time.perf_counter()
-                signed = ledger_cadence.sign_if_grown(vault.context, opened_at)
+                signed = ledger_cadence.sign_if_grown(context_of(vault), opened_at)
                 closes.append(time.perf_counter() - signing)
                 if signed is None:
                     raise RuntimeError("the close checkpoint was not signed")
             commands.append(time.perf_counter() - began)
         began = time.perf_counter()
         with open_vault(home, passphrase=PASSPHRASE) as vault:
-            vault.ledger_verify()
+            vault.ledger.verify()
         verify = time.perf_counter() - began
     print(f"log of {args.log_size:,} entries, {args.commands} commands (open, ls, close)")
     print(f"  whole command, close checkpoint included  {_ms(commands)}")

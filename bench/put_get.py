@@ -131,7 +131,7 @@ def _workspace(root: Path) -> tuple[Path, bytes]:
         )
         with open_vault(home, passphrase=passphrase) as vault:
             ISSUER.vet(vault, created.principal_id, SystemClock())
-            vault.create_project("bench", residency="DE")
+            vault.projects.create("bench", residency="DE")
     return home, passphrase
 
 
@@ -141,7 +141,7 @@ def fk_put(src: Path, dst: Path) -> None:
     home, passphrase = _workspace(dst.parent)
     with open_vault(home, passphrase=passphrase) as vault:
         started = time.perf_counter()
-        vault.put(src, project="bench", name="bench.bin")
+        vault.assets.put(src, project="bench", name="bench.bin")
         print(f"TIMED {time.perf_counter() - started}")
 
 
@@ -150,13 +150,13 @@ def fk_get(src: Path, dst: Path) -> None:
 
     home, passphrase = _workspace(dst.parent)
     with open_vault(home, passphrase=passphrase) as vault:
-        if not vault.ls():
-            vault.put(src, project="bench", name="bench.bin")
+        if not vault.assets.ls():
+            vault.assets.put(src, project="bench", name="bench.bin")
         for blob in (home / "sites").rglob("*"):
             if blob.is_file():
                 _drop_cache(blob)
         started = time.perf_counter()
-        vault.get("bench.bin", dst)
+        vault.assets.get("bench.bin", dst)
         print(f"TIMED {time.perf_counter() - started}")
 
 

@@ -27,6 +27,7 @@ from forgekeep.service.assets import leases as _leases
 from forgekeep.service.assets import writing as assets
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import AdminSpec, init_workspace
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"bench passphrase"
@@ -47,7 +48,7 @@ def _puts(vault: object, count: int, size: int, tag: str) -> float:
     for i in range(count):
         data = io.BytesIO(os.urandom(size))
         start = time.perf_counter()
-        vault.put(data, project="bench", name=f"{tag}-{i}.bin")  # type: ignore[attr-defined]
+        vault.assets.put(data, project="bench", name=f"{tag}-{i}.bin")  # type: ignore[attr-defined]
         times.append(time.perf_counter() - start)
     return statistics.median(times)
 
@@ -83,8 +84,8 @@ def main() -> None:
             text.replace("trusted_issuers = []", f'trusted_issuers = ["{ISSUER.vkey}"]')
         )
         with open_vault(home, passphrase=PASSPHRASE) as vault:
-            ISSUER.vet(vault, ids.principal_id, vault.context.clock)  # type: ignore[arg-type]
-            vault.create_project("bench", residency="DE")
+            ISSUER.vet(vault, ids.principal_id, context_of(vault).clock)
+            vault.projects.create("bench", residency="DE")
             leased, free = [], []
             real = assets.upload_lease
             for r in range(args.rounds):
@@ -94,7 +95,7 @@ def main() -> None:
                     free.append(_puts(vault, args.puts, args.kib * 1024, f"f{r}"))
                 finally:
                     assets.upload_lease = real
-            cycles = _cycles(vault.context, 200)
+            cycles = _cycles(context_of(vault), 200)
     with_lease, without = statistics.median(leased), statistics.median(free)
     print(f"put of {args.kib} KiB, median of {args.rounds} rounds x {args.puts} puts (SQLite)")
     print(f"  with the database lease   {with_lease * 1000:8.2f} ms")

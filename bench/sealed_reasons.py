@@ -30,6 +30,7 @@ from forgekeep.service.access.sealed_reasons import refusal_detail
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import AdminSpec, init_workspace
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"bench passphrase"
@@ -54,15 +55,17 @@ def _report(name: str, samples: list[float]) -> float:
 def _stock(vault: Vault) -> tuple[str, str]:
     clock = SystemClock()
     ISSUER.vet(vault, vault.principal_id, clock)
-    vault.create_project("p", residency="DE")
-    vault.put(io.BytesIO(b"part"), project="p", name="part.step")
-    vault.classify("part.step", export="ITAR:XI")
-    person = vault.add_person(
+    vault.projects.create("p", residency="DE")
+    vault.assets.put(io.BytesIO(b"part"), project="p", name="part.step")
+    vault.assets.classify("part.step", export="ITAR:XI")
+    person = vault.principals.add_person(
         org="home", display_name="Dana", citizenships=["CN", "DE"], location="DE",
         roles=["reader"],
     ).id  # fmt: skip
     ISSUER.vet(vault, person, clock)
-    machine = vault.add_machine(org="home", roles=["reader"], fingerprints=["ab" * 32]).id
+    machine = vault.principals.add_machine(
+        org="home", roles=["reader"], fingerprints=["ab" * 32]
+    ).id
     return person, machine
 
 
@@ -74,7 +77,7 @@ DENIED = AccessDeniedError(
 
 
 def _details(vault: Vault, actor: str, calls: int) -> list[float]:
-    ctx = vault.context
+    ctx = context_of(vault)
 
     def run() -> object:
         with ctx.sessions() as session:
@@ -86,7 +89,7 @@ def _details(vault: Vault, actor: str, calls: int) -> list[float]:
 def _refused_gets(vault: Vault, calls: int) -> list[float]:
     def run() -> None:
         try:
-            vault.get("part.step", io.BytesIO())
+            vault.assets.get("part.step", io.BytesIO())
         except AccessDeniedError:
             return
         raise AssertionError("the read was expected to be refused")

@@ -85,9 +85,9 @@ def make_workspace(root: Path, assets: int) -> Path:
     with open_vault(created.home, passphrase=PASSPHRASE) as vault:
         ISSUER.vet(vault, created.principal_id, SystemClock())
     with open_vault(created.home, passphrase=PASSPHRASE) as vault:
-        vault.create_project("p1", residency="DE")
+        vault.projects.create("p1", residency="DE")
         for n in range(assets):
-            vault.put(io.BytesIO(os.urandom(1024)), project="p1", name=f"part-{n:03}.step")
+            vault.assets.put(io.BytesIO(os.urandom(1024)), project="p1", name=f"part-{n:03}.step")
     return created.home
 
 

@@ -94,7 +94,7 @@ def workspace(unvetted_workspace: InitResult, clock: ManualClock) -> InitResult:
 @pytest.fixture
 def vault(workspace: InitResult, clock: ManualClock) -> Iterator[Vault]:
     with open_vault(workspace.home, passphrase=PASSPHRASE, clock=clock) as opened:
-        opened.create_project("blade", residency="DE")
+        opened.projects.create("blade", residency="DE")
         yield opened
 
 

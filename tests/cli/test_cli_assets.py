@@ -396,16 +396,16 @@ def test_nul_in_a_name_through_the_python_api(seeded: Path) -> None:
     with forgekeep.open_workspace(
         seeded, passphrase=PASSPHRASE.encode(), principal=principal
     ) as vault:
-        before = [a.name for a in vault.ls()]
+        before = [a.name for a in vault.assets.ls()]
         for name in ("a\x00b", "\x00", "keep.bin\x00"):
             with pytest.raises(InvalidNameError) as caught:
-                vault.put(io.BytesIO(b"data"), project=PROJECT, name=name)
+                vault.assets.put(io.BytesIO(b"data"), project=PROJECT, name=name)
             assert caught.value.code == "FK-USAGE-002"
             assert caught.value.exit_code == 2
             assert caught.value.request_id is not None
         with pytest.raises(InvalidNameError):
-            vault.put(io.BytesIO(b"data"), project=PROJECT, name="x" * 256)
-        assert [a.name for a in vault.ls()] == before
+            vault.assets.put(io.BytesIO(b"data"), project=PROJECT, name="x" * 256)
+        assert [a.name for a in vault.assets.ls()] == before
     assert temporaries(seeded / SITE) == []
 
 

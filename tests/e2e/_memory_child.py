@@ -41,16 +41,16 @@ def main() -> None:
         )
         with open_vault(home, passphrase=PASSPHRASE) as vault:
             expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
-            vault.import_vetting(
+            vault.vetting.import_record(
                 issue_vetting_record(
                     issuer, subject=ids.principal_id, clearance=3, expires=expires, evidence="m"
                 )
             )
-            vault.create_project("mem", residency="DE")
-            vault.put(path, project="mem", name="big.bin")
+            vault.projects.create("mem", residency="DE")
+            vault.assets.put(path, project="mem", name="big.bin")
     else:
         with open_vault(home, passphrase=PASSPHRASE) as vault:
-            vault.get("big.bin", path)
+            vault.assets.get("big.bin", path)
     print(peak_rss_bytes())
 
 

@@ -15,12 +15,13 @@ from pathlib import Path
 
 from forgekeep.service.assets.leases import upload_lease
 from forgekeep.service.wiring import open_vault
+from forgekeep.testing.internals import context_of
 
 
 def main() -> None:
     home, version = Path(sys.argv[1]), sys.argv[2]
     passphrase = os.environ["FORGEKEEP_PASSPHRASE"].encode()
-    with open_vault(home, passphrase=passphrase) as vault, upload_lease(vault.context, version):
+    with open_vault(home, passphrase=passphrase) as vault, upload_lease(context_of(vault), version):
         print(f"held {os.getpid()}", flush=True)
         while True:
             time.sleep(60)

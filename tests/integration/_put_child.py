@@ -130,7 +130,7 @@ def put_once(home: Path, source: Path, project: str, name: str, point: str) -> i
         src: Any = KillingReader(handle, limit) if kind == "read" else handle
         sys.stdout.write(f"started {os.getpid()}\n")
         sys.stdout.flush()
-        result = vault.put(src, project=project, name=name, progress=progress)
+        result = vault.assets.put(src, project=project, name=name, progress=progress)
     sys.stdout.write(f"done {os.getpid()} {result.asset_id} {result.version}\n")
     sys.stdout.flush()
     return 0

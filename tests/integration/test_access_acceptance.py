@@ -26,6 +26,7 @@ from forgekeep.service.access.sealed_reasons import GENERIC_REASON, SEALED_POLIC
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 PART = "blade.step"
@@ -42,7 +43,7 @@ class World:
 
 
 def _person(vault: Vault, org: str, name: str, citizenships: list[str], location: str) -> str:
-    return vault.add_person(
+    return vault.principals.add_person(
         org=org, display_name=name, citizenships=citizenships, location=location, roles=["reader"]
     ).id
 
@@ -54,10 +55,10 @@ def world(workspace: InitResult, clock: ManualClock, passphrase: bytes) -> Itera
 
 
 def _populate(workspace: InitResult, admin: Vault, clock: ManualClock, passphrase: bytes) -> World:
-    admin.create_project("turbine", residency="DE")
-    admin.put(io.BytesIO(b"ISO-10303-21; blade"), project="turbine", name=PART)
-    admin.classify(PART, export="ITAR:XI")
-    admin.add_organisation("partner-b", jurisdiction="DE")
+    admin.projects.create("turbine", residency="DE")
+    admin.assets.put(io.BytesIO(b"ISO-10303-21; blade"), project="turbine", name=PART)
+    admin.assets.classify(PART, export="ITAR:XI")
+    admin.principals.add_organisation("partner-b", jurisdiction="DE")
     people = {
         "us_in_a": _person(admin, "home", "Uma US", ["US"], "US"),
         "us_in_b": _person(admin, "partner-b", "Ulf US", ["US"], "US"),
@@ -65,7 +66,7 @@ def _populate(workspace: InitResult, admin: Vault, clock: ManualClock, passphras
         "de_in_b_fr": _person(admin, "partner-b", "Franz Abroad", ["DE"], "FR"),
         "dual_in_b": _person(admin, "partner-b", "Dana Dual", ["DE", "CN"], "DE"),
     }
-    people["service_b"] = admin.add_machine(
+    people["service_b"] = admin.principals.add_machine(
         org="partner-b", roles=["reader"], fingerprints=["cd" * 32]
     ).id
     for pid in people.values():
@@ -76,7 +77,7 @@ def _populate(workspace: InitResult, admin: Vault, clock: ManualClock, passphras
 
 
 def _grant_l123(world: World) -> None:
-    world.admin.grant_licence(
+    world.admin.licences.grant(
         licence_id="L-123",
         licensee="partner-b",
         assets=[f"turbine/{PART}"],
@@ -90,7 +91,7 @@ def _grant_l123(world: World) -> None:
 
 
 def _add_taa(world: World, *, covers_126_18: bool = False, auth_id: str = "TAA-7") -> None:
-    world.admin.add_export_auth(
+    world.admin.export_auths.add(
         auth_id=auth_id,
         holder="partner-b",
         kind="ITAR-TAA",
@@ -110,14 +111,14 @@ def _get(world: World, who: str, purpose: str = "tooling") -> tuple[bool, str, t
         world.home, passphrase=world.passphrase, principal=principal, clock=world.clock
     ) as vault:
         try:
-            result = vault.get(PART, io.BytesIO(), purpose=purpose)
+            result = vault.assets.get(PART, io.BytesIO(), purpose=purpose)
         except AccessDeniedError as exc:
             return False, exc.request_id or "", exc.reasons
         return True, result.request_id, ()
 
 
 def _journaled(world: World, request_id: str) -> dict[str, str]:
-    with world.admin.context.sessions() as session:
+    with context_of(world.admin).sessions() as session:
         row = session.scalars(
             select(Event).where(Event.request_id == request_id).order_by(Event.seq)
         ).first()
@@ -125,7 +126,7 @@ def _journaled(world: World, request_id: str) -> dict[str, str]:
         detail = json.loads(row.detail)
         if "sealed" in detail:  # reasons that reveal attributes: open them with the key
             assert (detail["reasons"], detail["policy"]) == (GENERIC_REASON, SEALED_POLICY)
-            ctx = world.admin.context
+            ctx = context_of(world.admin)
             opened = open_fields(session, ctx.key_manager, ctx.tenant_id, detail, request_id)
             assert opened is not None
             detail |= opened
@@ -186,7 +187,7 @@ def test_a_dual_national_outside_the_taa_is_denied_unless_126_18_covers_it(world
     allowed, _, reasons = _get(world, "dual_in_b")
     assert not allowed
     assert "citizenship-outside-export-authorisation" in reasons
-    world.admin.revoke_export_auth("TAA-7")
+    world.admin.export_auths.revoke("TAA-7")
     _add_taa(world, covers_126_18=True, auth_id="TAA-8")
     assert _get(world, "dual_in_b")[0]
 
@@ -211,22 +212,22 @@ def test_everyone_licensed_is_denied_after_the_licence_ends(world: World) -> Non
 
 
 def test_a_partner_lists_only_what_it_is_licensed_for(world: World) -> None:
-    world.admin.put(io.BytesIO(b"secret recipe"), project="turbine", name="recipe.txt")
+    world.admin.assets.put(io.BytesIO(b"secret recipe"), project="turbine", name="recipe.txt")
     _grant_l123(world)
     _add_taa(world)
     principal = world.people["de_in_b"]
     with open_vault(
         world.home, passphrase=world.passphrase, principal=principal, clock=world.clock
     ) as vault:
-        names = [a.name for a in vault.ls()]
+        names = [a.name for a in vault.assets.ls()]
         before = len(_events(vault))
-        vault.ls()
+        vault.assets.ls()
         assert len(_events(vault)) == before + 1, "one event per listing, not one per item"
     assert names == [PART]
     # The owner's German admin holds no export authorisation: ITAR data stays hidden.
-    assert {a.name for a in world.admin.ls()} == {"recipe.txt"}
+    assert {a.name for a in world.admin.assets.ls()} == {"recipe.txt"}
 
 
 def _events(vault: Vault) -> list[Event]:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         return list(session.scalars(select(Event)).all())

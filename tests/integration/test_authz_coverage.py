@@ -1,9 +1,10 @@
 """Coverage check: every operation is decided by Cedar, so a deny-all policy stops all.
 
-Operations are found by introspection — the public methods of ``Vault`` (the
-Python API the CLI and later the server call) and every leaf of the Typer
-command tree — and each one must appear in a table below or in the explicit
-exempt list. A workspace applies a deny-all policy through the real approval
+Operations are found by introspection — every operation of the vault's groups
+(the Python API, built from ``service.operations.OPERATIONS``), every operation
+the CLI's sources call, and every leaf of the Typer command tree — and each one
+must be in the table of operations and called below, or in an explicit exempt
+list. A workspace applies a deny-all policy through the real approval
 flow; then every operation must fail with an ``FK-AUTHZ`` code and leave a
 ``denied`` journal event naming the deny-all guard.
 """
@@ -11,9 +12,9 @@ flow; then every operation must fail with an ``FK-AUTHZ`` code and leave a
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,25 +27,28 @@ from fk_cli_harness import CHEAP_KDF, InProcess, query, run_subprocess, vet_thro
 from fk_cli_harness import PASSPHRASE as CLI_PASSPHRASE
 from sqlalchemy import select
 
+import forgekeep.cli
 from forgekeep.cli.main import app
 from forgekeep.clock import ManualClock
 from forgekeep.crypto.signed import encode_vkey, generate_signer
 from forgekeep.db.models import Event
 from forgekeep.errors import AccessDeniedError
 from forgekeep.service.access.sealed_reasons import SEALED_POLICY, open_fields
+from forgekeep.service.authz import SPECS
+from forgekeep.service.operations import GROUPS, OPERATIONS, Bound, Group
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import AdminSpec, init_workspace
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 PASSPHRASE = b"coverage passphrase"
 DENY_ALL = '@id("site/deny-all")\n@reason("deny-all")\nforbid (principal, action, resource);\n'
-#: Not decided by a policy, on purpose: each says why.
-EXEMPT_METHODS = {
+#: Vault members that are not operations: each says why.
+EXEMPT_MEMBERS = {
     "close": "releases local resources only",
-    "group_commit": "host plumbing: changes how events commit, not what is allowed; "
-    "every request made while it runs is still decided and journaled",
-    "whoami": "authentication only: shows the caller its own row, so a refused caller sees why",
+    "tenant_id": "the tenant this vault was opened on",
+    "principal_id": "the principal this vault acts as",
 }
 EXEMPT_COMMANDS = {
     "init": "creates a new workspace; there is no policy yet",
@@ -85,9 +89,9 @@ class Denied:
 
 def _apply_deny_all(vault: Vault, bob: str, bob_key: Any) -> None:
     """Deny-all goes in the way any policy does: requested, approved by another, applied."""
-    approval = vault.request_policy_apply(DENY_ALL)
-    vault.approve(approval.id, bob_key)
-    vault.apply_policy(approval.id)
+    approval = vault.policy.request_apply(DENY_ALL)
+    vault.approvals.approve(approval.id, bob_key)
+    vault.policy.apply(approval.id)
 
 
 @pytest.fixture(scope="module")
@@ -104,15 +108,15 @@ def denied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Denied]:
     bob_key = generate_signer("bob")
     with open_vault(home, passphrase=PASSPHRASE, clock=clock) as vault:
         ISSUER.vet(vault, ids.principal_id, clock)
-        vault.create_project("blade", residency="DE")
-        vault.put(io.BytesIO(b"part"), project="blade", name="part.bin")
-        vault.add_organisation("partner-b", jurisdiction="DE")
-        bob = vault.add_person(
+        vault.projects.create("blade", residency="DE")
+        vault.assets.put(io.BytesIO(b"part"), project="blade", name="part.bin")
+        vault.principals.add_organisation("partner-b", jurisdiction="DE")
+        bob = vault.principals.add_person(
             org="home", display_name="Bob", citizenships=["DE"], location="DE", roles=["approver"]
         ).id
         ISSUER.vet(vault, bob, clock)
-        vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
-        pending = vault.request_policy_apply('@id("site/x")\npermit (principal, action, resource);')
+        vault.principals.set_signing_key(bob, encode_vkey(bob_key.verifier))
+        pending = vault.policy.request_apply('@id("site/x")\npermit (principal, action, resource);')
         _apply_deny_all(vault, bob, bob_key)
         yield Denied(home, vault, clock, ids.principal_id, pending.id, bob_key)
 
@@ -121,8 +125,8 @@ def denied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Denied]:
 
 LATER = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
 CALLS: dict[str, Callable[[Denied], object]] = {
-    "activate_break_glass": lambda d: d.vault.activate_break_glass("ap-none"),
-    "add_export_auth": lambda d: d.vault.add_export_auth(
+    "break_glass.activate": lambda d: d.vault.break_glass.activate("ap-none"),
+    "export_auths.add": lambda d: d.vault.export_auths.add(
         holder="partner-b",
         kind="ITAR-TAA",
         reference="TAA-1",
@@ -130,29 +134,31 @@ CALLS: dict[str, Callable[[Denied], object]] = {
         destinations="DE",
         valid_until=LATER,
     ),
-    "add_machine": lambda d: d.vault.add_machine(
+    "principals.add_machine": lambda d: d.vault.principals.add_machine(
         org="home", roles=["reader"], fingerprints=["ef" * 32]
     ),
-    "add_organisation": lambda d: d.vault.add_organisation("other", jurisdiction="DE"),
-    "add_person": lambda d: d.vault.add_person(
+    "principals.add_organisation": lambda d: d.vault.principals.add_organisation(
+        "other", jurisdiction="DE"
+    ),
+    "principals.add_person": lambda d: d.vault.principals.add_person(
         org="home", display_name="Eve", citizenships=["DE"], location="DE", roles=["reader"]
     ),
-    "apply_policy": lambda d: d.vault.apply_policy(d.pending),
-    "approval": lambda d: d.vault.approval(d.pending),
-    "approvals": lambda d: d.vault.approvals(),
-    "approve": lambda d: d.vault.approve(d.pending, d.bob_key),
-    "approve_signed": lambda d: d.vault.approve_signed(d.pending, b"{}"),
-    "classify": lambda d: d.vault.classify("part.bin", export="ITAR:XI"),
-    "create_project": lambda d: d.vault.create_project("other", residency="DE"),
-    "create_token": lambda d: d.vault.create_token(
+    "policy.apply": lambda d: d.vault.policy.apply(d.pending),
+    "approvals.show": lambda d: d.vault.approvals.show(d.pending),
+    "approvals.ls": lambda d: d.vault.approvals.ls(),
+    "approvals.approve": lambda d: d.vault.approvals.approve(d.pending, d.bob_key),
+    "approvals.approve_signed": lambda d: d.vault.approvals.approve_signed(d.pending, b"{}"),
+    "assets.classify": lambda d: d.vault.assets.classify("part.bin", export="ITAR:XI"),
+    "projects.create": lambda d: d.vault.projects.create("other", residency="DE"),
+    "tokens.create": lambda d: d.vault.tokens.create(
         label="ci", scopes=["read"], ttl=dt.timedelta(days=1)
     ),
-    "erase": lambda d: d.vault.erase("ap-none"),
-    "explain": lambda d: d.vault.explain("req-0000000000000000"),
-    "export_auths": lambda d: d.vault.export_auths(),
-    "fsck": lambda d: d.vault.fsck(),
-    "get": lambda d: d.vault.get("part.bin", io.BytesIO()),
-    "grant_licence": lambda d: d.vault.grant_licence(
+    "erasure.erase": lambda d: d.vault.erasure.erase("ap-none"),
+    "access.explain": lambda d: d.vault.access.explain("req-0000000000000000"),
+    "export_auths.ls": lambda d: d.vault.export_auths.ls(),
+    "assets.fsck": lambda d: d.vault.assets.fsck(),
+    "assets.get": lambda d: d.vault.assets.get("part.bin", io.BytesIO()),
+    "licences.grant": lambda d: d.vault.licences.grant(
         licensee="partner-b",
         assets=["blade/part.bin"],
         actions=["read"],
@@ -161,69 +167,117 @@ CALLS: dict[str, Callable[[Denied], object]] = {
         valid_from=d.clock.now(),
         valid_until=LATER,
     ),
-    "ledger_checkpoint": lambda d: d.vault.ledger_checkpoint(),
-    "ledger_entry": lambda d: d.vault.ledger_entry(0),
-    "ledger_key": lambda d: d.vault.ledger_key(),
-    "ensure_log_key": lambda d: d.vault.ensure_log_key(),
-    "ledger_prove_consistency": lambda d: d.vault.ledger_prove_consistency(1, 1),
-    "ledger_prove_inclusion": lambda d: d.vault.ledger_prove_inclusion(0),
-    "ledger_verify": lambda d: d.vault.ledger_verify(),
-    "ledger_repair": lambda d: d.vault.ledger_repair(drop_uncovered=True),
-    "ledger_ls": lambda d: d.vault.ledger_ls(),
-    "ledger_collect": lambda d: d.vault.ledger_collect(),
-    "ledger_follow": lambda d: d.vault.ledger_follow(lambda _done: None, ticks=1),
-    "add_witness": lambda d: d.vault.add_witness(
+    "ledger.checkpoint": lambda d: d.vault.ledger.checkpoint(),
+    "ledger.entry": lambda d: d.vault.ledger.entry(0),
+    "ledger.key": lambda d: d.vault.ledger.key(),
+    "ledger.ensure_key": lambda d: d.vault.ledger.ensure_key(),
+    "ledger.prove_consistency": lambda d: d.vault.ledger.prove_consistency(1, 1),
+    "ledger.prove_inclusion": lambda d: d.vault.ledger.prove_inclusion(0),
+    "ledger.verify": lambda d: d.vault.ledger.verify(),
+    "ledger.repair": lambda d: d.vault.ledger.repair(drop_uncovered=True),
+    "ledger.ls": lambda d: d.vault.ledger.ls(),
+    "ledger.collect": lambda d: d.vault.ledger.collect(),
+    "ledger.follow": lambda d: d.vault.ledger.follow(lambda _done: None, ticks=1),
+    "witnesses.add": lambda d: d.vault.witnesses.add(
         "w1", url="https://w.example", vkey="x", cacert=d.home
     ),
-    "remove_witness": lambda d: d.vault.remove_witness("w1"),
-    "witnesses": lambda d: d.vault.witnesses(),
-    "ledger_export": lambda d: d.vault.ledger_export(d.home.parent / "export"),
-    "import_vetting": lambda d: d.vault.import_vetting(ISSUER.record(d.admin, now=d.clock.now())),
-    "licence": lambda d: d.vault.licence("L-1"),
-    "licences": lambda d: d.vault.licences(),
-    "ls": lambda d: d.vault.ls(),
-    "organisations": lambda d: d.vault.organisations(),
-    "principal": lambda d: d.vault.principal(d.admin),
-    "principals": lambda d: d.vault.principals(),
-    "project": lambda d: d.vault.project("blade"),
-    "projects": lambda d: d.vault.projects(),
-    "put": lambda d: d.vault.put(io.BytesIO(b"v2"), project="blade", name="part.bin"),
-    "reject": lambda d: d.vault.reject(d.pending, d.bob_key),
-    "release_legal_hold": lambda d: d.vault.release_legal_hold(d.pending),
-    "request_hold_release": lambda d: d.vault.request_hold_release(d.admin, reason="closed"),
-    "request_erasure": lambda d: d.vault.request_erasure(d.admin, reason="leaver"),
-    "set_legal_hold": lambda d: d.vault.set_legal_hold(d.admin, until=LATER, reason="case 1"),
-    "reject_signed": lambda d: d.vault.reject_signed(d.pending, b"{}"),
-    "request_break_glass": lambda d: d.vault.request_break_glass(
+    "witnesses.rm": lambda d: d.vault.witnesses.rm("w1"),
+    "witnesses.ls": lambda d: d.vault.witnesses.ls(),
+    "ledger.export": lambda d: d.vault.ledger.export(d.home.parent / "export"),
+    "vetting.import_record": lambda d: d.vault.vetting.import_record(
+        ISSUER.record(d.admin, now=d.clock.now())
+    ),
+    "licences.show": lambda d: d.vault.licences.show("L-1"),
+    "licences.ls": lambda d: d.vault.licences.ls(),
+    "assets.ls": lambda d: d.vault.assets.ls(),
+    "principals.organisations": lambda d: d.vault.principals.organisations(),
+    "principals.show": lambda d: d.vault.principals.show(d.admin),
+    "principals.ls": lambda d: d.vault.principals.ls(),
+    "projects.show": lambda d: d.vault.projects.show("blade"),
+    "projects.ls": lambda d: d.vault.projects.ls(),
+    "assets.put": lambda d: d.vault.assets.put(io.BytesIO(b"v2"), project="blade", name="part.bin"),
+    "approvals.reject": lambda d: d.vault.approvals.reject(d.pending, d.bob_key),
+    "holds.release": lambda d: d.vault.holds.release(d.pending),
+    "holds.request_release": lambda d: d.vault.holds.request_release(d.admin, reason="closed"),
+    "erasure.request": lambda d: d.vault.erasure.request(d.admin, reason="leaver"),
+    "holds.set": lambda d: d.vault.holds.set(d.admin, until=LATER, reason="case 1"),
+    "approvals.reject_signed": lambda d: d.vault.approvals.reject_signed(d.pending, b"{}"),
+    "break_glass.request": lambda d: d.vault.break_glass.request(
         assets=["blade/part.bin"], reason="fire", duration=dt.timedelta(minutes=5)
     ),
-    "request_policy_apply": lambda d: d.vault.request_policy_apply(DENY_ALL),
-    "resume": lambda d: d.vault.resume(d.admin),
-    "revoke_break_glass": lambda d: d.vault.revoke_break_glass("bg-none"),
-    "revoke_export_auth": lambda d: d.vault.revoke_export_auth("EA-1"),
-    "revoke_licence": lambda d: d.vault.revoke_licence("L-1"),
-    "revoke_token": lambda d: d.vault.revoke_token("0" * 16),
-    "rm": lambda d: d.vault.rm("part.bin"),
-    "set_project": lambda d: d.vault.set_project("blade", replicas=1),
-    "set_signing_key": lambda d: d.vault.set_signing_key(d.admin, encode_vkey(d.bob_key.verifier)),
-    "show_policy": lambda d: d.vault.show_policy(),
-    "suspend": lambda d: d.vault.suspend(d.admin),
-    "tokens": lambda d: d.vault.tokens(),
-    "versions": lambda d: d.vault.versions("part.bin"),
-    "what_if": lambda d: d.vault.what_if(principal=d.admin, action="read", asset="part.bin"),
+    "policy.request_apply": lambda d: d.vault.policy.request_apply(DENY_ALL),
+    "principals.resume": lambda d: d.vault.principals.resume(d.admin),
+    "break_glass.revoke": lambda d: d.vault.break_glass.revoke("bg-none"),
+    "export_auths.revoke": lambda d: d.vault.export_auths.revoke("EA-1"),
+    "licences.revoke": lambda d: d.vault.licences.revoke("L-1"),
+    "tokens.revoke": lambda d: d.vault.tokens.revoke("0" * 16),
+    "assets.rm": lambda d: d.vault.assets.rm("part.bin"),
+    "projects.set": lambda d: d.vault.projects.set("blade", replicas=1),
+    "principals.set_signing_key": lambda d: d.vault.principals.set_signing_key(
+        d.admin, encode_vkey(d.bob_key.verifier)
+    ),
+    "policy.show": lambda d: d.vault.policy.show(),
+    "principals.suspend": lambda d: d.vault.principals.suspend(d.admin),
+    "tokens.ls": lambda d: d.vault.tokens.ls(),
+    "assets.versions": lambda d: d.vault.assets.versions("part.bin"),
+    "access.what_if": lambda d: d.vault.access.what_if(
+        principal=d.admin, action="read", asset="part.bin"
+    ),
 }
 
 
-def _public_methods() -> set[str]:
-    return {n for n, _ in inspect.getmembers(Vault, inspect.isfunction) if not n.startswith("_")}
+def _reachable_from_python(vault: Vault) -> set[str]:
+    """Every operation a caller reaches through the vault's public attributes."""
+    found: set[str] = set()
+    for name in dir(vault):
+        if name.startswith("_") or name in EXEMPT_MEMBERS:
+            continue
+        group = getattr(vault, name)
+        assert isinstance(group, Group), f"vault.{name} is neither a group nor exempt"
+        for attr in dir(group):
+            if not attr.startswith("_"):
+                bound = getattr(group, attr)
+                assert isinstance(bound, Bound), f"vault.{name}.{attr} is not a table entry"
+                assert bound.operation.name == f"{name}.{attr}"
+                assert OPERATIONS[bound.operation.name] is bound.operation
+                found.add(bound.operation.name)
+    return found
 
 
-def test_every_vault_method_is_listed_or_exempt() -> None:
-    assert _public_methods() == set(CALLS) | set(EXEMPT_METHODS)
+def _reachable_from_cli() -> set[str]:
+    """Every vault operation the CLI's sources call (``v.<group>.<operation>``)."""
+    cli = Path(forgekeep.cli.__file__).parent
+    groups = "|".join(GROUPS)
+    pattern = re.compile(rf"\b(?:v|vault|opened)\.({groups})\.(\w+)\b")
+    return {f"{g}.{a}" for f in cli.glob("*.py") for g, a in pattern.findall(f.read_text())}
+
+
+def test_every_operation_of_the_python_api_is_in_the_table(denied: Denied) -> None:
+    assert _reachable_from_python(denied.vault) == set(OPERATIONS)
+
+
+def test_every_operation_the_cli_calls_is_in_the_table() -> None:
+    called = _reachable_from_cli()
+    assert called, "the CLI calls the vault's groups"
+    assert called <= set(OPERATIONS), called - set(OPERATIONS)
+
+
+def test_every_table_entry_is_decided_or_says_why() -> None:
+    for op in OPERATIONS.values():
+        if op.action is None:
+            assert op.undecided, f"{op.name} names no action and no reason"
+        else:
+            assert op.action in SPECS
+            assert op.spec is SPECS[op.action]
+
+
+def test_every_decided_operation_is_refused_under_deny_all() -> None:
+    decided = {name for name, op in OPERATIONS.items() if op.action is not None}
+    assert set(CALLS) == decided
 
 
 def _last_event(d: Denied) -> Event:
-    with d.vault.context.sessions() as session:
+    with context_of(d.vault).sessions() as session:
         row = session.scalars(select(Event).order_by(Event.seq.desc()).limit(1)).first()
     assert row is not None
     return row
@@ -233,7 +287,7 @@ def _true_policy(vault: Vault, request_id: str, stored: str) -> str:
     """The refusal's policy ids; a tenant's own reasons are sealed (they fail closed)."""
     detail = json.loads(stored)
     assert detail["policy"] == SEALED_POLICY, "a tenant policy's reason is never open"
-    ctx = vault.context
+    ctx = context_of(vault)
     with ctx.sessions() as session:
         opened = open_fields(session, ctx.key_manager, ctx.tenant_id, detail, request_id)
     assert opened is not None
@@ -241,7 +295,7 @@ def _true_policy(vault: Vault, request_id: str, stored: str) -> str:
 
 
 @pytest.mark.parametrize("method", sorted(CALLS))
-def test_deny_all_refuses_every_vault_method(denied: Denied, method: str) -> None:
+def test_deny_all_refuses_every_operation(denied: Denied, method: str) -> None:
     with pytest.raises(AccessDeniedError) as caught:
         CALLS[method](denied)
     assert caught.value.code.startswith("FK-AUTHZ")
@@ -381,11 +435,11 @@ def denied_cli(tmp_path_factory: pytest.TempPathFactory, xdg: Path) -> dict[str,
     run_subprocess([*w, "put", str(root / "part.bin"), "--project", "p1"], xdg=xdg).ok()
     bob_key = generate_signer("bob")
     with open_vault(home, passphrase=CLI_PASSPHRASE.encode()) as vault:
-        bob = vault.add_person(
+        bob = vault.principals.add_person(
             org="home", display_name="Bob", citizenships=["DE"], location="DE", roles=["approver"]
         ).id
         ISSUER.vet(vault, bob, ManualClock(dt.datetime.now(dt.UTC)))
-        vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
+        vault.principals.set_signing_key(bob, encode_vkey(bob_key.verifier))
         _apply_deny_all(vault, bob, bob_key)
     key_file = root / "admin.key"
     run_subprocess(["keygen", "ada", "-o", str(key_file)], xdg=xdg).ok()

@@ -21,6 +21,7 @@ from forgekeep.errors import AccessDeniedError, NotFoundError
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.rawdb import workspace_engine
 
 SITE = Path("sites") / "local-de"
@@ -40,11 +41,11 @@ def opened(workspace: InitResult, clock: ManualClock, passphrase: bytes) -> Iter
 
 def _denied_get(vault: Vault) -> str:
     """A refused read of an ITAR asset by a German admin without an export authorisation."""
-    vault.create_project("blade", residency="DE")
-    vault.put(io.BytesIO(b"blade"), project="blade", name="blade.step")
-    vault.classify("blade.step", project="blade", export="ITAR:XI")
+    vault.projects.create("blade", residency="DE")
+    vault.assets.put(io.BytesIO(b"blade"), project="blade", name="blade.step")
+    vault.assets.classify("blade.step", project="blade", export="ITAR:XI")
     with pytest.raises(AccessDeniedError) as refused:
-        vault.get("blade.step", io.BytesIO())
+        vault.assets.get("blade.step", io.BytesIO())
     assert refused.value.request_id is not None
     return refused.value.request_id
 
@@ -72,16 +73,16 @@ def _edit_column(home: Path, tenant: str, index: int, column: str, value: str) -
 
 def _views(vault: Vault, index: int, request_id: str, actor: str) -> tuple[object, ...]:
     """What the views show of one entry: listed, filtered by principal and asset, explained."""
-    listed = [e for e in vault.ledger_ls(limit=1000) if e.index == index]
-    mine = [e for e in vault.ledger_ls(principal=actor, limit=1000) if e.index == index]
-    about = [e for e in vault.ledger_ls(asset="blade.step", limit=1000) if e.index == index]
-    return listed, mine, about, vault.explain(request_id)
+    listed = [e for e in vault.ledger.ls(limit=1000) if e.index == index]
+    mine = [e for e in vault.ledger.ls(principal=actor, limit=1000) if e.index == index]
+    about = [e for e in vault.ledger.ls(asset="blade.step", limit=1000) if e.index == index]
+    return listed, mine, about, vault.access.explain(request_id)
 
 
 @pytest.mark.parametrize("column", FORGED)
 def test_an_edited_column_is_caught_and_changes_no_view(opened: Vault, column: str) -> None:
     request_id = _denied_get(opened)
-    home, actor = opened.context.home, opened.principal_id
+    home, actor = context_of(opened).home, opened.principal_id
     index = _index_of(home, request_id)
     before = _views(opened, index, request_id, actor)
     assert before[0][0].outcome == "denied"  # type: ignore[index]
@@ -89,7 +90,7 @@ def test_an_edited_column_is_caught_and_changes_no_view(opened: Vault, column: s
 
     _edit_column(home, opened.tenant_id, index, column, FORGED[column])
 
-    report = opened.ledger_verify()
+    report = opened.ledger.verify()
     assert (report.ok, report.journaled) == (False, True)
     assert [(f.kind, f.index, f.column) for f in report.findings] == [
         ("column-mismatch", index, column)
@@ -97,7 +98,7 @@ def test_an_edited_column_is_caught_and_changes_no_view(opened: Vault, column: s
     assert _views(opened, index, request_id, actor) == before
     if column == "request_id":  # the forged id explains nothing
         with pytest.raises(NotFoundError):
-            opened.explain(FORGED["request_id"])
+            opened.access.explain(FORGED["request_id"])
 
 
 def test_uncovered_entries_are_listed_and_fail_once_overdue(
@@ -105,14 +106,14 @@ def test_uncovered_entries_are_listed_and_fail_once_overdue(
 ) -> None:
     home = workspace.home
     with open_vault(home, passphrase=passphrase, clock=clock) as vault:
-        vault.create_project("blade", residency="DE")
-        report = vault.ledger_verify()  # this vault's own entry is not signed yet
+        vault.projects.create("blade", residency="DE")
+        report = vault.ledger.verify()  # this vault's own entry is not signed yet
         assert report.ok
         assert report.uncovered is not None
         assert report.uncovered.last == report.size - 1
-        vault.put(io.BytesIO(b"one"), project="blade", name="one.step")
+        vault.assets.put(io.BytesIO(b"one"), project="blade", name="one.step")
         clock.advance(dt.timedelta(seconds=5))
-        report = vault.ledger_verify()
+        report = vault.ledger.verify()
         gap = report.uncovered
         assert gap is not None
         assert report.ok
@@ -120,11 +121,11 @@ def test_uncovered_entries_are_listed_and_fail_once_overdue(
         assert gap.oldest is not None
         assert gap.newest == clock.now() - dt.timedelta(seconds=5)
         clock.advance(dt.timedelta(seconds=901))
-        overdue = vault.ledger_verify()
+        overdue = vault.ledger.verify()
         assert [(f.kind, f.index) for f in overdue.findings] == [("uncovered-too-long", gap.first)]
     # This vault opened before the entries were overdue: it signs over them as it closes.
     with open_vault(home, passphrase=passphrase, clock=clock) as vault:
-        report = vault.ledger_verify()
+        report = vault.ledger.verify()
         assert (report.ok, report.uncovered) == (True, None)
 
 
@@ -134,10 +135,10 @@ def test_a_deleted_event_with_a_rehashed_tail_and_no_later_checkpoints_fails_ver
     home = workspace.home
     with open_vault(home, passphrase=passphrase, clock=clock) as vault:
         request_id = _denied_get(vault)
-        vault.put(io.BytesIO(b"two"), project="blade", name="two.step")
+        vault.assets.put(io.BytesIO(b"two"), project="blade", name="two.step")
         tenant = vault.tenant_id
     with open_vault(home, passphrase=passphrase, clock=clock) as vault:
-        assert vault.ledger_verify().ok  # every command so far was signed as it closed
+        assert vault.ledger.verify().ok  # every command so far was signed as it closed
     victim = _index_of(home, request_id)
 
     size = ledger_attacker.delete_and_rehash(home, home / SITE, tenant, victim)
@@ -145,7 +146,7 @@ def test_a_deleted_event_with_a_rehashed_tail_and_no_later_checkpoints_fails_ver
     clock.advance(dt.timedelta(seconds=901))  # the next check comes after the allowed lag
     for _ in range(2):  # and the vault that runs it does not sign over the rewritten tail
         with open_vault(home, passphrase=passphrase, clock=clock) as vault:
-            report = vault.ledger_verify()
+            report = vault.ledger.verify()
         assert report.uncovered is not None
         assert report.uncovered.first <= victim < size
         assert ("uncovered-too-long", report.uncovered.first) in [
@@ -153,5 +154,5 @@ def test_a_deleted_event_with_a_rehashed_tail_and_no_later_checkpoints_fails_ver
         ]
     # Only a deliberate `ledger checkpoint` signs over them, once someone has looked.
     with open_vault(home, passphrase=passphrase, clock=clock) as vault:
-        vault.ledger_checkpoint()
-        assert vault.ledger_verify().ok
+        vault.ledger.checkpoint()
+        assert vault.ledger.verify().ok

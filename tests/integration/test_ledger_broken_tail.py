@@ -86,9 +86,9 @@ def test_uncovered_missing_entries_can_be_dropped_with_evidence(
     home = workspace.home
     vault = open_vault(home, passphrase=passphrase, clock=clock)
     with pytest.raises(UsageError, match="not broken"):
-        vault.ledger_repair(drop_uncovered=True)
-    vault.create_project("blade", residency="DE")
-    vault.put(io.BytesIO(b"x"), project="blade", name="x.step")
+        vault.ledger.repair(drop_uncovered=True)
+    vault.projects.create("blade", residency="DE")
+    vault.assets.put(io.BytesIO(b"x"), project="blade", name="x.step")
     # The process dies here, before its vault signs a checkpoint; then a row is lost.
     lost = ledger_attacker.delete_newest(home, vault.tenant_id)
     ((leaf,),) = query(
@@ -97,12 +97,12 @@ def test_uncovered_missing_entries_can_be_dropped_with_evidence(
         merkle.stored_hash_count(lost),
     )
     with pytest.raises(JournalError):
-        vault.put(io.BytesIO(b"y"), project="blade", name="y.step")
+        vault.assets.put(io.BytesIO(b"y"), project="blade", name="y.step")
     with open_vault(home, passphrase=passphrase, clock=clock) as mender:
-        done = mender.ledger_repair(drop_uncovered=True)
+        done = mender.ledger.repair(drop_uncovered=True)
         assert (done.first, done.last, done.restored) == (lost, lost, False)
-        assert mender.ledger_verify().ok
-        evidence = json.loads(mender.ledger_entry(lost))  # the repair's own entry, at that index
+        assert mender.ledger.verify().ok
+        evidence = json.loads(mender.ledger.entry(lost))  # the repair's own entry, at that index
         assert evidence["action"] == "ledger.repair"
         assert evidence["detail"]["dropped_leaves"] == base64.b64encode(leaf).decode()
     vault.close()
@@ -113,7 +113,7 @@ def test_an_unauthorized_verify_of_a_broken_log_fails_closed(
 ) -> None:
     home = workspace.home
     with open_vault(home, passphrase=passphrase, clock=clock) as admin:
-        reader = admin.add_person(
+        reader = admin.principals.add_person(
             org="home", display_name="Rita Reader", citizenships=["DE"], location="DE",
             roles=["reader"],
         ).id  # fmt: skip
@@ -121,5 +121,5 @@ def test_an_unauthorized_verify_of_a_broken_log_fails_closed(
     ledger_attacker.delete_newest(home, tenant)
     with open_vault(home, passphrase=passphrase, clock=clock, principal=reader) as rita:
         with pytest.raises(JournalError, match="FK-AUTHZ-001") as refused:
-            rita.ledger_verify()  # no report: its refusal cannot be recorded
+            rita.ledger.verify()  # no report: its refusal cannot be recorded
         assert "doctor" in refused.value.hint

@@ -20,15 +20,16 @@ from forgekeep.errors import LogKeyMissingError
 from forgekeep.ledger.tlog_proof import verify_proof_file
 from forgekeep.service.vault import Vault
 from forgekeep.service.workspace.create import KEYRING_FILE
+from forgekeep.testing.internals import context_of
 
 
 def test_init_makes_the_log_key_and_journals_its_vkey(vault: Vault) -> None:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         row = session.get(LedgerKey, vault.tenant_id)
         init = session.scalar(select(Event).where(Event.action == "workspace.init"))
     assert row is not None
     assert init is not None
-    assert json.loads(init.detail)["log_key"] == row.vkey == vault.ledger_key()
+    assert json.loads(init.detail)["log_key"] == row.vkey == vault.ledger.key()
 
 
 def _strip_log_key(vault: Vault) -> None:
@@ -37,16 +38,16 @@ def _strip_log_key(vault: Vault) -> None:
     Such a release had signed no checkpoint either (its key came with the first),
     so the checkpoints that closing vaults signed here go too, rows and mirror.
     """
-    with vault.context.sessions.begin() as session:
+    with context_of(vault).sessions.begin() as session:
         domain = session.scalar(select(LedgerKey.domain_key_id))
         session.execute(delete(CheckpointRow))
         session.execute(delete(LedgerKey))
         session.execute(delete(DomainKey).where(DomainKey.id == domain))
-    shutil.rmtree(vault.context.home / "sites" / "local-de" / "ledger", ignore_errors=True)
+    shutil.rmtree(context_of(vault).home / "sites" / "local-de" / "ledger", ignore_errors=True)
 
 
 def _state(vault: Vault) -> dict[str, Any]:
-    ctx = vault.context
+    ctx = context_of(vault)
     with ctx.sessions() as session:
         counts = {
             table.__name__: session.scalar(select(func.count()).select_from(table))
@@ -60,15 +61,15 @@ def _state(vault: Vault) -> dict[str, Any]:
 
 
 def test_reads_without_a_log_key_fail_and_create_nothing(vault: Vault, tmp_path: Path) -> None:
-    vault.put(io.BytesIO(b"part"), project="blade", name="part.step")
+    vault.assets.put(io.BytesIO(b"part"), project="blade", name="part.step")
     _strip_log_key(vault)
     before = _state(vault)
     reads: list[Callable[[], object]] = [
-        vault.ledger_key,
-        lambda: vault.ledger_prove_inclusion(0),
-        lambda: vault.get("part.step", tmp_path / "out.step", receipt=True),
-        vault.ledger_verify,
-        vault.ledger_checkpoint,
+        vault.ledger.key,
+        lambda: vault.ledger.prove_inclusion(0),
+        lambda: vault.assets.get("part.step", tmp_path / "out.step", receipt=True),
+        vault.ledger.verify,
+        vault.ledger.checkpoint,
     ]
     refused = set()
     for read in reads:
@@ -87,16 +88,16 @@ def test_reads_without_a_log_key_fail_and_create_nothing(vault: Vault, tmp_path:
 
 
 def test_an_old_workspace_is_brought_up_to_date_by_the_explicit_step(vault: Vault) -> None:
-    vault.put(io.BytesIO(b"part"), project="blade", name="part.step")
+    vault.assets.put(io.BytesIO(b"part"), project="blade", name="part.step")
     _strip_log_key(vault)
-    made = vault.ensure_log_key()
+    made = vault.ledger.ensure_key()
     assert made.created
-    again = vault.ensure_log_key()
+    again = vault.ledger.ensure_key()
     assert (again.created, again.vkey) == (False, made.vkey)
-    assert vault.ledger_key() == made.vkey
-    proof = vault.ledger_prove_inclusion(0)
+    assert vault.ledger.key() == made.vkey
+    proof = vault.ledger.prove_inclusion(0).proof
     assert verify_proof_file(proof, parse_vkey(made.vkey)).index == 0
-    assert vault.ledger_verify().size > 0
-    with vault.context.sessions() as session:
+    assert vault.ledger.verify().size > 0
+    with context_of(vault).sessions() as session:
         steps = session.scalars(select(Event.detail).where(Event.action == "ledger.setup")).all()
     assert [json.loads(d)["created"] for d in steps] == [True, False]

@@ -96,11 +96,11 @@ def test_eight_concurrent_puts_to_one_name_make_eight_versions(
 ) -> None:
     """On SQLite and PostgreSQL: no put fails, and the versions are numbered 1..n."""
     with open_vault(workspace.home, passphrase=passphrase, clock=clock) as vault:
-        vault.create_project("blade", residency="DE")
+        vault.projects.create("blade", residency="DE")
         if existing:
             seed = tmp_path / "seed.step"
             seed.write_bytes(b"version one")
-            vault.put(seed, project="blade", name="part.step")
+            vault.assets.put(seed, project="blade", name="part.step")
     sources = []
     for n in range(WRITERS):
         source = tmp_path / f"writer-{n}.step"
@@ -113,7 +113,7 @@ def test_eight_concurrent_puts_to_one_name_make_eight_versions(
         try:
             with open_vault(workspace.home, passphrase=passphrase, clock=clock) as own:
                 start.wait(30)
-                own.put(source, project="blade", name="part.step")
+                own.assets.put(source, project="blade", name="part.step")
         except BaseException as exc:  # noqa: BLE001 (reported by the assertion below)
             errors.append(exc)
 
@@ -124,13 +124,13 @@ def test_eight_concurrent_puts_to_one_name_make_eight_versions(
         thread.join(120)
     assert errors == []
     with open_vault(workspace.home, passphrase=passphrase, clock=clock) as vault:
-        versions = vault.versions("part.step")
+        versions = vault.assets.versions("part.step")
         expected = WRITERS + int(existing)
         assert sorted(v.number for v in versions) == list(range(1, expected + 1))
         contents = set()
         for version in versions:
             sink = io.BytesIO()
-            vault.get(f"part.step@{version.number}", sink)
+            vault.assets.get(f"part.step@{version.number}", sink)
             contents.add(sink.getvalue())
         assert {s.read_bytes() for s in sources} <= contents
-        assert vault.ledger_verify().size > 0
+        assert vault.ledger.verify().size > 0

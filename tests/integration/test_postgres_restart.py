@@ -46,7 +46,7 @@ def own_workspace(
             tmp_path / "ws", passphrase=passphrase, clock=clock, database=database
         )
         with open_vault(created.home, passphrase=passphrase, clock=clock) as vault:
-            vault.create_project("blade", residency="DE")
+            vault.projects.create("blade", residency="DE")
         yield created
 
 
@@ -69,24 +69,24 @@ def test_a_put_in_flight_fails_clearly_and_the_next_one_works(
     with open_vault(own_workspace.home, passphrase=passphrase, clock=clock) as vault:
         try:
             with pytest.raises(DatabaseUnavailableError, match="unreachable"):
-                vault.put(source, project="blade", name="big.step", progress=stop_once)
+                vault.assets.put(source, project="blade", name="big.step", progress=stop_once)
             with pytest.raises(DatabaseUnavailableError):
-                vault.ls()
+                vault.assets.ls()
         finally:
             cluster.start()
-        assert vault.ls() == []  # nothing of the failed put is visible
-        vault.put(source, project="blade", name="big.step")
+        assert vault.assets.ls() == []  # nothing of the failed put is visible
+        vault.assets.put(source, project="blade", name="big.step")
         sink = io.BytesIO()
-        vault.get("big.step", sink)
+        vault.assets.get("big.step", sink)
         assert sink.getvalue() == source.read_bytes()
-        assert [v.number for v in vault.versions("big.step")] == [1]
-        assert vault.ledger_verify().size > 0
+        assert [v.number for v in vault.assets.versions("big.step")] == [1]
+        assert vault.ledger.verify().size > 0
 
 
 def test_a_restart_between_requests_is_invisible(
     cluster: PrivateCluster, own_workspace: InitResult, clock: ManualClock, passphrase: bytes
 ) -> None:
     with open_vault(own_workspace.home, passphrase=passphrase, clock=clock) as vault:
-        before = vault.ledger_verify().size
+        before = vault.ledger.verify().size
         cluster.restart()  # pooled connections are dead now; pre-ping replaces them
-        assert vault.ledger_verify().size > before
+        assert vault.ledger.verify().size > before

@@ -28,6 +28,7 @@ from forgekeep.service.access.sealed_reasons import GENERIC_REASON, SEALED_POLIC
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import DB_FILE, InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 PART = "blade.step"
@@ -71,29 +72,29 @@ def _as(scene: Scene, pid: str) -> Vault:
 def _read(scene: Scene, pid: str) -> tuple[str, tuple[str, ...]]:
     with _as(scene, pid) as vault:
         try:
-            return vault.get(PART, io.BytesIO(), purpose="tooling").request_id, ()
+            return vault.assets.get(PART, io.BytesIO(), purpose="tooling").request_id, ()
         except AccessDeniedError as exc:
             return exc.request_id or "", exc.reasons
 
 
 def _stock(admin: Vault, clock: ManualClock) -> dict[str, str]:
-    admin.put(io.BytesIO(b"ISO-10303-21; blade"), project="blade", name=PART,
+    admin.assets.put(io.BytesIO(b"ISO-10303-21; blade"), project="blade", name=PART,
               classification="confidential")  # fmt: skip
-    admin.classify(PART, export="ITAR:XI")
-    admin.add_organisation("partner-b", jurisdiction="DE")
+    admin.assets.classify(PART, export="ITAR:XI")
+    admin.principals.add_organisation("partner-b", jurisdiction="DE")
     later = clock.now() + dt.timedelta(days=180)
-    admin.grant_licence(
+    admin.licences.grant(
         licence_id="L-1", licensee="partner-b", assets=[f"blade/{PART}"], projects=[],
         actions=["read", "download"], territory="DE", purpose="tooling",
         valid_from=clock.now() - dt.timedelta(days=1), valid_until=later,
     )  # fmt: skip
-    admin.add_export_auth(
+    admin.export_auths.add(
         auth_id="TAA-1", holder="partner-b", kind="ITAR-TAA", reference="TAA-1-2026",
         assets=[f"blade/{PART}"], projects=[], destinations="DE", valid_until=later,
     )  # fmt: skip
     ids = {}
     for name, (citizenships, location, clearance, _) in PEOPLE.items():
-        ids[name] = admin.add_person(
+        ids[name] = admin.principals.add_person(
             org="partner-b", display_name=name.title(), citizenships=citizenships,
             location=location, roles=["reader"],
         ).id  # fmt: skip
@@ -115,7 +116,7 @@ def scene(workspace: InitResult, vault: Vault, clock: ManualClock, passphrase: b
 
 
 def _refusal(scene: Scene, name: str) -> Event:
-    with scene.admin.context.sessions() as session:
+    with context_of(scene.admin).sessions() as session:
         row = session.scalar(
             select(Event).where(Event.request_id == scene.requests[name], Event.outcome == "denied")
         )
@@ -146,13 +147,13 @@ def test_a_disk_thief_cannot_tell_the_refusals_apart(scene: Scene) -> None:
 
 def test_an_authorised_explainer_sees_the_true_reason(scene: Scene) -> None:
     for name in ("dana", "uwe", "carl", "vera"):
-        (event, *_) = scene.admin.explain(scene.requests[name]).events
+        (event, *_) = scene.admin.access.explain(scene.requests[name]).events
         assert event.sealed == "opened"
         assert PEOPLE[name][3] in event.reasons, name
     with _as(scene, scene.ids["dana"]) as dana:  # the subject may read her own
-        (event, *_) = dana.explain(scene.requests["dana"]).events
+        (event, *_) = dana.access.explain(scene.requests["dana"]).events
     assert "citizenship-outside-export-authorisation" in event.reasons
-    with scene.admin.context.sessions() as session:
+    with context_of(scene.admin).sessions() as session:
         explained = session.scalars(
             select(Event.detail).where(Event.action == "access.explain", Event.outcome == "ok")
         ).all()
@@ -162,14 +163,14 @@ def test_an_authorised_explainer_sees_the_true_reason(scene: Scene) -> None:
 def test_an_unauthorised_explainer_is_refused_and_journaled(scene: Scene) -> None:
     # A vetted auditor who works abroad: explaining is allowed, opening sealed
     # reasons is an operator action that must come from an operator jurisdiction.
-    abroad = scene.admin.add_person(
+    abroad = scene.admin.principals.add_person(
         org="home", display_name="Otto Outside", citizenships=["DE"], location="FR",
         roles=["auditor"],
     ).id  # fmt: skip
     ISSUER.vet(scene.admin, abroad, scene.clock)
     with _as(scene, abroad) as auditor, pytest.raises(AccessDeniedError) as caught:
-        auditor.explain(scene.requests["dana"])
-    with scene.admin.context.sessions() as session:
+        auditor.access.explain(scene.requests["dana"])
+    with context_of(scene.admin).sessions() as session:
         refusal = session.scalar(select(Event).where(Event.request_id == caught.value.request_id))
     assert refusal is not None
     assert (refusal.action, refusal.outcome, refusal.actor) == ("access.explain", "denied", abroad)
@@ -179,16 +180,16 @@ def test_an_unauthorised_explainer_is_refused_and_journaled(scene: Scene) -> Non
 
 def test_erasure_makes_the_sealed_reason_unreadable(scene: Scene, workspace: InitResult) -> None:
     admin, clock = scene.admin, scene.clock
-    admin.put(io.BytesIO(b"drawing"), project="blade", name="drawing.pdf",
+    admin.assets.put(io.BytesIO(b"drawing"), project="blade", name="drawing.pdf",
               classification="confidential")  # fmt: skip
-    eve = admin.add_person(
+    eve = admin.principals.add_person(
         org="home", display_name="Eve", citizenships=["DE"], location="DE", roles=["reader"]
     ).id
-    zed = admin.add_person(
+    zed = admin.principals.add_person(
         org="home", display_name="Zed", citizenships=["DE"], location="DE", roles=["admin"]
     ).id
     approvers = [
-        admin.add_person(
+        admin.principals.add_person(
             org="home", display_name=n, citizenships=["DE"], location="DE", roles=["approver"]
         ).id
         for n in ("Bob", "Cleo")
@@ -197,28 +198,28 @@ def test_erasure_makes_the_sealed_reason_unreadable(scene: Scene, workspace: Ini
     for pid in (eve, zed, *approvers):
         ISSUER.vet(admin, pid, clock, clearance=1 if pid == eve else 3)
     for pid, key in keys.items():
-        admin.set_signing_key(pid, encode_vkey(key.verifier))
+        admin.principals.set_signing_key(pid, encode_vkey(key.verifier))
     with _as(scene, eve) as reader, pytest.raises(AccessDeniedError) as caught:
-        reader.get("drawing.pdf", io.BytesIO())
+        reader.assets.get("drawing.pdf", io.BytesIO())
     read = caught.value.request_id or ""
-    (before, *_) = admin.explain(read).events
+    (before, *_) = admin.access.explain(read).events
     assert "clearance-below-classification" in before.reasons
     with _as(scene, zed) as other:
-        approval = other.request_erasure(eve, reason="left the company")
+        approval = other.erasure.request(eve, reason="left the company")
         for key in keys.values():
-            other.approve(approval.id, key)
-        other.erase(approval.id)
-    (after, *_) = admin.explain(read).events
+            other.approvals.approve(approval.id, key)
+        other.erasure.erase(approval.id)
+    (after, *_) = admin.access.explain(read).events
     assert after.sealed == "unreadable"
     assert "clearance-below-classification" not in after.reasons
 
 
 def test_a_what_if_verdict_about_a_person_is_sealed_under_their_key(scene: Scene) -> None:
     dana = scene.ids["dana"]
-    result = scene.admin.what_if(principal=dana, action="download", asset=PART)
+    result = scene.admin.access.what_if(principal=dana, action="download", asset=PART)
     assert not result.allowed
     assert "citizenship-outside-export-authorisation" in result.reasons  # shown to the asker
-    with scene.admin.context.sessions() as session:
+    with context_of(scene.admin).sessions() as session:
         stored = session.scalar(select(Event.detail).where(Event.request_id == result.request_id))
     assert stored is not None
     detail = json.loads(stored)

@@ -28,6 +28,7 @@ from forgekeep.service.assets import leases as _leases
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import database_url, open_vault
 from forgekeep.service.workspace.create import DatabaseChoice, InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.pki import TestCA
 from forgekeep.testing.vetting import ISSUER
 from forgekeep.testing.workspaces import new_test_workspace
@@ -55,7 +56,7 @@ def pg_workspace(
 @pytest.fixture
 def pg_vault(pg_workspace: InitResult, clock: ManualClock, passphrase: bytes) -> Iterator[Vault]:
     with open_vault(pg_workspace.home, passphrase=passphrase, clock=clock) as opened:
-        assert opened.context.sessions.kw["bind"].dialect.name == "postgresql"
+        assert context_of(opened).sessions.kw["bind"].dialect.name == "postgresql"
         yield opened
 
 
@@ -74,7 +75,7 @@ def test_migration_0005_upgrades_and_downgrades_on_postgres(pg_url: str) -> None
 
 
 def _person(vault: Vault, name: str, role: str) -> str:
-    return vault.add_person(
+    return vault.principals.add_person(
         org="home", display_name=name, citizenships=["DE"], location="DE", roles=[role]
     ).id
 
@@ -103,23 +104,23 @@ def test_holds_and_erasure_serialize_on_the_principals_row(
     bob_key = generate_signer("bob")
     for pid in (eve, bob):
         ISSUER.vet(vault, pid, clock)
-    vault.set_signing_key(bob, encode_vkey(bob_key.verifier))
+    vault.principals.set_signing_key(bob, encode_vkey(bob_key.verifier))
 
     # Lifting needs someone else's signed approval, on PostgreSQL as on SQLite.
-    vault.set_legal_hold(eve, until=clock.now() + dt.timedelta(days=9), reason="case 1")
-    lift = vault.request_hold_release(eve, reason="closed").id
-    vault.approve(lift, bob_key)
-    assert vault.release_legal_hold(lift).released
+    vault.holds.set(eve, until=clock.now() + dt.timedelta(days=9), reason="case 1")
+    lift = vault.holds.request_release(eve, reason="closed").id
+    vault.approvals.approve(lift, bob_key)
+    assert vault.holds.release(lift).released
 
     # A writer holding the principal's row lock (as an erasure does) makes a hold wait,
     # and the hold then sees what that transaction committed.
-    raw = make_engine(database_url(pg_vault.context.home, pg_vault.context.settings))
+    raw = make_engine(database_url(context_of(pg_vault).home, context_of(pg_vault).settings))
     try:
         with raw.connect() as conn:
             conn.execute(text("SELECT id FROM principals WHERE id = :p FOR UPDATE"), {"p": eve})
             conn.execute(text("UPDATE principals SET status = 'erased' WHERE id = :p"), {"p": eve})
             until = clock.now() + dt.timedelta(days=3)
-            thread, errors = _blocked(lambda: vault.set_legal_hold(eve, until=until, reason="x"))
+            thread, errors = _blocked(lambda: vault.holds.set(eve, until=until, reason="x"))
             thread.join(1.0)
             assert thread.is_alive(), "the hold must wait for the row lock"
             conn.commit()
@@ -141,24 +142,24 @@ def test_a_hold_committed_while_an_erasure_waits_is_seen(
     for pid in [zed, eve, *keys]:
         ISSUER.vet(vault, pid, clock)
     for pid, key in keys.items():
-        vault.set_signing_key(pid, encode_vkey(key.verifier))
-    with open_vault(vault.context.home, passphrase=b"correct horse battery staple",
+        vault.principals.set_signing_key(pid, encode_vkey(key.verifier))
+    with open_vault(context_of(vault).home, passphrase=b"correct horse battery staple",
                     principal=zed, clock=clock) as other:  # fmt: skip
-        approval = other.request_erasure(eve, reason="leaver").id
+        approval = other.erasure.request(eve, reason="leaver").id
         for key in keys.values():
-            vault.approve(approval, key)
-        raw = make_engine(database_url(pg_vault.context.home, pg_vault.context.settings))
+            vault.approvals.approve(approval, key)
+        raw = make_engine(database_url(context_of(pg_vault).home, context_of(pg_vault).settings))
         try:
             with raw.connect() as conn:  # a concurrent hold, mid-transaction
                 conn.execute(text("SELECT id FROM principals WHERE id = :p FOR UPDATE"), {"p": eve})
-                tenant = vault.context.tenant_id
+                tenant = context_of(vault).tenant_id
                 conn.execute(
                     insert(LegalHold.__table__).values(
                         tenant_id=tenant, principal_id=eve, reason="case 2", set_by=zed,
                         until=clock.now() + dt.timedelta(days=1), set_at=clock.now(),
                     )
                 )  # fmt: skip
-                thread, errors = _blocked(lambda: other.erase(approval))
+                thread, errors = _blocked(lambda: other.erasure.erase(approval))
                 thread.join(1.0)
                 assert thread.is_alive(), "the erasure must wait for the row lock"
                 conn.commit()
@@ -167,7 +168,7 @@ def test_a_hold_committed_while_an_erasure_waits_is_seen(
             raw.dispose()
         assert len(errors) == 1
         assert isinstance(errors[0], LegalHoldError)
-        assert vault.principal(eve).attributes["display_name"] == "Eve Example"
+        assert vault.principals.show(eve).attributes["display_name"] == "Eve Example"
 
 
 def test_witnesses_and_leases_on_postgres(
@@ -175,17 +176,17 @@ def test_witnesses_and_leases_on_postgres(
 ) -> None:
     ca = TestCA(tmp_path / "ca")
     vkey = encode_cosigner_vkey(CosignerKey("w.example/w1", bytes(32)).verifier)
-    pg_vault.add_witness("w1", url="https://w1.example", vkey=vkey, cacert=ca.cert_path)
+    pg_vault.witnesses.add("w1", url="https://w1.example", vkey=vkey, cacert=ca.cert_path)
     with pytest.raises(ConflictError):
-        pg_vault.add_witness("w1", url="https://w1.example", vkey=vkey, cacert=ca.cert_path)
-    ((witness, status),) = pg_vault.witnesses()
+        pg_vault.witnesses.add("w1", url="https://w1.example", vkey=vkey, cacert=ca.cert_path)
+    ((witness, status),) = pg_vault.witnesses.ls()
     assert (witness.name, status.last_size, witness.cacert_pem) == (
         "w1", 0, ca.cert_path.read_text()
     )  # fmt: skip
-    pg_vault.remove_witness("w1")
-    assert pg_vault.witnesses() == []
+    pg_vault.witnesses.rm("w1")
+    assert pg_vault.witnesses.ls() == []
 
-    ctx, version = pg_vault.context, "ab" * 16
+    ctx, version = context_of(pg_vault), "ab" * 16
     with _leases.upload_lease(ctx, version) as lease:
         monkeypatch.setattr(_leases, "_host", lambda: "elsewhere")  # no pid to probe
         assert _leases.take_over(ctx, version) is None  # not expired
@@ -197,13 +198,13 @@ def test_witnesses_and_leases_on_postgres(
         _leases.release(ctx, version, fsck)
     with ctx.sessions() as session:
         assert session.scalars(select(UploadLease)).all() == []
-    pg_vault.create_project("blade", residency="DE")
-    put = pg_vault.put(io.BytesIO(b"on postgres"), project="blade", name="pg.bin")
+    pg_vault.projects.create("blade", residency="DE")
+    put = pg_vault.assets.put(io.BytesIO(b"on postgres"), project="blade", name="pg.bin")
     assert put.version == 1
 
 
 def test_racing_claims_of_one_lease_leave_exactly_one_owner(pg_vault: Vault) -> None:
-    ctx, version, ready = pg_vault.context, "cd" * 16, threading.Barrier(8)
+    ctx, version, ready = context_of(pg_vault), "cd" * 16, threading.Barrier(8)
     owners: list[str | None] = []
 
     def claim() -> None:

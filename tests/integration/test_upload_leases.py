@@ -23,6 +23,7 @@ from forgekeep.service.assets import leases as _leases
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.internals import context_of
 
 CHILD = Path(__file__).with_name("_lease_child.py")
 VERSION = "1e" * 16
@@ -64,7 +65,7 @@ def child(
 
 
 def _row(vault: Vault) -> UploadLease | None:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         return session.get(UploadLease, VERSION)
 
 
@@ -81,9 +82,9 @@ def test_a_live_lease_is_renewed_and_never_taken_over(
     assert renewed.owner == first.owner
     assert renewed.expires_at > first.expires_at
     clock.advance(dt.timedelta(days=1))  # whatever the clock says, the owner runs here
-    assert _leases.upload_in_progress(vault.context, VERSION)
-    assert _leases.take_over(vault.context, VERSION) is None
-    assert vault.fsck(repair=True, grace=dt.timedelta(0)).repaired == []
+    assert _leases.upload_in_progress(context_of(vault), VERSION)
+    assert _leases.take_over(context_of(vault), VERSION) is None
+    assert vault.assets.fsck(repair=True, grace=dt.timedelta(0)).repaired == []
     # Seen from another host (no pid to probe), renewal alone keeps the lease live.
     monkeypatch.setattr(_leases, "_host", lambda: "elsewhere")
     for _ in range(3):
@@ -105,27 +106,27 @@ def test_a_dead_owners_lease_is_taken_over_only_after_it_expires(
     assert held is not None
     clock.advance(max(dt.datetime.now(dt.UTC) - clock.now(), dt.timedelta(0)))  # as the child's
     assert held.expires_at > clock.now()
-    assert _leases.take_over(vault.context, VERSION) is None  # dead, but not expired yet
+    assert _leases.take_over(context_of(vault), VERSION) is None  # dead, but not expired yet
     clock.advance(held.expires_at - clock.now() + dt.timedelta(milliseconds=1))
-    owner = _leases.take_over(vault.context, VERSION)
+    owner = _leases.take_over(context_of(vault), VERSION)
     assert owner is not None
     taken = _row(vault)
     assert taken is not None
     assert (taken.owner, taken.pid) == (owner, os.getpid())
-    _leases.release(vault.context, VERSION, owner)
+    _leases.release(context_of(vault), VERSION, owner)
     assert _row(vault) is None
 
 
 def test_a_put_whose_lease_was_taken_over_does_not_commit(
     vault: Vault, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with _leases.upload_lease(vault.context, VERSION) as lease:
+    with _leases.upload_lease(context_of(vault), VERSION) as lease:
         monkeypatch.setattr(_leases, "_host", lambda: "elsewhere")  # as if held on another host
         clock.advance(dt.timedelta(minutes=2))  # no renewal ran: the lease expired
-        assert _leases.take_over(vault.context, VERSION) is not None
-        with vault.context.sessions() as session, pytest.raises(LeaseLostError):
+        assert _leases.take_over(context_of(vault), VERSION) is not None
+        with context_of(vault).sessions() as session, pytest.raises(LeaseLostError):
             lease.check(session)
-        assert not _leases.renew(vault.context, VERSION, lease.owner)
+        assert not _leases.renew(context_of(vault), VERSION, lease.owner)
 
 
 class _SlowSource(io.RawIOBase):
@@ -154,17 +155,17 @@ def test_a_put_longer_than_its_lease_keeps_it_by_renewal(
     _set_lease_seconds(workspace.home, 1)
     seen: list[dt.datetime] = []
     with open_vault(workspace.home, passphrase=passphrase) as vault:  # the real clock
-        vault.create_project("slow", residency="DE")
+        vault.projects.create("slow", residency="DE")
 
         def check() -> None:
-            with vault.context.sessions() as session:
+            with context_of(vault).sessions() as session:
                 (row,) = session.scalars(select(UploadLease)).all()
             now = dt.datetime.now(dt.UTC)
             assert row.expires_at > now, "the lease lapsed during the put"
             seen.append(row.expires_at)
 
-        put = vault.put(_SlowSource(check, 3.0), project="slow", name="slow.bin")
+        put = vault.assets.put(_SlowSource(check, 3.0), project="slow", name="slow.bin")
         assert put.version == 1
-        with vault.context.sessions() as session:
+        with context_of(vault).sessions() as session:
             assert session.scalars(select(UploadLease)).all() == []  # released at the end
     assert len(set(seen)) >= 3  # renewed again and again over three 1-second lifetimes

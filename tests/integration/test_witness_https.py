@@ -40,6 +40,7 @@ from forgekeep.ledger.cosigner_keys import (
 from forgekeep.runner import serve_in_thread
 from forgekeep.service.ledger import key as ledger_key
 from forgekeep.service.vault import Vault
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.pki import TestCA
 from forgekeep.witness.app import Witness, create_app
 from forgekeep.witness.client import submit
@@ -61,7 +62,7 @@ def served(tmp_path: Path, vault: Vault, clock: ManualClock) -> Iterator[Served]
     cert = ca.issue_server("witness")
     witness_dir, vkey = init_witness(tmp_path / "witness", "witness.example/w1")
     origin = ledger_key.origin_of(vault.tenant_id)
-    entry = LogEntry(origin=origin, vkey=vault.ledger_key())
+    entry = LogEntry(origin=origin, vkey=vault.ledger.key())
     save_config(witness_dir, witness_dir.config.model_copy(update={"log": (entry,)}))
     witness = Witness.from_dir(load_config(witness_dir.path), clock)
     with serve_in_thread(
@@ -75,7 +76,7 @@ def served(tmp_path: Path, vault: Vault, clock: ManualClock) -> Iterator[Served]
 
 
 def _put(vault: Vault, name: str) -> None:
-    vault.put(io.BytesIO(name.encode()), project="blade", name=name)
+    vault.assets.put(io.BytesIO(name.encode()), project="blade", name=name)
 
 
 def _cosign(served: Served, old: int, proof: list[bytes], note: bytes) -> list[str] | int:
@@ -84,19 +85,19 @@ def _cosign(served: Served, old: int, proof: list[bytes], note: bytes) -> list[s
 
 def test_log_checkpoints_are_cosigned_over_tls(vault: Vault, served: Served) -> None:
     _put(vault, "a.bin")
-    first = vault.ledger_checkpoint()
+    first = vault.ledger.checkpoint()
     lines = _cosign(served, 0, [], first.note)
     assert isinstance(lines, list)
     assert len(lines) == 1
     cosigned = add_signature_lines(first.note, lines)
-    verified = verify_checkpoint(cosigned, parse_vkey(vault.ledger_key()), [served.key], 1)
+    verified = verify_checkpoint(cosigned, parse_vkey(vault.ledger.key()), [served.key], 1)
     assert verified.checkpoint.size == first.size
 
     _put(vault, "b.bin")
-    second = vault.ledger_checkpoint()
+    second = vault.ledger.checkpoint()
     assert second.size > first.size
     assert _cosign(served, 0, [], second.note) == first.size  # 409: retry from its size
-    proof = vault.ledger_prove_consistency(first.size, second.size)
+    proof = vault.ledger.prove_consistency(first.size, second.size)
     assert isinstance(_cosign(served, first.size, proof, second.note), list)
     assert served.witness.store.read(verified.checkpoint.origin).size == second.size  # type: ignore[union-attr]
 
@@ -105,9 +106,9 @@ def test_fork_same_size_other_root_is_409_evidence_and_fork_error(
     vault: Vault, served: Served
 ) -> None:
     _put(vault, "a.bin")
-    real = vault.ledger_checkpoint()
+    real = vault.ledger.checkpoint()
     assert isinstance(_cosign(served, 0, [], real.note), list)
-    ctx = vault.context
+    ctx = context_of(vault)
     with ctx.sessions() as session:  # the log operator, signing a second history
         signer = ledger_key.log_signer(session, ctx)
     origin = ledger_key.origin_of(vault.tenant_id)
@@ -120,11 +121,11 @@ def test_fork_same_size_other_root_is_409_evidence_and_fork_error(
 
 def test_bad_consistency_proof_is_422_and_fork_error(vault: Vault, served: Served) -> None:
     _put(vault, "a.bin")
-    first = vault.ledger_checkpoint()
+    first = vault.ledger.checkpoint()
     assert isinstance(_cosign(served, 0, [], first.note), list)
     _put(vault, "b.bin")
-    second = vault.ledger_checkpoint()
-    proof = vault.ledger_prove_consistency(first.size, second.size)
+    second = vault.ledger.checkpoint()
+    proof = vault.ledger.prove_consistency(first.size, second.size)
     bad = [bytes(32)] * len(proof)
     with pytest.raises(ForkError, match="rejected the consistency proof"):
         _cosign(served, first.size, bad, second.note)
@@ -135,7 +136,7 @@ def test_unknown_log_and_wrong_ca_are_config_errors(
     tmp_path: Path, vault: Vault, served: Served
 ) -> None:
     _put(vault, "a.bin")
-    note = vault.ledger_checkpoint().note
+    note = vault.ledger.checkpoint().note
     served.witness.logs.clear()
     with pytest.raises(ConfigError, match="does not know"):
         _cosign(served, 0, [], note)
@@ -151,44 +152,44 @@ def origin_of(vault: Vault) -> str:
 def test_the_log_collects_cosignatures_from_configured_witnesses(
     vault: Vault, served: Served
 ) -> None:
-    vault.add_witness(
+    vault.witnesses.add(
         "w1", url=served.url, vkey=encode_cosigner_vkey(served.key), cacert=served.cacert
     )
     _put(vault, "a.bin")
-    first, results = vault.ledger_collect()
+    first, results = vault.ledger.collect()
     assert results == {"w1": "ok"}
-    log_key = parse_vkey(vault.ledger_key())
+    log_key = parse_vkey(vault.ledger.key())
     assert verify_checkpoint(first.note, log_key, [served.key], 1).checkpoint.size == first.size
     _put(vault, "b.bin")
-    second, results = vault.ledger_collect()  # from the witness's size, with a proof
+    second, results = vault.ledger.collect()  # from the witness's size, with a proof
     assert results == {"w1": "ok"}
     assert verify_checkpoint(second.note, log_key, [served.key], 1).checkpoint.size > first.size
-    ((witness, status),) = vault.witnesses()
+    ((witness, status),) = vault.witnesses.ls()
     assert (witness.name, status.last_size, status.failures) == ("w1", second.size, [])
-    with vault.context.sessions() as session:  # the stored note keeps the cosignature
+    with context_of(vault).sessions() as session:  # the stored note keeps the cosignature
         row = session.get(CheckpointRow, (vault.tenant_id, second.size))
     assert row is not None
     assert verify_checkpoint(row.note.encode(), log_key, [served.key], 1)
     # ledger verify --witness --quorum: the newest checkpoint, or a trusted one.
-    cosigned = vault.ledger_verify(witnesses=WitnessPolicy((served.key,), 1)).cosigned_by
+    cosigned = vault.ledger.verify(witnesses=WitnessPolicy((served.key,), 1)).cosigned_by
     assert [c.split("+")[0] for c in cosigned] == ["witness.example/w1"]
-    trusted = vault.ledger_verify(
+    trusted = vault.ledger.verify(
         trusted_checkpoint=first.note, witnesses=WitnessPolicy((served.key,), 1)
     )
     assert trusted.trusted_size == first.size
     stranger = CosignerKey("witness.example/w9", bytes(32)).verifier
     with pytest.raises(CheckpointError, match="0 of 1"):
-        vault.ledger_verify(witnesses=WitnessPolicy((stranger,), 1))
+        vault.ledger.verify(witnesses=WitnessPolicy((stranger,), 1))
     future = int(time.time()) + 3600  # every cosignature made so far is stale then
     with pytest.raises(CheckpointError, match="0 of 1 required fresh"):
-        vault.ledger_verify(witnesses=WitnessPolicy((served.key,), 1, not_before=future))
+        vault.ledger.verify(witnesses=WitnessPolicy((served.key,), 1, not_before=future))
 
 
 def _rewrite(vault: Vault, kind: str) -> None:
     """Tamper with the stored log the way an operator could, then rebuild its hashes so
     the log is consistent with itself again (only an outside view can tell)."""
     tenant = vault.tenant_id
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         size = log.log_size(session, tenant)
         entries = list(log.entries(session, tenant, 0, size))
         if kind == "byte":
@@ -220,11 +221,11 @@ def _rewrite(vault: Vault, kind: str) -> None:
 @pytest.mark.parametrize("kind", ["byte", "delete", "swap"])
 def test_the_witness_catches_a_tampered_history(vault: Vault, served: Served, kind: str) -> None:
     _put(vault, "a.bin")
-    first = vault.ledger_checkpoint()
+    first = vault.ledger.checkpoint()
     assert isinstance(_cosign(served, 0, [], first.note), list)
     _rewrite(vault, kind)
     _put(vault, "b.bin")
-    second = vault.ledger_checkpoint()  # signed by the real key, over the rewritten tree
-    proof = vault.ledger_prove_consistency(first.size, second.size)
+    second = vault.ledger.checkpoint()  # signed by the real key, over the rewritten tree
+    proof = vault.ledger.prove_consistency(first.size, second.size)
     with pytest.raises(ForkError, match="consistency proof"):
         _cosign(served, first.size, proof, second.note)

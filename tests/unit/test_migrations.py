@@ -118,7 +118,7 @@ def test_an_older_workspace_is_refused_until_it_is_migrated(tmp_path: Path) -> N
     )
     assert not upgrade_workspace(home).changed  # idempotent
     with open_vault(home, passphrase=b"pw") as vault:
-        assert vault.whoami().roles == ("admin",)
+        assert vault.principals.whoami().roles == ("admin",)
     with engine.connect() as conn:
         actions = [row[0] for row in conn.exec_driver_sql("SELECT action FROM events")]
     engine.dispose()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import tempfile
+from pathlib import Path
 
 import pytest
 
 import forgekeep
 from forgekeep.errors import AccessDeniedError, KeyringLockedError
+from forgekeep.service.front import AdminSpec, Vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.workspaces import CHEAP_KDF
 
 
 def test_all_lists_exactly_the_public_names() -> None:
@@ -18,8 +21,28 @@ def test_all_lists_exactly_the_public_names() -> None:
         for name, value in vars(forgekeep).items()
         if not name.startswith("_") and getattr(value, "__module__", None) == "forgekeep"
     }
-    assert set(forgekeep.__all__) == defined_here | {"__version__"}
+    lazy = {"Vault", "Workspace"}  # imported on first use, so `import forgekeep` stays light
+    assert set(forgekeep.__all__) == defined_here | lazy | {"__version__"}
     assert all(hasattr(forgekeep, name) for name in forgekeep.__all__)
+    assert forgekeep.Vault is Vault
+    with pytest.raises(AttributeError):
+        _ = forgekeep.Nothing  # type: ignore[attr-defined]
+
+
+def test_workspace_inits_opens_checks_and_migrates(tmp_path: Path) -> None:
+    workspace = forgekeep.Workspace(tmp_path / "ws")
+    created = workspace.init(
+        passphrase=b"workspace passphrase",
+        admin=AdminSpec("Ada Admin", ("DE",), "DE"),
+        kdf=CHEAP_KDF,
+    )
+    assert created.home == workspace.home
+    assert workspace.migrate().changed is False  # init leaves it at this release's schema
+    assert all(check.ok for check in workspace.doctor())
+    assert not workspace.unlocked()
+    with workspace.open(passphrase=b"workspace passphrase") as vault:
+        assert vault.principal_id == created.principal_id
+        assert vault.principals.whoami().principal == created.principal_id
 
 
 def test_open_workspace_acts_as_the_named_principal(
@@ -28,10 +51,10 @@ def test_open_workspace_acts_as_the_named_principal(
     with forgekeep.open_workspace(
         workspace.home, passphrase=passphrase, principal=workspace.principal_id
     ) as vault:
-        vault.create_project("turbine", residency="DE")
-        put = vault.put(io.BytesIO(b"blade"), project="turbine", name="blade.step")
+        vault.projects.create("turbine", residency="DE")
+        put = vault.assets.put(io.BytesIO(b"blade"), project="turbine", name="blade.step")
         sink = io.BytesIO()
-        vault.get(put.asset_id, sink)
+        vault.assets.get(put.asset_id, sink)
     assert sink.getvalue() == b"blade"
 
 
@@ -42,7 +65,7 @@ def test_open_workspace_as_a_stranger_is_denied(workspace: InitResult, passphras
         ) as vault,
         pytest.raises(AccessDeniedError),
     ):
-        vault.ls()
+        vault.assets.ls()
 
 
 def test_open_workspace_without_passphrase_or_agent_is_locked(

@@ -27,7 +27,7 @@ from forgekeep.client_config import selected_profile, stored_token
 from forgekeep.errors import InputMissingError, KeyringLockedError, LimitExceededError, UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.vault import Vault
+    from forgekeep.service.front import Vault
 
 # The service, its configuration (pydantic, SQLAlchemy) and rich.progress are imported
 # inside the functions that use them, so that a command's --help stays fast (cli/_lazy.py).
@@ -125,13 +125,14 @@ def vault(
 ) -> Iterator[Vault]:
     """Open the workspace (agent first, then passphrase) as the token's principal
     (``token``, else :meth:`GlobalOptions.token`) or else its configured principal."""
-    from forgekeep.service.wiring import keyring_unlocked, open_vault
+    from forgekeep.service.front import Workspace
 
     opts = options(ctx)
     home = home or opts.home()
     token = token or opts.token(home)
-    passphrase = None if keyring_unlocked(home) else passphrase_for(None)
-    with open_vault(home, passphrase=passphrase, token=token) as opened:
+    workspace = Workspace(home)
+    passphrase = None if workspace.unlocked() else passphrase_for(None)
+    with workspace.open(passphrase=passphrase, token=token) as opened:
         if opts.tenant is not None and opts.tenant != opened.tenant_id:
             raise UsageError(
                 f"this workspace holds tenant {opened.tenant_id}, not {opts.tenant}",

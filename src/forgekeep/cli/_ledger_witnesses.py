@@ -29,7 +29,7 @@ def witnesses_add(
 ) -> None:
     """Add a witness: a partner's server that cosigns this log's checkpoints."""
     with vault(ctx) as v:
-        added = v.add_witness(name, url=url, vkey=vkey, cacert=cacert)
+        added = v.witnesses.add(name, url=url, vkey=vkey, cacert=cacert)
     info(ctx, f"witness {added.name} at {added.url}")
 
 
@@ -39,7 +39,7 @@ def witnesses_rm(
 ) -> None:
     """Stop asking a witness to cosign."""
     with vault(ctx) as v:
-        v.remove_witness(name)
+        v.witnesses.rm(name)
 
 
 @witnesses_app.command("ls")
@@ -52,7 +52,7 @@ def witnesses_ls(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def witnesses_status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Each witness's last cosigned size and its recent failures (403, 409, 422 …)."""
     with vault(ctx) as v:
-        rows = v.witnesses()
+        rows = v.witnesses.ls()
     if wants_json(ctx, json_out):
         emit_json([{"witness": w, "status": s} for w, s in rows])
         return

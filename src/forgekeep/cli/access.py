@@ -15,7 +15,7 @@ from forgekeep.cli.approvals import break_glass_app
 from forgekeep.errors import UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.access.explain import Explanation, WhatIf
+    from forgekeep.service.operations import Explanation, WhatIf
 
 #: ``forgekeep.service.access.explain.ASSET_VERBS``, spelled out so that --help imports no
 #: service (tests/cli/test_help.py checks that the two agree).
@@ -104,7 +104,7 @@ def explain(
         if any(x is not None for x in asked):
             raise UsageError("give either --request R, or --principal, --action and --asset")
         with vault(ctx) as v:
-            explained = v.explain(request_id)
+            explained = v.access.explain(request_id)
         if wants_json(ctx, json_out):
             emit_json(explained)
         else:
@@ -113,7 +113,7 @@ def explain(
     if principal is None or action is None or asset is None:
         raise UsageError("give --request R, or all of --principal, --action and --asset")
     with vault(ctx) as v:
-        result = v.what_if(
+        result = v.access.what_if(
             principal=principal, action=action, asset=asset, project=project, purpose=purpose
         )
     if wants_json(ctx, json_out):

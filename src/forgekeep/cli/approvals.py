@@ -32,7 +32,7 @@ from forgekeep.errors import (
 
 if TYPE_CHECKING:
     from forgekeep.crypto.signed import SignerKey
-    from forgekeep.service.access.approvals import ApprovalDetail, ApprovalInfo
+    from forgekeep.service.operations import ApprovalDetail, ApprovalInfo
 
 app = typer.Typer(
     help=(
@@ -113,7 +113,7 @@ def list_(
 ) -> None:
     """List approval requests, oldest first."""
     with vault(ctx) as v:
-        items = v.approvals(status=status)
+        items = v.approvals.ls(status=status)
     if wants_json(ctx, json_out):
         emit_json(items)
         return
@@ -144,7 +144,7 @@ def _wait_for(ctx: typer.Context, approval_id: str, seconds: int) -> ApprovalDet
     deadline, pause = time.monotonic() + seconds, 2.0
     with vault(ctx) as v:
         while True:
-            detail = v.approval(approval_id)
+            detail = v.approvals.show(approval_id)
             if detail.approval.status != "pending" or time.monotonic() >= deadline:
                 return detail
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
@@ -162,7 +162,7 @@ def show(
     """
     if wait is None:
         with vault(ctx) as v:
-            detail = v.approval(approval_id)
+            detail = v.approvals.show(approval_id)
     else:
         detail = _wait_for(ctx, approval_id, wait)
     _print_detail(ctx, detail, as_json=json_out)
@@ -189,8 +189,8 @@ def _decide(
         signer = read_signer(ctx, key)
         with vault(ctx) as v:
             if verdict == "approve":
-                return v.approve(approval_id, signer)
-            return v.reject(approval_id, signer)
+                return v.approvals.approve(approval_id, signer)
+            return v.approvals.reject(approval_id, signer)
     if signed is None or key is not None:
         raise UsageError(
             f"`approvals {verdict}` needs exactly one of --key KEYFILE or --signed FILE",
@@ -199,8 +199,8 @@ def _decide(
     document = read_bounded(signed, limits.MAX_SIGNED_DOCUMENT_BYTES, "signed verdict")
     with vault(ctx) as v:
         if verdict == "approve":
-            return v.approve_signed(approval_id, document)
-        return v.reject_signed(approval_id, document)
+            return v.approvals.approve_signed(approval_id, document)
+        return v.approvals.reject_signed(approval_id, document)
 
 
 def _emit_decision(ctx: typer.Context, result: ApprovalInfo, *, as_json: bool) -> None:
@@ -262,7 +262,7 @@ def break_glass_request(
 ) -> None:
     """Ask for emergency access; two other people must approve it before you activate it."""
     with vault(ctx) as v:
-        result = v.request_break_glass(
+        result = v.break_glass.request(
             assets=asset, reason=reason, duration=dt.timedelta(minutes=minutes)
         )
     if wants_json(ctx, json_out):
@@ -278,7 +278,7 @@ def break_glass_request(
 def break_glass_activate(ctx: typer.Context, approval_id: IdArg, json_out: JsonOpt = False) -> None:
     """Start approved emergency access now (only the requester can; it is journaled)."""
     with vault(ctx) as v:
-        grant = v.activate_break_glass(approval_id)
+        grant = v.break_glass.activate(approval_id)
     if wants_json(ctx, json_out):
         emit_json(grant)
         return
@@ -294,7 +294,7 @@ def break_glass_revoke(
 ) -> None:
     """End a break-glass grant now."""
     with vault(ctx) as v:
-        grant = v.revoke_break_glass(grant_id)
+        grant = v.break_glass.revoke(grant_id)
     if wants_json(ctx, json_out):
         emit_json(grant)
         return

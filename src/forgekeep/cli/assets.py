@@ -50,12 +50,12 @@ def put(
     first put of a name creates version 1, each later put the next version.
     Prints the asset id and version.
     """
-    from forgekeep.service.assets.names import parse_tag  # the service only once a command runs
+    from forgekeep.service.operations import parse_tag  # the service only once a command runs
 
     tags = dict(parse_tag(t) for t in tag or [])
     size = file.stat().st_size if file.is_file() else None
     with vault(ctx) as v, progress_bar(ctx, f"put {file.name}", size) as tick:
-        result = v.put(
+        result = v.assets.put(
             file,
             project=project,
             name=name,
@@ -120,7 +120,7 @@ def get(
     with vault(ctx) as v, progress_bar(ctx, f"get {ref}", None) as tick:
         if output == "-":
             stream = cast(BinaryIO, sys.stdout.buffer)
-            result = v.get(
+            result = v.assets.get(
                 ref,
                 stream,
                 project=project,
@@ -131,7 +131,7 @@ def get(
             )
             sys.stdout.buffer.flush()
         else:
-            result = v.get(
+            result = v.assets.get(
                 ref,
                 Path(output),
                 project=project,
@@ -168,7 +168,7 @@ def classify(
 ) -> None:
     """Mark an asset as export-controlled (ITAR or EAR), or clear the marking."""
     with vault(ctx) as v:
-        result = v.classify(ref, export=export, project=project)
+        result = v.assets.classify(ref, export=export, project=project)
     if wants_json(ctx, json_out):
         emit_json(result)
         return
@@ -178,7 +178,7 @@ def classify(
 def ls(ctx: typer.Context, project: ProjectOpt = None, json_out: JsonOpt = False) -> None:
     """List assets with their latest version."""
     with vault(ctx) as v:
-        items = v.ls(project=project)
+        items = v.assets.ls(project=project)
     if wants_json(ctx, json_out):
         emit_json(items)
         return
@@ -204,7 +204,7 @@ def versions(
 ) -> None:
     """List every version of an asset."""
     with vault(ctx) as v:
-        items = v.versions(ref, project=project)
+        items = v.assets.versions(ref, project=project)
     if wants_json(ctx, json_out):
         emit_json(items)
         return
@@ -229,7 +229,7 @@ def rm(
 ) -> None:
     """Remove an asset from listings (a soft delete: its history is kept)."""
     with vault(ctx) as v:
-        asset_id = v.rm(ref, project=project)
+        asset_id = v.assets.rm(ref, project=project)
     if wants_json(ctx, json_out):
         emit_json({"removed": asset_id})
     else:
@@ -256,7 +256,7 @@ def fsck(
     """
     span = None if grace is None else dt.timedelta(seconds=grace)
     with vault(ctx) as v, progress_bar(ctx, "fsck", None) as tick:
-        report = v.fsck(repair=repair, grace=span, progress=tick)
+        report = v.assets.fsck(repair=repair, grace=span, progress=tick)
     if wants_json(ctx, json_out):
         emit_json(report)
     else:

@@ -25,9 +25,7 @@ from forgekeep.cli._common import human_size, progress_bar, stderr, stdout
 from forgekeep.crypto.signed import encode_vkey, generate_signer
 from forgekeep.errors import ForgekeepError
 from forgekeep.identity.vetting import issue_vetting_record
-from forgekeep.service.vault import Vault
-from forgekeep.service.wiring import open_vault
-from forgekeep.service.workspace.create import AdminSpec, init_workspace
+from forgekeep.service.front import AdminSpec, Vault, Workspace
 
 BLOCK = 1 << 20
 
@@ -103,7 +101,7 @@ def _put_all(ctx: typer.Context, v: Vault, files: list[Path]) -> float:
     started = time.perf_counter()
     for path in files:
         with progress_bar(ctx, f"put {path.name}", path.stat().st_size) as tick:
-            result = v.put(
+            result = v.assets.put(
                 path,
                 project="turbine-blade",
                 classification="confidential",
@@ -122,7 +120,7 @@ def _get_all(ctx: typer.Context, v: Vault, files: list[Path], out: Path) -> floa
     for path in files:
         target = out / path.name
         with progress_bar(ctx, f"get {path.name}", None) as tick:
-            v.get(path.name, target, progress=tick)
+            v.assets.get(path.name, target, progress=tick)
         same = _sha256(target) == _sha256(path)
         _say(f"  get  {path.name:24} → verified, identical: {'yes' if same else 'NO'}")
         if not same:
@@ -131,7 +129,7 @@ def _get_all(ctx: typer.Context, v: Vault, files: list[Path], out: Path) -> floa
 
 
 def _tamper(v: Vault, home: Path, out: Path) -> str:
-    version = v.versions("blade-rev-c.step")[-1]
+    version = v.assets.versions("blade-rev-c.step")[-1]
     site = home / "sites" / "local-de"
     blob = next(p for p in site.rglob(version.version_id) if p.is_file())
     data = bytearray(blob.read_bytes())
@@ -139,7 +137,7 @@ def _tamper(v: Vault, home: Path, out: Path) -> str:
     blob.write_bytes(bytes(data))
     target = out / "tampered.step"
     try:
-        v.get("blade-rev-c.step", target)
+        v.assets.get("blade-rev-c.step", target)
     except ForgekeepError as exc:
         left = "none" if not target.exists() else "LEFT BEHIND"
         return f"{exc.code} ({exc.message}); output file: {left}"
@@ -152,8 +150,7 @@ def run_demo(ctx: typer.Context, *, keep: Path | None, big_mib: int) -> None:
         passphrase = secrets.token_urlsafe(18).encode()
         _say(f"1. init: workspace {home}")
         security_office = generate_signer("security-office.demo")
-        ids = init_workspace(
-            home,
+        ids = Workspace(home).init(
             passphrase=passphrase,
             admin=AdminSpec("Demo Admin", ("DE",), "DE", org="demo-works"),
             trusted_issuers=[encode_vkey(security_office.verifier)],
@@ -162,7 +159,7 @@ def run_demo(ctx: typer.Context, *, keep: Path | None, big_mib: int) -> None:
         files = _inputs(ctx, root, big_mib)
         out = root / "out"
         out.mkdir()
-        with open_vault(home, passphrase=passphrase) as v:
+        with Workspace(home).open(passphrase=passphrase) as v:
             record = issue_vetting_record(
                 security_office,
                 subject=ids.principal_id,
@@ -170,17 +167,17 @@ def run_demo(ctx: typer.Context, *, keep: Path | None, big_mib: int) -> None:
                 expires=dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
                 evidence="demo-case-1",
             )
-            vetting = v.import_vetting(record)
+            vetting = v.vetting.import_record(record)
             _say(
                 f"   the security office's signed vetting record: clearance {vetting.clearance},"
                 f" until {vetting.expires:%Y-%m-%d} (Cedar refuses unvetted people)"
             )
-            v.create_project("turbine-blade", residency="DE")
+            v.projects.create("turbine-blade", residency="DE")
             _say("2. put: project turbine-blade (residency DE)")
             put_s = _put_all(ctx, v, files)
             _say("3. ls:")
             table = Table("name", "id", "ver", "size", "class")
-            for item in v.ls():
+            for item in v.assets.ls():
                 table.add_row(
                     item.name,
                     item.id,

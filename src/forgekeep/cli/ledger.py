@@ -24,7 +24,7 @@ from forgekeep.cli._ledger_witnesses import witnesses_app
 from forgekeep.errors import EXIT_FINDINGS, ConflictError, UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.ledger.witnesses import Collected
+    from forgekeep.service.operations import Collected
 
 app = typer.Typer(
     help="The tamper-evident log of every operation: checkpoints, entries, proofs, verify.",
@@ -101,7 +101,7 @@ def checkpoint(
         _follow(ctx, output, interval, ticks)
         return
     with vault(ctx) as v:
-        signed, results = v.ledger_collect()
+        signed, results = v.ledger.collect()
     for name, result in sorted(results.items()):
         info(ctx, f"witness {name}: {result}")
     _emit(signed.note, output)
@@ -119,7 +119,7 @@ def _follow(ctx: typer.Context, output: Path | None, interval: float, ticks: int
 
     with vault(ctx) as v:
         try:
-            v.ledger_follow(signed, interval=interval, ticks=ticks)
+            v.ledger.follow(signed, interval=interval, ticks=ticks)
         except KeyboardInterrupt:
             info(ctx, "stopped")
 
@@ -128,7 +128,7 @@ def _follow(ctx: typer.Context, output: Path | None, interval: float, ticks: int
 def key(ctx: typer.Context) -> None:
     """Print the log's verifier key (C2SP vkey: name+hex8(keyid)+base64(0x01||pubkey))."""
     with vault(ctx) as v:
-        vkey = v.ledger_key()
+        vkey = v.ledger.key()
     stdout.print(vkey, highlight=False, markup=False, soft_wrap=True)
 
 
@@ -142,7 +142,7 @@ def entry(
     SHA-256 of 0x00 followed by these bytes is the entry's leaf hash.
     """
     with vault(ctx) as v:
-        data = v.ledger_entry(index)
+        data = v.ledger.entry(index)
     _emit(data, None)  # the exact bytes: no newline is added
 
 
@@ -170,7 +170,7 @@ def prove_inclusion(
     with `forgekeep ledger verify-proof FILE --key VKEY [--witness W ... --quorum K]`.
     """
     with vault(ctx) as v:
-        proof = v.ledger_prove_inclusion(index, wait=wait)
+        proof = v.ledger.prove_inclusion(index, wait=wait).proof
     _emit(proof, output)
 
 
@@ -183,7 +183,7 @@ def prove_consistency(
 ) -> None:
     """Print the RFC 6962 §2.1.2 consistency proof between sizes A and B (base64 lines)."""
     with vault(ctx) as v:
-        proof = v.ledger_prove_consistency(old, new)
+        proof = v.ledger.prove_consistency(old, new)
     lines = [base64.b64encode(h).decode() for h in proof]
     if wants_json(ctx, json_out):
         emit_json({"old": old, "new": new, "proof": lines})
@@ -249,7 +249,7 @@ def verify(
         report = verify_export(from_export, parse_vkey(log_key), trusted, policy, now=now)
     else:
         with vault(ctx) as v:
-            report = v.ledger_verify(trusted_checkpoint=trusted, witnesses=policy)
+            report = v.ledger.verify(trusted_checkpoint=trusted, witnesses=policy)
     if wants_json(ctx, json_out):
         emit_json(report_json(report))
     else:
@@ -283,7 +283,7 @@ def repair(
     repair signs a checkpoint over the mended log.
     """
     with vault(ctx) as v:
-        done = v.ledger_repair(from_export=from_export, drop_uncovered=drop_uncovered)
+        done = v.ledger.repair(from_export=from_export, drop_uncovered=drop_uncovered)
     verb = "restored" if done.restored else "dropped"
     info(ctx, f"{verb} entries {done.first} to {done.last}; the log now has {done.size} entries")
 
@@ -302,7 +302,7 @@ def list_(
     """List log entries by asset, principal or time (for auditors who know no indices)."""
     when = None if since is None else _parse_time(since)
     with vault(ctx) as v:
-        items = v.ledger_ls(asset=asset, principal=principal, since=when, limit=limit)
+        items = v.ledger.ls(asset=asset, principal=principal, since=when, limit=limit)
     if wants_json(ctx, json_out):
         emit_json(items)
         return
@@ -330,7 +330,7 @@ def export(
 ) -> None:
     """Write the log for an offline auditor: entries, a signed checkpoint, the key."""
     with vault(ctx) as v:
-        exported = v.ledger_export(directory)
+        exported = v.ledger.export(directory)
     info(ctx, f"exported {exported.size} entries to {exported.directory}")
     stdout.print(str(exported.directory), highlight=False)
 

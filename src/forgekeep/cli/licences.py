@@ -20,8 +20,7 @@ from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
 from forgekeep.errors import UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.access.export_auths import ExportAuthInfo
-    from forgekeep.service.access.licences import LicenceInfo
+    from forgekeep.service.operations import ExportAuthInfo, LicenceInfo
 
 # The service's LICENCE_ACTIONS and EXPORT_KINDS, spelled out so that --help imports no
 # service (tests/cli/test_help.py checks that they agree).
@@ -175,7 +174,7 @@ def grant(
     """
     start, end = parse_when(valid_from, "--from"), parse_when(until, "--until")
     with vault(ctx) as v:
-        info = v.grant_licence(
+        info = v.licences.grant(
             licensee=to,
             assets=asset or [],
             projects=project or [],
@@ -197,7 +196,7 @@ def revoke(
 ) -> None:
     """Revoke a licence now; it stays on record as revoked."""
     with vault(ctx) as v:
-        info = v.revoke_licence(licence_id)
+        info = v.licences.revoke(licence_id)
     _emit_licence(ctx, info, as_json=json_out)
 
 
@@ -205,7 +204,7 @@ def revoke(
 def list_(ctx: typer.Context, show_all: AllOpt = False, json_out: JsonOpt = False) -> None:
     """List licences (revoked ones only with --all)."""
     with vault(ctx) as v:
-        items = v.licences(include_revoked=show_all)
+        items = v.licences.ls(include_revoked=show_all)
     if wants_json(ctx, json_out):
         emit_json(items)
         return
@@ -226,7 +225,7 @@ def show(
 ) -> None:
     """Show one licence."""
     with vault(ctx) as v:
-        info = v.licence(licence_id)
+        info = v.licences.show(licence_id)
     _emit_licence(ctx, info, as_json=json_out)
 
 
@@ -266,7 +265,7 @@ def add(
     """
     end = parse_when(until, "--until")
     with vault(ctx) as v:
-        info = v.add_export_auth(
+        info = v.export_auths.add(
             holder=holder,
             kind=kind,
             reference=reference,
@@ -288,7 +287,7 @@ def revoke_export(
 ) -> None:
     """Revoke an export authorisation now; it stays on record as revoked."""
     with vault(ctx) as v:
-        info = v.revoke_export_auth(auth_id)
+        info = v.export_auths.revoke(auth_id)
     _emit_export(ctx, info, as_json=json_out)
 
 
@@ -296,7 +295,7 @@ def revoke_export(
 def list_export(ctx: typer.Context, show_all: AllOpt = False, json_out: JsonOpt = False) -> None:
     """List export authorisations (revoked ones only with --all)."""
     with vault(ctx) as v:
-        items = v.export_auths(include_revoked=show_all)
+        items = v.export_auths.ls(include_revoked=show_all)
     if wants_json(ctx, json_out):
         emit_json(items)
         return

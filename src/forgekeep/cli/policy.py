@@ -244,7 +244,7 @@ def apply(
     """
     if approval is not None and file is None:
         with vault(ctx) as v:
-            applied = v.apply_policy(approval)
+            applied = v.policy.apply(approval)
         if wants_json(ctx, json_out):
             emit_json(applied)
             return
@@ -259,7 +259,7 @@ def apply(
         )
     text = _read_policies(file)
     with vault(ctx) as v:
-        request = v.request_policy_apply(text)
+        request = v.policy.request_apply(text)
     if wants_json(ctx, json_out):
         emit_json(request)
         return
@@ -273,7 +273,7 @@ def apply(
 def show(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Show the shipped baseline and the customer policy set in force (with its approval)."""
     with vault(ctx) as v:
-        view = v.show_policy()
+        view = v.policy.show()
     if wants_json(ctx, json_out):
         emit_json(view)
         return

@@ -20,7 +20,7 @@ from forgekeep.cli.licences import parse_when
 from forgekeep.errors import InputMissingError, UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.principals.directory import PrincipalInfo
+    from forgekeep.service.operations import PrincipalInfo
 
 app = typer.Typer(
     help="Principals: organisations, people (pseudonymous) and machines; vetting records.",
@@ -84,7 +84,7 @@ def add(
     """Add an organisation, a person (attributes sealed) or a machine."""
     with vault(ctx) as v:
         if kind is Kind.ORG:
-            org_info = v.add_organisation(
+            org_info = v.principals.add_organisation(
                 _require(name, "--name", kind),
                 jurisdiction=_require(jurisdiction, "--jurisdiction", kind),
             )
@@ -95,7 +95,7 @@ def add(
                     stdout.print(f"{key:13} {getattr(org_info, key)}", highlight=False)
             return
         if kind is Kind.PERSON:
-            info = v.add_person(
+            info = v.principals.add_person(
                 org=_require(org, "--org", kind),
                 display_name=_require(name, "--name", kind),
                 citizenships=citizenship or [],
@@ -104,7 +104,7 @@ def add(
                 trainings=training or [],
             )
         else:
-            info = v.add_machine(
+            info = v.principals.add_machine(
                 org=_require(org, "--org", kind), roles=role or [], fingerprints=fingerprint or []
             )
     _emit_info(ctx, info, as_json=json_out)
@@ -114,8 +114,8 @@ def add(
 def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """List organisations and principals (pseudonyms only, no personal data)."""
     with vault(ctx) as v:
-        orgs = v.organisations()
-        items = v.principals()
+        orgs = v.principals.organisations()
+        items = v.principals.ls()
     if wants_json(ctx, json_out):
         emit_json({"organisations": orgs, "principals": items})
         return
@@ -140,7 +140,7 @@ def show(
 ) -> None:
     """Show one principal, opening its sealed personal attributes."""
     with vault(ctx) as v:
-        detail = v.principal(principal_id)
+        detail = v.principals.show(principal_id)
     if wants_json(ctx, json_out):
         emit_json(detail)
         return
@@ -165,7 +165,7 @@ def suspend(
 ) -> None:
     """Suspend a principal: every request it makes is denied until resumed."""
     with vault(ctx) as v:
-        info = v.suspend(principal_id)
+        info = v.principals.suspend(principal_id)
     _emit_info(ctx, info, as_json=json_out)
 
 
@@ -177,7 +177,7 @@ def resume(
 ) -> None:
     """Make a suspended principal active again."""
     with vault(ctx) as v:
-        info = v.resume(principal_id)
+        info = v.principals.resume(principal_id)
     _emit_info(ctx, info, as_json=json_out)
 
 
@@ -203,7 +203,7 @@ def vet(
     """Import a vetting record signed by a trusted issuer; sets clearance and expiry."""
     document = _read_document(file)
     with vault(ctx) as v:
-        result = v.import_vetting(document)
+        result = v.vetting.import_record(document)
     if wants_json(ctx, json_out):
         emit_json(result)
         return
@@ -229,7 +229,7 @@ def set_key(
     approvals signed with the old one that were not used yet.
     """
     with vault(ctx) as v:
-        result = v.set_signing_key(principal_id, vkey)
+        result = v.principals.set_signing_key(principal_id, vkey)
     if wants_json(ctx, json_out):
         emit_json(result)
         return
@@ -257,14 +257,14 @@ def erase(
         raise UsageError("give either P --reason R, or --approval ID")
     if approval is not None:
         with vault(ctx) as v:
-            done = v.erase(approval)
+            done = v.erasure.erase(approval)
         if wants_json(ctx, json_out):
             emit_json(done)
         else:
             stdout.print(f"{done.principal} erased; subject key destroyed", highlight=False)
         return
     with vault(ctx) as v:
-        asked = v.request_erasure(str(principal_id), reason=_require_text(reason, "--reason"))
+        asked = v.erasure.request(str(principal_id), reason=_require_text(reason, "--reason"))
     if wants_json(ctx, json_out):
         emit_json(asked)
         return
@@ -310,7 +310,7 @@ def hold(
         raise UsageError("give P --until DATE --reason R, or --release")
     end = parse_when(until, "--until")
     with vault(ctx) as v:
-        result = v.set_legal_hold(principal_id, until=end, reason=_require_text(reason, "--reason"))
+        result = v.holds.set(principal_id, until=end, reason=_require_text(reason, "--reason"))
     if wants_json(ctx, json_out):
         emit_json(result)
         return
@@ -329,14 +329,14 @@ def _release_hold(
         raise UsageError("give either P --release --reason R, or --release --approval ID")
     if approval is not None:
         with vault(ctx) as v:
-            done = v.release_legal_hold(approval)
+            done = v.holds.release(approval)
         if wants_json(ctx, json_out):
             emit_json(done)
         else:
             stdout.print(f"{done.principal} released", highlight=False)
         return
     with vault(ctx) as v:
-        asked = v.request_hold_release(str(principal_id), reason=_require_text(reason, "--reason"))
+        asked = v.holds.request_release(str(principal_id), reason=_require_text(reason, "--reason"))
     if wants_json(ctx, json_out):
         emit_json(asked)
         return
@@ -346,7 +346,7 @@ def _release_hold(
 def whoami(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Show the acting principal: tenant, organisation, roles, vetting, how it authenticated."""
     with vault(ctx) as v:
-        me = v.whoami()
+        me = v.principals.whoami()
     if wants_json(ctx, json_out):
         emit_json(me)
         return

@@ -10,7 +10,7 @@ from rich.table import Table
 from forgekeep.cli._common import JsonOpt, emit_json, stdout, vault, wants_json
 
 if TYPE_CHECKING:
-    from forgekeep.service.assets.projects import ProjectInfo
+    from forgekeep.service.operations import ProjectInfo
 
 app = typer.Typer(
     help="Projects: where assets live, how many replicas, which keys.", no_args_is_help=True
@@ -54,7 +54,7 @@ def create(
 ) -> None:
     """Create a project and its domain key."""
     with vault(ctx) as v:
-        info = v.create_project(
+        info = v.projects.create(
             name,
             residency=residency,
             replicas=replicas,
@@ -69,7 +69,7 @@ def create(
 def list_(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """List projects."""
     with vault(ctx) as v:
-        items = v.projects()
+        items = v.projects.ls()
     if wants_json(ctx, json_out):
         emit_json(items)
         return
@@ -87,7 +87,7 @@ def show(
 ) -> None:
     """Show one project."""
     with vault(ctx) as v:
-        info = v.project(name)
+        info = v.projects.show(name)
     _show(ctx, info, as_json=json_out)
 
 
@@ -102,7 +102,7 @@ def set_(
 ) -> None:
     """Change a project's residency, replicas or shred domain (journaled)."""
     with vault(ctx) as v:
-        info = v.set_project(
+        info = v.projects.set(
             name, residency=residency, replicas=replicas, shred_domain=shred_domain
         )
     _show(ctx, info, as_json=json_out)

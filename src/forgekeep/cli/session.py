@@ -144,7 +144,7 @@ def login(
     name, home = _login_target(opts)
     text = _read_token()
     with vault(ctx, home=home, token=text) as v:
-        principal, auth = v.principal_id, v.context.auth
+        principal, auth = v.principal_id, v.principals.whoami()
     client_config.store_token(name, text)
     client_config.put_profile(Profile(name, workspace=home), activate=True)
     result = {

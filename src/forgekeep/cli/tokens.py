@@ -19,7 +19,7 @@ from forgekeep.cli._common import JsonOpt, emit_json, info, stdout, vault, wants
 from forgekeep.errors import UsageError
 
 if TYPE_CHECKING:
-    from forgekeep.service.access.tokens import TokenInfo
+    from forgekeep.service.operations import TokenInfo
 
 app = typer.Typer(help="API tokens: scoped, expiring and revocable.", no_args_is_help=True)
 
@@ -69,7 +69,7 @@ def create(
     """Create a token and print it once: it cannot be shown again."""
     lifetime = parse_ttl(ttl)
     with vault(ctx) as v:
-        token, text = v.create_token(label=label, scopes=scope, ttl=lifetime, principal=principal)
+        token, text = v.tokens.create(label=label, scopes=scope, ttl=lifetime, principal=principal)
     if wants_json(ctx, json_out):
         emit_json({"token": text, **dataclasses.asdict(token)})
         return
@@ -90,7 +90,7 @@ def list_(
 ) -> None:
     """List tokens (ids, labels, scopes, expiry; never secrets)."""
     with vault(ctx) as v:
-        items = v.tokens(principal=principal)
+        items = v.tokens.ls(principal=principal)
     if wants_json(ctx, json_out):
         emit_json(items)
         return
@@ -116,7 +116,7 @@ def revoke(
 ) -> None:
     """Revoke a token: every later use is refused."""
     with vault(ctx) as v:
-        token = v.revoke_token(token_id)
+        token = v.tokens.revoke(token_id)
     if wants_json(ctx, json_out):
         emit_json(token)
         return

@@ -117,15 +117,14 @@ def init(
     `forgekeep principals vet FILE` until a vetting record signed by a
     --trust-issuer key is imported.
     """
-    from forgekeep.service.workspace.create import AdminSpec, DatabaseChoice, init_workspace
+    from forgekeep.service.front import AdminSpec, DatabaseChoice, Workspace
 
     home = options(ctx).home()
     passphrase = passphrase_for(passphrase_file, confirm=True)
     kdf = KdfSection(memory_kib=kdf_memory_kib, iterations=kdf_iterations)
     admin = AdminSpec(admin_name or getpass.getuser(), tuple(citizenship), location, org)
     database = DatabaseChoice.choose(database_url, database_url_file)
-    result = init_workspace(
-        home,
+    result = Workspace(home).init(
         passphrase=passphrase,
         admin=admin,
         trusted_issuers=trust_issuer or (),
@@ -164,32 +163,32 @@ def unlock(
     Later commands use the agent instead of asking for the passphrase and
     re-running Argon2id. The agent exits after --ttl or on `forgekeep lock`.
     """
-    from forgekeep.service.workspace.keyring import unlock_keyring
+    from forgekeep.service.front import Workspace
 
     home = options(ctx).home()
     seconds = _ttl_seconds(ttl)
-    pid = unlock_keyring(home, passphrase_for(passphrase_file), seconds)
+    pid = Workspace(home).unlock(passphrase_for(passphrase_file), seconds)
     info(ctx, f"unlocked for {ttl} (agent pid {pid}); `forgekeep lock` ends it early")
 
 
 def lock(ctx: typer.Context) -> None:
     """Stop the unlock agent: the keyring is sealed again."""
-    from forgekeep.service.workspace.keyring import lock_keyring
+    from forgekeep.service.front import Workspace
 
-    stopped = lock_keyring(options(ctx).home())
+    stopped = Workspace(options(ctx).home()).lock()
     info(ctx, "locked" if stopped else "no agent was running; the keyring is locked")
 
 
 def status(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Show the workspace, tenant, acting principal, agent and content counts."""
-    from forgekeep.service import wiring
+    from forgekeep.service.front import Workspace
 
     home = options(ctx).home()
     settings = load_settings(home)
-    agent = wiring.agent_info(home)
+    agent = Workspace(home).agent()
     with vault(ctx) as v:
-        assets = v.ls()
-        projects = v.projects()
+        assets = v.assets.ls()
+        projects = v.projects.ls()
     data = {
         "workspace": str(home),
         "tenant": settings.workspace.tenant,
@@ -225,14 +224,14 @@ def doctor(
     given, so it works even when the log is broken at its tail and every other
     command fails (it then names the missing entries).
     """
-    from forgekeep.service.workspace.doctor import run_checks
+    from forgekeep.service.front import Workspace
 
     home = resolve_home(options(ctx).workspace)
     if fix:
         with vault(ctx) as v:
-            made = v.ensure_log_key()
+            made = v.ledger.ensure_key()
         info(ctx, f"log key {'created' if made.created else 'already present'}: {made.vkey}")
-    checks = run_checks(home)
+    checks = Workspace(home).doctor()
     if wants_json(ctx, json_out):
         emit_json(checks)
     else:
@@ -272,26 +271,22 @@ def migrate(
     the copy. The SQLite file is kept as it was.
     """
     home = resolve_home(options(ctx).workspace)
-    from forgekeep.service.workspace.create import DatabaseChoice
-    from forgekeep.service.workspace.migrate import (
-        move_to_database,
-        restore_config,
-        upgrade_workspace,
-    )
+    from forgekeep.service.front import DatabaseChoice, Workspace
 
-    upgraded = upgrade_workspace(home)
+    workspace = Workspace(home)
+    upgraded = workspace.migrate()
     data: dict[str, object] = {
         "from": upgraded.from_revision,
         "to": upgraded.to_revision,
         "log_key_missing": upgraded.log_key_missing,
     }
     if to_database is not None or to_database_url_file is not None:
-        moved = move_to_database(home, DatabaseChoice.choose(to_database, to_database_url_file))
+        moved = workspace.move_to_database(DatabaseChoice.choose(to_database, to_database_url_file))
         try:
             with vault(ctx, home=home) as v:
-                verified = v.ledger_verify()
+                verified = v.ledger.verify()
         except BaseException:
-            restore_config(home, moved.previous_config)
+            workspace.restore_config(moved.previous_config)
             raise
         data |= {"database": moved.target, "rows": moved.rows, "log_size": verified.size}
     if wants_json(ctx, json_out):

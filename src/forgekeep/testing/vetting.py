@@ -9,15 +9,14 @@ real workspace: its private half is generated per process and unprotected.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from forgekeep.clock import Clock
 from forgekeep.crypto.signed import SignerKey, encode_vkey, generate_signer
 from forgekeep.identity.vetting import issue_vetting_record
 
-
-class _Vetting(Protocol):
-    def import_vetting(self, document: bytes) -> object: ...
+if TYPE_CHECKING:
+    from forgekeep.service.vault import Vault
 
 
 class TestIssuer:
@@ -50,9 +49,9 @@ class TestIssuer:
             record_id=record_id,
         )
 
-    def vet(self, vault: _Vetting, subject: str, clock: Clock, *, clearance: int = 3) -> None:
+    def vet(self, vault: Vault, subject: str, clock: Clock, *, clearance: int = 3) -> None:
         """Import a year-long vetting record for ``subject`` through ``vault``."""
-        vault.import_vetting(self.record(subject, now=clock.now(), clearance=clearance))
+        vault.vetting.import_record(self.record(subject, now=clock.now(), clearance=clearance))
 
 
 #: One issuer per test process, trusted by every workspace the shared fixtures make.

@@ -29,6 +29,7 @@ from forgekeep.service.access.policy_admin import active_policy
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 POLICY = """\
@@ -50,10 +51,10 @@ class Team:
 @pytest.fixture
 def team(vault: Vault, clock: ManualClock) -> Team:
     """Bob (an admin) and Carol (an approver), both vetted, with registered keys."""
-    vault.add_organisation("acme", jurisdiction="DE")
+    vault.principals.add_organisation("acme", jurisdiction="DE")
     ids = []
     for name, role in (("Bob Approver", "admin"), ("Carol Approver", "approver")):
-        person = vault.add_person(
+        person = vault.principals.add_person(
             org="acme", display_name=name, citizenships=["DE"], location="DE", roles=[role]
         )
         ISSUER.vet(vault, person.id, clock)
@@ -61,19 +62,19 @@ def team(vault: Vault, clock: ManualClock) -> Team:
     keys = {pid: generate_signer(f"approver-{n}") for n, pid in enumerate(ids)}
     keys[vault.principal_id] = generate_signer("approver-admin")
     for pid, key in keys.items():
-        vault.set_signing_key(pid, encode_vkey(key.verifier))
+        vault.principals.set_signing_key(pid, encode_vkey(key.verifier))
     return Team(vault, ids[0], ids[1], keys)
 
 
 def _events(vault: Vault, action: str) -> list[Event]:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         return list(
             session.scalars(select(Event).where(Event.action == action).order_by(Event.seq)).all()
         )
 
 
 def _request(vault: Vault, *, kind: str = "erase", required: int = 2, **payload: Any) -> str:
-    ctx = vault.context
+    ctx = context_of(vault)
     with ctx.sessions() as session:
         row = approvals.request_approval(
             session,
@@ -89,7 +90,7 @@ def _request(vault: Vault, *, kind: str = "erase", required: int = 2, **payload:
 
 
 def _consume(vault: Vault, approval_id: str, digest: str | None = None) -> Approval:
-    ctx = vault.context
+    ctx = context_of(vault)
     with ctx.sessions() as session:
         row = session.get(Approval, approval_id)
         assert row is not None
@@ -111,9 +112,9 @@ def _signed(team: Team, approval_id: str, who: str, /, **changes: Any) -> bytes:
     ``_type`` changes the type, ``_key`` the signing key, and ``_forge`` alters the
     payload after signing.
     """
-    info = team.vault.approval(approval_id).approval
+    info = team.vault.approvals.show(approval_id).approval
     payload: dict[str, Any] = approvals.verdict_payload(
-        info, team.vault.tenant_id, "approve", who, team.vault.context.clock.now()
+        info, team.vault.tenant_id, "approve", who, context_of(team.vault).clock.now()
     )
     payload.update(changes)
     type_ = payload.pop("_type", "approval")
@@ -126,20 +127,20 @@ def _signed(team: Team, approval_id: str, who: str, /, **changes: Any) -> bytes:
 
 def test_two_approvals_then_consumed_once(team: Team) -> None:
     ap = _request(team.vault)
-    first = team.vault.approve(ap, team.keys[team.bob])
+    first = team.vault.approvals.approve(ap, team.keys[team.bob])
     assert (first.status, first.approvals, first.required) == ("pending", 1, 2)
-    second = team.vault.approve(ap, team.keys[team.carol])
+    second = team.vault.approvals.approve(ap, team.keys[team.carol])
     assert (second.status, second.approvals) == ("approved", 2)
-    detail = team.vault.approval(ap)
+    detail = team.vault.approvals.show(ap)
     assert {v.approver for v in detail.verdicts} == {team.bob, team.carol}
     assert detail.payload == {"asset": "asset-1"}
-    with team.vault.context.sessions() as session:
+    with context_of(team.vault).sessions() as session:
         docs = session.scalars(select(ApprovalSignature.document)).all()
     assert all(json.loads(d)["type"] == "approval" for d in docs)
     assert _consume(team.vault, ap).status == "consumed"
     with pytest.raises(ApprovalRequiredError, match="consumed"):
         _consume(team.vault, ap)  # a replayed approval is refused
-    assert [i.id for i in team.vault.approvals(status="consumed")] == [ap]
+    assert [i.id for i in team.vault.approvals.ls(status="consumed")] == [ap]
     decided = [e for e in _events(team.vault, "approval.decide") if e.outcome == "ok"]
     assert len(decided) == 2
 
@@ -147,9 +148,9 @@ def test_two_approvals_then_consumed_once(team: Team) -> None:
 def test_requester_cannot_approve_own_request(team: Team) -> None:
     ap = _request(team.vault)
     with pytest.raises(AccessDeniedError, match="own request"):
-        team.vault.approve(ap, team.keys[team.vault.principal_id])
+        team.vault.approvals.approve(ap, team.keys[team.vault.principal_id])
     assert _events(team.vault, "approval.decide")[-1].outcome == "denied"
-    assert team.vault.approval(ap).verdicts == ()
+    assert team.vault.approvals.show(ap).verdicts == ()
 
 
 def test_approver_acting_in_own_session(team: Team, workspace: InitResult, passphrase: bytes,
@@ -157,22 +158,22 @@ def test_approver_acting_in_own_session(team: Team, workspace: InitResult, passp
     ap = _request(team.vault, required=2)
     carol = team.carol
     with open_vault(workspace.home, passphrase=passphrase, principal=carol, clock=clock) as own:
-        assert own.approve(ap, team.keys[carol]).approvals == 1
+        assert own.approvals.approve(ap, team.keys[carol]).approvals == 1
         with pytest.raises(ConflictError, match="already"):
-            own.approve(ap, team.keys[carol])
+            own.approvals.approve(ap, team.keys[carol])
     assert _events(team.vault, "approval.decide")[-1].outcome == "error"
 
 
 def test_unregistered_key_and_principal_without_key_are_refused(team: Team) -> None:
     ap = _request(team.vault)
     with pytest.raises(AccessDeniedError, match="not registered"):
-        team.vault.approve(ap, generate_signer("stranger"))
-    dave = team.vault.add_person(
+        team.vault.approvals.approve(ap, generate_signer("stranger"))
+    dave = team.vault.principals.add_person(
         org="acme", display_name="Dave", citizenships=["DE"], location="DE", roles=["admin"]
     ).id
     document = _signed(team, ap, team.bob, approver=dave, _key=generate_signer("dave"))
     with pytest.raises(AccessDeniedError, match="no approval signing key"):
-        team.vault.approve_signed(ap, document)
+        team.vault.approvals.approve_signed(ap, document)
     assert [e.outcome for e in _events(team.vault, "approval.decide")] == ["denied", "denied"]
 
 
@@ -195,28 +196,28 @@ def test_bad_signed_verdicts_are_refused(
     ap = _request(team.vault)
     document = _signed(team, ap, team.bob, **changes)
     with pytest.raises(error, match=match):
-        team.vault.approve_signed(ap, document)
+        team.vault.approvals.approve_signed(ap, document)
     assert _events(team.vault, "approval.decide")[-1].outcome in {"error", "denied"}
-    assert team.vault.approval(ap).verdicts == ()
+    assert team.vault.approvals.show(ap).verdicts == ()
 
 
 def test_a_verdict_for_another_approval_cannot_be_replayed(team: Team) -> None:
     first, second = _request(team.vault), _request(team.vault)
     document = _signed(team, first, team.bob)
-    assert team.vault.approve_signed(first, document).approvals == 1
+    assert team.vault.approvals.approve_signed(first, document).approvals == 1
     with pytest.raises(IntegrityError, match="approval_id"):
-        team.vault.approve_signed(second, document)
+        team.vault.approvals.approve_signed(second, document)
 
 
 def test_expired_approval_cannot_be_decided_or_consumed(team: Team, clock: ManualClock) -> None:
     ap = _request(team.vault, required=1, kind="policy-apply")
     clock.advance(dt.timedelta(hours=1))
     with pytest.raises(ConflictError, match="expired"):
-        team.vault.approve(ap, team.keys[team.bob])
-    assert team.vault.approval(ap).approval.status == "expired"
+        team.vault.approvals.approve(ap, team.keys[team.bob])
+    assert team.vault.approvals.show(ap).approval.status == "expired"
     assert _events(team.vault, "approval.decide")[-1].outcome == "error"
     approved = _request(team.vault, required=1, kind="policy-apply")
-    team.vault.approve(approved, team.keys[team.bob])
+    team.vault.approvals.approve(approved, team.keys[team.bob])
     clock.advance(dt.timedelta(hours=2))
     with pytest.raises(ApprovalRequiredError, match="expired"):
         _consume(team.vault, approved)
@@ -224,50 +225,50 @@ def test_expired_approval_cannot_be_decided_or_consumed(team: Team, clock: Manua
 
 def test_one_rejection_rejects(team: Team) -> None:
     ap = _request(team.vault)
-    team.vault.approve(ap, team.keys[team.bob])
-    rejected = team.vault.reject(ap, team.keys[team.carol])
+    team.vault.approvals.approve(ap, team.keys[team.bob])
+    rejected = team.vault.approvals.reject(ap, team.keys[team.carol])
     assert rejected.status == "rejected"
     with pytest.raises(ApprovalRequiredError, match="rejected"):
         _consume(team.vault, ap)
     with pytest.raises(ConflictError, match="rejected"):
-        team.vault.approve(ap, team.keys[team.carol])
+        team.vault.approvals.approve(ap, team.keys[team.carol])
 
 
 def test_consume_checks_payload_hash_kind_and_rotated_keys(team: Team) -> None:
     ap = _request(team.vault, required=2)
-    team.vault.approve(ap, team.keys[team.bob])
+    team.vault.approvals.approve(ap, team.keys[team.bob])
     with pytest.raises(ApprovalRequiredError, match="pending"):
         _consume(team.vault, ap)  # one of two
-    team.vault.approve(ap, team.keys[team.carol])
+    team.vault.approvals.approve(ap, team.keys[team.carol])
     with pytest.raises(ApprovalRequiredError, match="different"):
         _consume(team.vault, ap, digest="00" * 32)
     rotated = generate_signer("approver-1-new")
-    team.vault.set_signing_key(team.carol, encode_vkey(rotated.verifier))
+    team.vault.principals.set_signing_key(team.carol, encode_vkey(rotated.verifier))
     with pytest.raises(ApprovalRequiredError, match="no longer verifies"):
         _consume(team.vault, ap)
-    team.vault.set_signing_key(team.carol, encode_vkey(team.keys[team.carol].verifier))
-    team.vault.suspend(team.bob)
+    team.vault.principals.set_signing_key(team.carol, encode_vkey(team.keys[team.carol].verifier))
+    team.vault.principals.suspend(team.bob)
     with pytest.raises(ApprovalRequiredError, match="suspended"):
         _consume(team.vault, ap)
-    team.vault.resume(team.bob)
+    team.vault.principals.resume(team.bob)
     assert _consume(team.vault, ap).status == "consumed"
 
 
 def test_request_bounds(team: Team) -> None:
     with pytest.raises(UsageError, match="2-"):
         _request(team.vault, kind="break-glass", required=1)
-    with pytest.raises(LimitExceededError), team.vault.context.sessions() as session:
+    with pytest.raises(LimitExceededError), context_of(team.vault).sessions() as session:
         approvals.request_approval(
-            session, team.vault.context, kind="erase", target="x", payload={},
+            session, context_of(team.vault), kind="erase", target="x", payload={},
             required=2, ttl=dt.timedelta(days=8),
         )  # fmt: skip
 
 
 def test_keys_are_one_per_principal(team: Team) -> None:
     with pytest.raises(ConflictError, match="already registered"):
-        team.vault.set_signing_key(team.carol, encode_vkey(team.keys[team.bob].verifier))
+        team.vault.principals.set_signing_key(team.carol, encode_vkey(team.keys[team.bob].verifier))
     with pytest.raises(FormatError):
-        team.vault.set_signing_key(team.carol, "not a key")
+        team.vault.principals.set_signing_key(team.carol, "not a key")
     events = _events(team.vault, "principal.set-key")
     assert [e.outcome for e in events[-2:]] == ["error", "error"]
     assert all("PRIVATE" not in e.detail for e in events)
@@ -280,21 +281,21 @@ def test_keys_are_one_per_principal(team: Team) -> None:
 
 
 def test_policy_apply_needs_one_approval_and_applies_once(team: Team) -> None:
-    info = team.vault.request_policy_apply(POLICY)
+    info = team.vault.policy.request_apply(POLICY)
     assert (info.kind, info.required, info.status) == ("policy-apply", 1, "pending")
     with pytest.raises(ApprovalRequiredError, match="pending"):
-        team.vault.apply_policy(info.id)
-    team.vault.approve(info.id, team.keys[team.bob])
-    version = team.vault.apply_policy(info.id)
+        team.vault.policy.apply(info.id)
+    team.vault.approvals.approve(info.id, team.keys[team.bob])
+    version = team.vault.policy.apply(info.id)
     assert version.text == POLICY
     assert version.approval_id == info.id
     with pytest.raises(ApprovalRequiredError, match="consumed"):
-        team.vault.apply_policy(info.id)
-    shown = team.vault.show_policy()
+        team.vault.policy.apply(info.id)
+    shown = team.vault.policy.show()
     assert shown.active is not None
     assert shown.active.sha256 == version.sha256
     assert "baseline" in shown.baseline
-    with team.vault.context.sessions() as session:
+    with context_of(team.vault).sessions() as session:
         row = active_policy(session, team.vault.tenant_id)
         assert row is not None
         assert row.id == version.version
@@ -305,18 +306,18 @@ def test_policy_apply_needs_one_approval_and_applies_once(team: Team) -> None:
 
 def test_invalid_policy_is_refused_with_its_location(team: Team) -> None:
     with pytest.raises(FormatError, match=r"\d+:\d+"):
-        team.vault.request_policy_apply(POLICY + "permit (principal, action, resource) oops;\n")
+        team.vault.policy.request_apply(POLICY + "permit (principal, action, resource) oops;\n")
     with pytest.raises(FormatError, match="reason"):
-        team.vault.request_policy_apply('@id("x")\nforbid (principal, action, resource);\n')
+        team.vault.policy.request_apply('@id("x")\nforbid (principal, action, resource);\n')
     assert [e.outcome for e in _events(team.vault, "policy.apply")] == ["error", "error"]
-    assert team.vault.approvals() == []
+    assert team.vault.approvals.ls() == []
 
 
 def test_only_the_requester_applies_the_policy(
     team: Team, workspace: InitResult, passphrase: bytes, clock: ManualClock
 ) -> None:
-    info = team.vault.request_policy_apply(POLICY)
-    team.vault.approve(info.id, team.keys[team.bob])
+    info = team.vault.policy.request_apply(POLICY)
+    team.vault.approvals.approve(info.id, team.keys[team.bob])
     bob = open_vault(workspace.home, passphrase=passphrase, principal=team.bob, clock=clock)
     with bob, pytest.raises(ApprovalRequiredError, match="another principal"):
-        bob.apply_policy(info.id)
+        bob.policy.apply(info.id)

@@ -28,19 +28,20 @@ from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
 from forgekeep.testing.fakes import FaultInjectingBlobStore
+from forgekeep.testing.internals import context_of
 
 ENC_CHUNK = CHUNK_SIZE + TAG_SIZE
 BODY_PREFIX = 56
 
 
 def _blob_of(vault: Vault, name: str, number: int | None = None) -> Path:
-    versions = vault.versions(name)
+    versions = vault.assets.versions(name)
     version = versions[-1] if number is None else versions[number - 1]
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         replica = session.scalars(
             select(Replica).where(Replica.version_id == version.version_id)
         ).one()
-    return vault.context.home / "sites" / "local-de" / replica.blob_key
+    return context_of(vault).home / "sites" / "local-de" / replica.blob_key
 
 
 def _body_start(blob: bytes) -> int:
@@ -48,7 +49,7 @@ def _body_start(blob: bytes) -> int:
 
 
 def _put(vault: Vault, name: str, data: bytes) -> None:
-    vault.put(io.BytesIO(data), project="blade", name=name)
+    vault.assets.put(io.BytesIO(data), project="blade", name=name)
 
 
 def _refused_without_output(
@@ -56,7 +57,7 @@ def _refused_without_output(
 ) -> None:
     out = tmp_path / "out.bin"
     with pytest.raises(error):
-        vault.get(name, out)
+        vault.assets.get(name, out)
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".fk-tmp")] == []
 
@@ -76,7 +77,7 @@ def test_flipped_byte_in_chunk_k_fails_before_chunk_k_is_emitted(vault: Vault, k
     blob.write_bytes(raw)
     sink = io.BytesIO()
     with pytest.raises(IntegrityError):
-        vault.get("part.step", sink)
+        vault.assets.get("part.step", sink)
     emitted = sink.getvalue()
     assert len(emitted) <= k * CHUNK_SIZE
     assert data.startswith(emitted)
@@ -123,7 +124,7 @@ def test_splicing_chunks_from_two_versions_is_refused(vault: Vault, tmp_path: Pa
     one.write_bytes(raw1)
     _refused_without_output(vault, tmp_path, "part.step@1", IntegrityError)
     good = io.BytesIO()
-    vault.get("part.step@2", good)
+    vault.assets.get("part.step@2", good)
     assert len(good.getvalue()) == 3 * CHUNK_SIZE + 9
 
 
@@ -155,30 +156,30 @@ def test_header_length_over_its_limit_is_refused(vault: Vault, tmp_path: Path) -
 @pytest.mark.parametrize("name", ["a/b", "..", ".", "nul\x00byte", "x" * 256, "é" * 128, ""])
 def test_bad_names_are_refused(vault: Vault, name: str) -> None:
     with pytest.raises(InvalidNameError):
-        vault.put(io.BytesIO(b"data"), project="blade", name=name)
-    assert vault.ls() == []
+        vault.assets.put(io.BytesIO(b"data"), project="blade", name=name)
+    assert vault.assets.ls() == []
 
 
 def test_missing_input_is_refused(vault: Vault, tmp_path: Path) -> None:
     with pytest.raises(InputMissingError):
-        vault.put(tmp_path / "nope.step", project="blade")
+        vault.assets.put(tmp_path / "nope.step", project="blade")
 
 
 def test_full_disk_leaves_nothing_visible(vault: Vault, tmp_path: Path) -> None:
     _put(vault, "keep.step", b"precious")
-    site = vault.context.default_site
+    site = context_of(vault).default_site
     faulty = FaultInjectingBlobStore(site.store, fail_after_bytes=100_000)
-    vault.context.sites = {site.name: SiteHandle(site.name, site.jurisdiction, faulty)}
+    context_of(vault).sites = {site.name: SiteHandle(site.name, site.jurisdiction, faulty)}
     with pytest.raises(DiskFullError):
         _put(vault, "big.bin", os.urandom(1 << 20))
-    assert [a.name for a in vault.ls()] == ["keep.step"]
-    with vault.context.sessions() as session:
+    assert [a.name for a in vault.assets.ls()] == ["keep.step"]
+    with context_of(vault).sessions() as session:
         assert session.scalars(select(Upload)).all() == []
         assert len(session.scalars(select(AssetVersion)).all()) == 1
-    vault.context.sites = {site.name: site}
-    assert vault.fsck(grace=None).clean
+    context_of(vault).sites = {site.name: site}
+    assert vault.assets.fsck(grace=None).clean
     out = tmp_path / "keep.out"
-    vault.get("keep.step", out)
+    vault.assets.get("keep.step", out)
     assert out.read_bytes() == b"precious"
 
 
@@ -196,5 +197,5 @@ def test_an_interrupt_right_after_commit_keeps_the_committed_blob(
         _put(vault, "late.step", b"committed before the interrupt")
     monkeypatch.setattr(assets, "commit_with_event", real)
     out = tmp_path / "late.out"
-    vault.get("late.step", out)
+    vault.assets.get("late.step", out)
     assert out.read_bytes() == b"committed before the interrupt"

@@ -27,6 +27,7 @@ from forgekeep.limits import MAX_BREAK_GLASS_MINUTES
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 
@@ -42,11 +43,11 @@ class Crew:
 @pytest.fixture
 def crew(vault: Vault, clock: ManualClock) -> Crew:
     """The admin requests; Bob and Carol (approvers, vetted) have registered keys."""
-    asset = vault.put(io.BytesIO(b"turbine"), project="blade", name="blade.step")
-    other = vault.put(io.BytesIO(b"rotor"), project="blade", name="rotor.step")
-    vault.add_organisation("acme", jurisdiction="DE")
+    asset = vault.assets.put(io.BytesIO(b"turbine"), project="blade", name="blade.step")
+    other = vault.assets.put(io.BytesIO(b"rotor"), project="blade", name="rotor.step")
+    vault.principals.add_organisation("acme", jurisdiction="DE")
     approvers = [
-        vault.add_person(
+        vault.principals.add_person(
             org="acme", display_name=n, citizenships=["DE"], location="DE", roles=["approver"]
         ).id
         for n in ("Bob", "Carol")
@@ -55,25 +56,25 @@ def crew(vault: Vault, clock: ManualClock) -> Crew:
         ISSUER.vet(vault, pid, clock)
     keys = {pid: generate_signer(f"approver-{i}") for i, pid in enumerate(approvers)}
     for pid, key in keys.items():
-        vault.set_signing_key(pid, encode_vkey(key.verifier))
+        vault.principals.set_signing_key(pid, encode_vkey(key.verifier))
     return Crew(vault, asset.asset_id, other.asset_id, approvers, keys)
 
 
 def _events(vault: Vault, action: str) -> list[Event]:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         return list(
             session.scalars(select(Event).where(Event.action == action).order_by(Event.seq)).all()
         )
 
 
 def _request(crew: Crew, minutes: int = 30) -> str:
-    return crew.vault.request_break_glass(
+    return crew.vault.break_glass.request(
         assets=["blade/blade.step"], reason="line 3 down", duration=dt.timedelta(minutes=minutes)
     ).id
 
 
 def _active(crew: Crew, asset: str, now: dt.datetime) -> bool:
-    ctx = crew.vault.context
+    ctx = context_of(crew.vault)
     with ctx.sessions() as session:
         found = active_break_glass(session, ctx.tenant_id, ctx.principal_id, asset, now)
         return found is not None
@@ -84,14 +85,14 @@ def test_two_distinct_approvers_then_activation_is_time_boxed_and_loud(
 ) -> None:
     ap = _request(crew)
     bob, carol = crew.approvers
-    assert crew.vault.approve(ap, crew.keys[bob]).status == "pending"
+    assert crew.vault.approvals.approve(ap, crew.keys[bob]).status == "pending"
     with pytest.raises(ConflictError):
-        crew.vault.approve(ap, crew.keys[bob])  # one approver counts once
+        crew.vault.approvals.approve(ap, crew.keys[bob])  # one approver counts once
     with pytest.raises(ApprovalRequiredError, match="pending"):
-        crew.vault.activate_break_glass(ap)
-    assert crew.vault.approve(ap, crew.keys[carol]).status == "approved"
+        crew.vault.break_glass.activate(ap)
+    assert crew.vault.approvals.approve(ap, crew.keys[carol]).status == "approved"
     with structlog.testing.capture_logs() as logs:
-        grant = crew.vault.activate_break_glass(ap)
+        grant = crew.vault.break_glass.activate(ap)
     assert grant.expires_at - grant.starts_at == dt.timedelta(minutes=30)
     assert grant.assets == (crew.asset,)
     assert any(e["log_level"] == "warning" and e.get("break_glass") == grant.id for e in logs)
@@ -105,12 +106,12 @@ def test_two_distinct_approvers_then_activation_is_time_boxed_and_loud(
     assert not _active(crew, crew.other, now)
     assert not _active(crew, crew.asset, now + dt.timedelta(minutes=30))
     with pytest.raises(ApprovalRequiredError, match="consumed"):
-        crew.vault.activate_break_glass(ap)  # the approval is used once
+        crew.vault.break_glass.activate(ap)  # the approval is used once
 
-    crew.vault.revoke_break_glass(grant.id)
+    crew.vault.break_glass.revoke(grant.id)
     assert not _active(crew, crew.asset, now)
     with pytest.raises(ConflictError, match="already revoked"):
-        crew.vault.revoke_break_glass(grant.id)
+        crew.vault.break_glass.revoke(grant.id)
 
 
 def test_only_the_requester_activates(
@@ -118,21 +119,21 @@ def test_only_the_requester_activates(
 ) -> None:
     ap = _request(crew)
     for pid in crew.approvers:
-        crew.vault.approve(ap, crew.keys[pid])
+        crew.vault.approvals.approve(ap, crew.keys[pid])
     bob = crew.approvers[0]
     other = open_vault(workspace.home, passphrase=passphrase, principal=bob, clock=clock)
     with other, pytest.raises(AccessDeniedError, match="only the principal who requested"):
-        other.activate_break_glass(ap)
+        other.break_glass.activate(ap)
     assert _events(crew.vault, "break-glass.request")[-1].outcome == "denied"
-    assert crew.vault.activate_break_glass(ap).principal == crew.vault.principal_id
+    assert crew.vault.break_glass.activate(ap).principal == crew.vault.principal_id
 
 
 def test_a_single_approver_is_not_enough(crew: Crew, clock: ManualClock) -> None:
     ap = _request(crew)
-    crew.vault.approve(ap, crew.keys[crew.approvers[0]])
+    crew.vault.approvals.approve(ap, crew.keys[crew.approvers[0]])
     clock.advance(dt.timedelta(hours=25))
     with pytest.raises(ApprovalRequiredError):
-        crew.vault.activate_break_glass(ap)
+        crew.vault.break_glass.activate(ap)
     assert not _active(crew, crew.asset, clock.now())
 
 
@@ -150,19 +151,19 @@ def test_bad_requests_are_refused_and_journaled(
     crew: Crew, assets: list[str], minutes: int, error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        crew.vault.request_break_glass(
+        crew.vault.break_glass.request(
             assets=assets, reason="why", duration=dt.timedelta(minutes=minutes)
         )
     assert _events(crew.vault, "break-glass.request")[-1].outcome == "error"
-    assert crew.vault.approvals() == []
+    assert crew.vault.approvals.ls() == []
 
 
 def test_reason_and_whole_minutes(crew: Crew) -> None:
     with pytest.raises(UsageError, match="whole number"):
-        crew.vault.request_break_glass(
+        crew.vault.break_glass.request(
             assets=["blade/blade.step"], reason="x", duration=dt.timedelta(seconds=90)
         )
     with pytest.raises(UsageError, match="reason"):
-        crew.vault.request_break_glass(
+        crew.vault.break_glass.request(
             assets=["blade/blade.step"], reason="bad\x00", duration=dt.timedelta(minutes=5)
         )

@@ -15,6 +15,7 @@ from forgekeep.clock import ManualClock
 from forgekeep.db.models import Replica, Upload
 from forgekeep.service.assets.leases import upload_lease
 from forgekeep.service.vault import Vault
+from forgekeep.testing.internals import context_of
 
 HOUR = dt.timedelta(hours=1)
 
@@ -25,7 +26,7 @@ def _lease_held_elsewhere(vault: Vault, version_hex: str) -> Iterator[None]:
     held, release = threading.Event(), threading.Event()
 
     def hold() -> None:
-        with upload_lease(vault.context, version_hex):
+        with upload_lease(context_of(vault), version_hex):
             held.set()
             release.wait(10)
 
@@ -40,16 +41,16 @@ def _lease_held_elsewhere(vault: Vault, version_hex: str) -> Iterator[None]:
 
 
 def _site_root(vault: Vault) -> object:
-    return vault.context.home / "sites" / "local-de"
+    return context_of(vault).home / "sites" / "local-de"
 
 
 def _kinds(vault: Vault, **kwargs: object) -> list[str]:
-    return sorted(f.kind for f in vault.fsck(**kwargs).findings)  # type: ignore[arg-type]
+    return sorted(f.kind for f in vault.assets.fsck(**kwargs).findings)  # type: ignore[arg-type]
 
 
 def test_clean_vault_is_clean(vault: Vault) -> None:
-    vault.put(io.BytesIO(os.urandom(50_000)), project="blade", name="a")
-    report = vault.fsck()
+    vault.assets.put(io.BytesIO(os.urandom(50_000)), project="blade", name="a")
+    report = vault.assets.fsck()
     assert report.clean
     assert report.versions_checked == 1
     assert report.bytes_hashed > 50_000
@@ -58,23 +59,23 @@ def test_clean_vault_is_clean(vault: Vault) -> None:
 def test_orphan_blob_is_removed_only_after_the_grace_period(
     vault: Vault, clock: ManualClock
 ) -> None:
-    store = vault.context.default_site.store
+    store = context_of(vault).default_site.store
     store.put("v1/a-orphan/" + "0" * 32, [b"stray ciphertext"])
     assert _kinds(vault) == ["orphan-blob"]
-    young = vault.fsck(repair=True, grace=HOUR)
+    young = vault.assets.fsck(repair=True, grace=HOUR)
     assert young.repaired == []
     assert len(young.findings) == 1
     clock.advance(2 * HOUR)
-    old = vault.fsck(repair=True, grace=dt.timedelta(0))
+    old = vault.assets.fsck(repair=True, grace=dt.timedelta(0))
     assert [f.kind for f in old.repaired] == ["orphan-blob"]
-    assert vault.fsck().clean
+    assert vault.assets.fsck().clean
 
 
 def test_an_upload_in_progress_is_never_repaired(vault: Vault) -> None:
     version_hex = "ab" * 16
     key = f"v1/a-busy/{version_hex}"
-    vault.context.default_site.store.put(key, [b"partial"])
-    with vault.context.sessions() as session:
+    context_of(vault).default_site.store.put(key, [b"partial"])
+    with context_of(vault).sessions() as session:
         session.add(
             Upload(
                 version_id=version_hex,
@@ -84,51 +85,51 @@ def test_an_upload_in_progress_is_never_repaired(vault: Vault) -> None:
                 site_name="local-de",
                 state="pending",
                 started_by=vault.principal_id,
-                started_at=vault.context.clock.now() - 100 * HOUR,
+                started_at=context_of(vault).clock.now() - 100 * HOUR,
             )
         )
         session.commit()
     with _lease_held_elsewhere(vault, version_hex):
-        report = vault.fsck(repair=True, grace=dt.timedelta(0))
+        report = vault.assets.fsck(repair=True, grace=dt.timedelta(0))
         assert report.repaired == []
         assert {f.detail for f in report.findings} == {"in progress"}
-    after = vault.fsck(repair=True, grace=dt.timedelta(0))
+    after = vault.assets.fsck(repair=True, grace=dt.timedelta(0))
     assert sorted(f.kind for f in after.repaired) == ["abandoned-upload", "orphan-blob"]
-    assert vault.fsck().clean
+    assert vault.assets.fsck().clean
 
 
 def test_temporary_files_left_by_a_crash_are_cleaned(vault: Vault) -> None:
-    root = vault.context.home / "sites" / "local-de"
+    root = context_of(vault).home / "sites" / "local-de"
     (root / "v1").mkdir(exist_ok=True)
     (root / "v1" / ".fk-tmp-0123456789abcdef-x").write_bytes(b"half")
     assert _kinds(vault) == ["temporary-file"]
-    report = vault.fsck(repair=True, grace=dt.timedelta(0))
+    report = vault.assets.fsck(repair=True, grace=dt.timedelta(0))
     assert [f.kind for f in report.repaired] == ["temporary-file"]
-    assert vault.fsck().clean
+    assert vault.assets.fsck().clean
 
 
 def test_damaged_and_missing_versions_are_reported_never_repaired(vault: Vault) -> None:
-    vault.put(io.BytesIO(os.urandom(40_000)), project="blade", name="a")
-    vault.put(io.BytesIO(os.urandom(40_000)), project="blade", name="b")
-    root = vault.context.home / "sites" / "local-de"
-    with vault.context.sessions() as session:
+    vault.assets.put(io.BytesIO(os.urandom(40_000)), project="blade", name="a")
+    vault.assets.put(io.BytesIO(os.urandom(40_000)), project="blade", name="b")
+    root = context_of(vault).home / "sites" / "local-de"
+    with context_of(vault).sessions() as session:
         keys = [r.blob_key for r in session.scalars(select(Replica)).all()]
     damaged = root / keys[0]
     raw = bytearray(damaged.read_bytes())
     raw[-5] ^= 1
     damaged.write_bytes(raw)
     (root / keys[1]).unlink()
-    report = vault.fsck(repair=True, grace=dt.timedelta(0))
+    report = vault.assets.fsck(repair=True, grace=dt.timedelta(0))
     assert sorted(f.kind for f in report.findings) == ["hash-mismatch", "missing-replica"]
     assert report.repaired == []
     assert damaged.exists()
 
 
 def test_a_header_naming_other_keys_is_reported(vault: Vault) -> None:
-    vault.put(io.BytesIO(b"x" * 100), project="blade", name="a")
-    vault.put(io.BytesIO(b"y" * 100), project="blade", name="b")
-    root = vault.context.home / "sites" / "local-de"
-    with vault.context.sessions() as session:
+    vault.assets.put(io.BytesIO(b"x" * 100), project="blade", name="a")
+    vault.assets.put(io.BytesIO(b"y" * 100), project="blade", name="b")
+    root = context_of(vault).home / "sites" / "local-de"
+    with context_of(vault).sessions() as session:
         keys = [r.blob_key for r in session.scalars(select(Replica)).all()]
     (root / keys[0]).write_bytes((root / keys[1]).read_bytes())
     kinds = _kinds(vault)
@@ -137,41 +138,41 @@ def test_a_header_naming_other_keys_is_reported(vault: Vault) -> None:
 
 
 def test_fsck_holds_no_transaction_while_hashing(vault: Vault) -> None:
-    vault.put(io.BytesIO(os.urandom(3 << 20)), project="blade", name="big")
+    vault.assets.put(io.BytesIO(os.urandom(3 << 20)), project="blade", name="big")
     seen: list[int] = []
 
     def during_scan(_n: int) -> None:
         if not seen:  # another command runs while fsck hashes
-            seen.append(len(vault.ls()))
-            vault.put(io.BytesIO(b"meanwhile"), project="blade", name="meanwhile")
+            seen.append(len(vault.assets.ls()))
+            vault.assets.put(io.BytesIO(b"meanwhile"), project="blade", name="meanwhile")
 
-    report = vault.fsck(progress=during_scan)
+    report = vault.assets.fsck(progress=during_scan)
     assert seen == [1]
     assert report.clean
 
 
 def test_a_version_without_replica_rows_keeps_its_blob(vault: Vault) -> None:
-    vault.put(io.BytesIO(b"committed" * 1000), project="blade", name="a")
-    with vault.context.sessions() as session:
+    vault.assets.put(io.BytesIO(b"committed" * 1000), project="blade", name="a")
+    with context_of(vault).sessions() as session:
         for row in session.scalars(select(Replica)).all():
             session.delete(row)
         session.commit()
-    report = vault.fsck(repair=True, grace=dt.timedelta(0))
+    report = vault.assets.fsck(repair=True, grace=dt.timedelta(0))
     assert report.repaired == []
     assert [f.kind for f in report.findings] == ["incomplete-metadata"]
-    assert [p for p in (vault.context.home / "sites").rglob("*") if p.is_file()]
+    assert [p for p in (context_of(vault).home / "sites").rglob("*") if p.is_file()]
 
 
 def test_the_temporary_file_of_an_upload_in_progress_is_kept(vault: Vault) -> None:
     version_hex = "cd" * 16
-    root = vault.context.home / "sites" / "local-de" / "v1" / "a-busy"
+    root = context_of(vault).home / "sites" / "local-de" / "v1" / "a-busy"
     root.mkdir(parents=True)
     temp = root / f".fk-tmp-0123456789abcdef-{version_hex}"
     temp.write_bytes(b"half")
     with _lease_held_elsewhere(vault, version_hex):
-        report = vault.fsck(repair=True, grace=dt.timedelta(0))
+        report = vault.assets.fsck(repair=True, grace=dt.timedelta(0))
         assert report.repaired == []
         assert temp.exists()
-    assert [f.kind for f in vault.fsck(repair=True, grace=dt.timedelta(0)).repaired] == [
+    assert [f.kind for f in vault.assets.fsck(repair=True, grace=dt.timedelta(0)).repaired] == [
         "temporary-file"
     ]

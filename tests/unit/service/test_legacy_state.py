@@ -23,13 +23,14 @@ from forgekeep.service.ledger.legacy_state import (
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.pki import TestCA
 
 PASSPHRASE = b"correct horse battery staple"
 
 
 def _person(vault: Vault, name: str) -> str:
-    return vault.add_person(
+    return vault.principals.add_person(
         org="home", display_name=name, citizenships=["DE"], location="DE", roles=["writer"]
     ).id
 
@@ -69,12 +70,12 @@ def test_a_workspace_with_legacy_files_imports_them_once(
 
     with open_vault(home, passphrase=PASSPHRASE, clock=clock) as opened:
         with pytest.raises(LegalHoldError, match="legal hold"):
-            opened.request_erasure(eve, reason="leaver")
-        ((witness, status),) = opened.witnesses()
+            opened.erasure.request(eve, reason="leaver")
+        ((witness, status),) = opened.witnesses.ls()
         assert (witness.name, witness.url, status.last_size) == ("w1", "https://w1.example", 42)
         assert witness.cacert_pem == ca.cert_path.read_text()
         assert status.failures[0]["code"] == "FK-X"
-        with opened.context.sessions() as session:
+        with context_of(opened).sessions() as session:
             imported = session.scalars(
                 select(Event).where(Event.action == "workspace.import-state")
             ).all()
@@ -87,11 +88,11 @@ def test_a_workspace_with_legacy_files_imports_them_once(
     # A second copy of the files (a restore, a crash before the rename): nothing doubles,
     # no hold is shortened, and the earlier *.imported files are kept.
     _write_legacy(home, workspace.tenant_id, eve, until - dt.timedelta(days=5), ca.cert_path)
-    report = import_legacy_state(vault.context)
+    report = import_legacy_state(context_of(vault))
     assert (report.holds, report.witnesses) == (1, 0)
     assert (home / f"{HOLDS_FILE}.imported-2").exists()
-    assert len(vault.witnesses()) == 1
-    with vault.context.sessions() as session:
+    assert len(vault.witnesses.ls()) == 1
+    with context_of(vault).sessions() as session:
         hold = session.get(LegalHold, (workspace.tenant_id, eve))
     assert hold is not None
     assert hold.until == until
@@ -124,9 +125,9 @@ def test_a_legacy_hold_on_an_unknown_principal_or_a_missing_ca_bundle_is_refused
     home = workspace.home
     _write_legacy(home, workspace.tenant_id, "p-" + "0" * 24, clock.now(), tmp_path / "nope.pem")
     with pytest.raises(LegacyStateError, match="CA bundle"):
-        import_legacy_state(vault.context)
+        import_legacy_state(context_of(vault))
     (home / WITNESSES_FILE).unlink()
     with pytest.raises(LegacyStateError, match="unknown principal"):
-        import_legacy_state(vault.context)
-    with vault.context.sessions() as session:
+        import_legacy_state(context_of(vault))
+    with context_of(vault).sessions() as session:
         assert session.scalars(select(LegalHold)).all() == []  # nothing half-imported

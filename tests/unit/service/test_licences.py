@@ -27,6 +27,7 @@ from forgekeep.limits import MAX_LICENCE_SCOPE_ITEMS
 from forgekeep.service.access import export_auths as ea
 from forgekeep.service.access import licences as lic
 from forgekeep.service.vault import Vault
+from forgekeep.testing.internals import context_of
 
 DAY = dt.timedelta(days=1)
 
@@ -48,10 +49,10 @@ def setup(vault: Vault, clock: ManualClock, tmp_path: Path) -> Setup:
     for name in ("part.step", "jig.step"):
         source = tmp_path / name
         source.write_bytes(b"solid " + name.encode())
-        ids.append(vault.put(source, project="blade").asset_id)
-    acme = vault.add_organisation("acme", jurisdiction="DE").id
-    globex = vault.add_organisation("globex", jurisdiction="FR").id
-    project = vault.project("blade").id
+        ids.append(vault.assets.put(source, project="blade").asset_id)
+    acme = vault.principals.add_organisation("acme", jurisdiction="DE").id
+    globex = vault.principals.add_organisation("globex", jurisdiction="FR").id
+    project = vault.projects.show("blade").id
     return Setup(vault, clock, ids[0], ids[1], project, acme, globex)
 
 
@@ -68,7 +69,7 @@ def _grant(s: Setup, **changes: Any) -> lic.LicenceInfo:
         "valid_until": now + 30 * DAY,
     }
     args.update(changes)
-    return s.vault.grant_licence(**args)
+    return s.vault.licences.grant(**args)
 
 
 def _export(s: Setup, **changes: Any) -> ea.ExportAuthInfo:
@@ -82,16 +83,16 @@ def _export(s: Setup, **changes: Any) -> ea.ExportAuthInfo:
         "valid_until": s.clock.now() + 90 * DAY,
     }
     args.update(changes)
-    return s.vault.add_export_auth(**args)
+    return s.vault.export_auths.add(**args)
 
 
 def _events(vault: Vault) -> list[Event]:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         return list(session.scalars(select(Event).order_by(Event.seq)).all())
 
 
 def _count(vault: Vault, model: type[Licence | ExportAuthorisation]) -> int:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
@@ -109,7 +110,7 @@ def test_grant_stores_ids_and_canonical_rule(setup: Setup) -> None:
     assert info.status == "active"
     assert info.granted_by == setup.vault.principal_id
     assert info.revoked_at is None
-    with setup.vault.context.sessions() as session:
+    with context_of(setup.vault).sessions() as session:
         row = session.get(Licence, info.id)
         assert row is not None
         assert row.assets == [setup.asset]
@@ -202,7 +203,7 @@ def test_grant_refuses_bad_windows(setup: Setup) -> None:
 
 
 def test_grant_refuses_a_deleted_asset(setup: Setup) -> None:
-    setup.vault.rm("part.step", project="blade")
+    setup.vault.assets.rm("part.step", project="blade")
     with pytest.raises(NotFoundError):
         _grant(setup)
     with pytest.raises(NotFoundError):
@@ -221,35 +222,35 @@ def test_status_follows_the_window(setup: Setup) -> None:
     info = _grant(setup, valid_from=now + DAY, valid_until=now + 3 * DAY)
     assert info.status == "pending"
     setup.clock.advance(2 * DAY)
-    assert setup.vault.licence(info.id).status == "active"
+    assert setup.vault.licences.show(info.id).status == "active"
     setup.clock.advance(2 * DAY)
-    assert setup.vault.licence(info.id).status == "expired"
+    assert setup.vault.licences.show(info.id).status == "expired"
 
 
 def test_revoke_stamps_and_hides(setup: Setup) -> None:
     kept = _grant(setup, licence_id="L-1")
     gone = _grant(setup, licence_id="L-2")
     setup.clock.advance(dt.timedelta(hours=1))
-    revoked = setup.vault.revoke_licence(gone.id)
+    revoked = setup.vault.licences.revoke(gone.id)
     assert revoked.status == "revoked"
     assert revoked.revoked_at == setup.clock.now()
     assert revoked.revoked_by == setup.vault.principal_id
-    assert [i.id for i in setup.vault.licences()] == [kept.id]
-    assert [i.id for i in setup.vault.licences(include_revoked=True)] == ["L-1", "L-2"]
-    assert setup.vault.licence("L-2").status == "revoked"
+    assert [i.id for i in setup.vault.licences.ls()] == [kept.id]
+    assert [i.id for i in setup.vault.licences.ls(include_revoked=True)] == ["L-1", "L-2"]
+    assert setup.vault.licences.show("L-2").status == "revoked"
     event = _events(setup.vault)[-4]
     assert (event.action, event.outcome, event.target) == ("licence.revoke", "ok", "L-2")
     with pytest.raises(ConflictError):
-        setup.vault.revoke_licence(gone.id)
+        setup.vault.licences.revoke(gone.id)
     assert _events(setup.vault)[-1].outcome == "error"
     assert _count(setup.vault, Licence) == 2  # never deleted
 
 
 def test_unknown_licence(setup: Setup) -> None:
     with pytest.raises(NotFoundError):
-        setup.vault.licence("L-404")
+        setup.vault.licences.show("L-404")
     with pytest.raises(NotFoundError):
-        setup.vault.revoke_licence("L-404")
+        setup.vault.licences.revoke("L-404")
     assert [e.outcome for e in _events(setup.vault)[-2:]] == ["error", "error"]
 
 
@@ -266,7 +267,7 @@ def test_territory_codes() -> None:
 
 
 def _licence_ids(s: Setup, org: str, asset: str) -> list[str]:
-    with s.vault.context.sessions() as session:
+    with context_of(s.vault).sessions() as session:
         rows = grant_repo.licence_candidates(
             session, s.vault.tenant_id, org, asset, s.project, s.clock.now()
         )
@@ -279,7 +280,7 @@ def test_licence_candidates(setup: Setup) -> None:
     _grant(setup, licence_id="L-project", assets=[], projects=["blade"])
     _grant(setup, licence_id="L-globex", licensee="globex")
     _grant(setup, licence_id="L-revoked")
-    setup.vault.revoke_licence("L-revoked")
+    setup.vault.licences.revoke("L-revoked")
     _grant(setup, licence_id="L-later", valid_from=now + 5 * DAY, valid_until=now + 60 * DAY)
     _grant(setup, licence_id="L-short", valid_until=now + DAY)
 
@@ -288,7 +289,7 @@ def test_licence_candidates(setup: Setup) -> None:
     assert _licence_ids(setup, setup.globex, setup.asset) == ["L-globex"]
     setup.clock.advance(6 * DAY)
     assert _licence_ids(setup, setup.acme, setup.asset) == ["L-direct", "L-later", "L-project"]
-    with setup.vault.context.sessions() as session:
+    with context_of(setup.vault).sessions() as session:
         other_tenant = grant_repo.licence_candidates(
             session, "t-other", setup.acme, setup.asset, setup.project, setup.clock.now()
         )
@@ -368,18 +369,18 @@ def test_export_duplicate_revoke_and_list(setup: Setup) -> None:
     with pytest.raises(ConflictError):
         _export(setup, auth_id="TAA-1")
     _export(setup, auth_id="TAA-2")
-    revoked = setup.vault.revoke_export_auth("TAA-1")
+    revoked = setup.vault.export_auths.revoke("TAA-1")
     assert (revoked.status, revoked.revoked_by) == ("revoked", setup.vault.principal_id)
     with pytest.raises(ConflictError):
-        setup.vault.revoke_export_auth("TAA-1")
+        setup.vault.export_auths.revoke("TAA-1")
     with pytest.raises(NotFoundError):
-        setup.vault.revoke_export_auth("TAA-404")
-    assert [i.id for i in setup.vault.export_auths()] == ["TAA-2"]
-    assert [i.id for i in setup.vault.export_auths(include_revoked=True)] == ["TAA-1", "TAA-2"]
+        setup.vault.export_auths.revoke("TAA-404")
+    assert [i.id for i in setup.vault.export_auths.ls()] == ["TAA-2"]
+    assert [i.id for i in setup.vault.export_auths.ls(include_revoked=True)] == ["TAA-1", "TAA-2"]
 
 
 def _export_ids(s: Setup, org: str, asset: str) -> list[str]:
-    with s.vault.context.sessions() as session:
+    with context_of(s.vault).sessions() as session:
         rows = grant_repo.export_auth_candidates(
             session, s.vault.tenant_id, org, asset, s.project, s.clock.now()
         )
@@ -392,7 +393,7 @@ def test_export_auth_candidates(setup: Setup) -> None:
     _export(setup, auth_id="E-project", assets=[], projects=["blade"])
     _export(setup, auth_id="E-globex", holder="globex")
     _export(setup, auth_id="E-revoked")
-    setup.vault.revoke_export_auth("E-revoked")
+    setup.vault.export_auths.revoke("E-revoked")
     _export(setup, auth_id="E-short", valid_until=now + DAY)
 
     assert _export_ids(setup, setup.acme, setup.asset) == ["E-direct", "E-project", "E-short"]

@@ -64,15 +64,15 @@ def test_project_names_and_classifications() -> None:
 
 def test_project_lifecycle(vault: Vault) -> None:
     with pytest.raises(ConflictError):
-        vault.create_project("blade", residency="DE")
-    changed = vault.set_project("blade", residency="EEA+CH", replicas=2, shred_domain="asset")
+        vault.projects.create("blade", residency="DE")
+    changed = vault.projects.set("blade", residency="EEA+CH", replicas=2, shred_domain="asset")
     assert (changed.residency, changed.replicas, changed.shred_domain) == ("EEA+CH", 2, "asset")
-    assert [p.name for p in vault.projects()] == ["blade"]
-    assert vault.project("blade").domain_key.startswith("dk-")
+    assert [p.name for p in vault.projects.ls()] == ["blade"]
+    assert vault.projects.show("blade").domain_key.startswith("dk-")
     with pytest.raises(NotFoundError):
-        vault.project("nope")
+        vault.projects.show("nope")
     with pytest.raises(NotFoundError):
-        vault.create_project("other", residency="DE", key_ring="no-such-ring")
+        vault.projects.create("other", residency="DE", key_ring="no-such-ring")
 
 
 @pytest.mark.parametrize(
@@ -86,7 +86,7 @@ def test_project_lifecycle(vault: Vault) -> None:
 )
 def test_bad_project_settings(vault: Vault, kwargs: dict[str, object]) -> None:
     with pytest.raises(UsageError):
-        vault.create_project("p2", **kwargs)  # type: ignore[arg-type]
+        vault.projects.create("p2", **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ["blade\n", "DE\n"])
@@ -98,7 +98,7 @@ def test_a_trailing_newline_is_not_a_valid_name(name: str) -> None:
 @pytest.mark.parametrize("bad", ["look\u202ealike", "zero\u200bwidth"])
 def test_invisible_format_characters_are_refused(vault: Vault, bad: str) -> None:
     with pytest.raises(InvalidNameError):
-        vault.put(io.BytesIO(b"x"), project="blade", name=bad)
+        vault.assets.put(io.BytesIO(b"x"), project="blade", name=bad)
     with pytest.raises(InvalidNameError):
         validate_tags({"k": bad})
     with pytest.raises(InvalidNameError):
@@ -109,7 +109,7 @@ def test_invisible_format_characters_are_refused(vault: Vault, bad: str) -> None
 
 def test_residency_with_a_newline_and_a_foreign_key_ring_are_refused(vault: Vault) -> None:
     with pytest.raises(UsageError):
-        vault.create_project("p3", residency="DE\n")
+        vault.projects.create("p3", residency="DE\n")
     subjects = vault.tenant_id + ".de.subjects"
     with pytest.raises(NotFoundError):
-        vault.create_project("p4", residency="DE", key_ring=subjects)
+        vault.projects.create("p4", residency="DE", key_ring=subjects)

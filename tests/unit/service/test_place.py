@@ -15,6 +15,7 @@ from forgekeep.service.context import ServiceContext, SiteHandle
 from forgekeep.service.core import place
 from forgekeep.service.vault import Vault
 from forgekeep.storage.file import FileBlobStore
+from forgekeep.testing.internals import context_of
 
 
 def _project(ctx: ServiceContext, name: str) -> Project:
@@ -25,8 +26,8 @@ def _project(ctx: ServiceContext, name: str) -> Project:
 
 
 def test_place_returns_the_first_configured_site(vault: Vault) -> None:
-    vault.put(io.BytesIO(b"x"), project="blade", name="a.step")
-    ctx = vault.context
+    vault.assets.put(io.BytesIO(b"x"), project="blade", name="a.step")
+    ctx = context_of(vault)
     first = next(iter(ctx.sites.values()))
     assert place(ctx, _project(ctx, "blade")) is first
 
@@ -34,7 +35,7 @@ def test_place_returns_the_first_configured_site(vault: Vault) -> None:
 def test_put_stores_where_place_says(
     vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ctx = vault.context
+    ctx = context_of(vault)
     other = SiteHandle("other-de", "DE", FileBlobStore(tmp_path / "other"))
     ctx.sites = {**ctx.sites, other.name: other}
     with ctx.sessions() as session:
@@ -57,7 +58,7 @@ def test_put_stores_where_place_says(
         return other
 
     monkeypatch.setattr(assets, "place", choose)
-    put = vault.put(io.BytesIO(b"placed"), project="blade", name="b.step")
+    put = vault.assets.put(io.BytesIO(b"placed"), project="blade", name="b.step")
     assert asked == ["blade"]
     with ctx.sessions() as session:
         replica = session.scalar(select(Replica).where(Replica.version_id == put.version_id))
@@ -65,6 +66,6 @@ def test_put_stores_where_place_says(
         assert replica.site_name == "other-de"
     assert other.store.stat(replica.blob_key).size > len(b"placed")
     sink = io.BytesIO()
-    vault.get("b.step", sink)
+    vault.assets.get("b.step", sink)
     assert sink.getvalue() == b"placed"
     assert _core.place is place  # the request core's own step is unchanged

@@ -28,6 +28,7 @@ from forgekeep.errors import (
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import DB_FILE, InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.vetting import ISSUER
 
 FINGERPRINT = "ab" * 32
@@ -41,17 +42,17 @@ def issuer() -> SignerKey:
 @pytest.fixture
 def trusted_vault(workspace: InitResult, clock: ManualClock, passphrase: bytes) -> Iterator[Vault]:
     with open_vault(workspace.home, passphrase=passphrase, clock=clock) as opened:
-        opened.add_organisation("acme", jurisdiction="DE")
+        opened.principals.add_organisation("acme", jurisdiction="DE")
         yield opened
 
 
 def _events(vault: Vault) -> list[Event]:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         return list(session.scalars(select(Event).order_by(Event.seq)).all())
 
 
 def _person(vault: Vault, name: str = "Grace Hopper", roles: tuple[str, ...] = ("writer",)) -> str:
-    return vault.add_person(
+    return vault.principals.add_person(
         org="acme",
         display_name=name,
         citizenships=["us", "GB"],
@@ -77,24 +78,26 @@ def _record(signer: SignerKey, subject: str, now: dt.datetime, **changes: Any) -
 
 def test_add_list_show_suspend_resume(trusted_vault: Vault) -> None:
     person = _person(trusted_vault)
-    machine = trusted_vault.add_machine(org="acme", roles=["reader"], fingerprints=[FINGERPRINT])
-    listed = {p.id: p for p in trusted_vault.principals()}
+    machine = trusted_vault.principals.add_machine(
+        org="acme", roles=["reader"], fingerprints=[FINGERPRINT]
+    )
+    listed = {p.id: p for p in trusted_vault.principals.ls()}
     assert {person, machine.id, trusted_vault.principal_id} <= set(listed)
     assert listed[person].kind == "person"
     assert listed[person].trainings == ("itar-101",)
     assert listed[machine.id].fingerprints == (FINGERPRINT,)
     assert "Grace" not in repr(listed)
 
-    detail = trusted_vault.principal(person)
+    detail = trusted_vault.principals.show(person)
     assert detail.attributes == {
         "display_name": "Grace Hopper",
         "citizenships": "GB,US",
         "location": "DE",
     }
-    assert trusted_vault.principal(machine.id).attributes == {}
+    assert trusted_vault.principals.show(machine.id).attributes == {}
 
-    assert trusted_vault.suspend(person).status == "suspended"
-    assert trusted_vault.resume(person).status == "active"
+    assert trusted_vault.principals.suspend(person).status == "suspended"
+    assert trusted_vault.principals.resume(person).status == "active"
     actions = [e.action for e in _events(trusted_vault)[-6:]]
     assert actions[-2:] == ["principal.suspend", "principal.suspend"]
     assert all("Grace" not in e.detail and "Hopper" not in e.detail for e in _events(trusted_vault))
@@ -133,19 +136,21 @@ def test_bad_person_input_is_refused(
         "roles": ["reader"],
     }
     with pytest.raises(error):
-        trusted_vault.add_person(**{**args, **changes})
+        trusted_vault.principals.add_person(**{**args, **changes})
 
 
 def test_bad_organisations_and_machines_are_refused(trusted_vault: Vault) -> None:
     with pytest.raises(ConflictError):
-        trusted_vault.add_organisation("acme", jurisdiction="DE")
+        trusted_vault.principals.add_organisation("acme", jurisdiction="DE")
     with pytest.raises(InvalidNameError):
-        trusted_vault.add_organisation("Acme Corp", jurisdiction="DE")
+        trusted_vault.principals.add_organisation("Acme Corp", jurisdiction="DE")
     with pytest.raises(UsageError):
-        trusted_vault.add_machine(org="acme", roles=["reader"], fingerprints=["AB" * 32])
-    trusted_vault.add_machine(org="acme", roles=["reader"], fingerprints=[FINGERPRINT])
+        trusted_vault.principals.add_machine(org="acme", roles=["reader"], fingerprints=["AB" * 32])
+    trusted_vault.principals.add_machine(org="acme", roles=["reader"], fingerprints=[FINGERPRINT])
     with pytest.raises(ConflictError):
-        trusted_vault.add_machine(org="acme", roles=["reader"], fingerprints=[FINGERPRINT])
+        trusted_vault.principals.add_machine(
+            org="acme", roles=["reader"], fingerprints=[FINGERPRINT]
+        )
 
 
 def test_a_suspended_admin_is_denied(
@@ -154,12 +159,12 @@ def test_a_suspended_admin_is_denied(
     second = _person(trusted_vault, name="Second Admin", roles=("admin",))
     ISSUER.vet(trusted_vault, second, clock)
     with pytest.raises(UsageError):
-        trusted_vault.suspend(trusted_vault.principal_id)
+        trusted_vault.principals.suspend(trusted_vault.principal_id)
     with open_vault(workspace.home, passphrase=passphrase, principal=second, clock=clock) as other:
-        other.suspend(workspace.principal_id)
+        other.principals.suspend(workspace.principal_id)
     with pytest.raises(AccessDeniedError):
-        trusted_vault.principals()
-    assert trusted_vault.whoami().status == "suspended"
+        trusted_vault.principals.ls()
+    assert trusted_vault.principals.whoami().status == "suspended"
     assert _events(trusted_vault)[-1].outcome == "denied"
 
 
@@ -171,20 +176,20 @@ def test_a_reader_cannot_add_principals(
         open_vault(workspace.home, passphrase=passphrase, principal=reader, clock=clock) as v,
         pytest.raises(AccessDeniedError),
     ):
-        v.add_organisation("evil", jurisdiction="DE")
+        v.principals.add_organisation("evil", jurisdiction="DE")
 
 
 def test_a_valid_vetting_record_sets_clearance_and_expiry(
     trusted_vault: Vault, issuer: SignerKey, clock: ManualClock
 ) -> None:
     person = _person(trusted_vault)
-    result = trusted_vault.import_vetting(_record(issuer, person, clock.now()))
+    result = trusted_vault.vetting.import_record(_record(issuer, person, clock.now()))
     assert result.subject == person
     assert result.issuer_key_id == issuer.key_id
-    info = trusted_vault.principal(person).principal
+    info = trusted_vault.principals.show(person).principal
     assert info.clearance == 3
     assert info.vetting_expires == clock.now() + dt.timedelta(days=365)
-    with trusted_vault.context.sessions() as session:
+    with context_of(trusted_vault).sessions() as session:
         stored = session.get(VettingRecord, "vr-1")
         assert stored is not None
         assert json.loads(stored.document)["type"] == "vetting-record"
@@ -227,13 +232,13 @@ def test_bad_vetting_records_are_refused_and_journaled(
         "duplicate": lambda: _record(issuer, person, now),
     }
     if case == "duplicate":
-        trusted_vault.import_vetting(_record(issuer, person, now, clearance=1))
+        trusted_vault.vetting.import_record(_record(issuer, person, now, clearance=1))
     with pytest.raises(error) as caught:
-        trusted_vault.import_vetting(documents[case]())
+        trusted_vault.vetting.import_record(documents[case]())
     last = _events(trusted_vault)[-1]
     assert (last.action, last.outcome) == ("principal.vet", "error")
     assert last.request_id == caught.value.request_id
-    info = trusted_vault.principal(person).principal
+    info = trusted_vault.principals.show(person).principal
     assert info.clearance == (1 if case == "duplicate" else 0)
 
 
@@ -246,12 +251,12 @@ def test_vetting_without_trusted_issuers_is_a_config_error(
     )
     with open_vault(workspace.home, passphrase=passphrase, clock=clock) as vault:
         with pytest.raises(ConfigError):
-            vault.import_vetting(_record(issuer, vault.principal_id, clock.now()))
+            vault.vetting.import_record(_record(issuer, vault.principal_id, clock.now()))
         assert _events(vault)[-1].outcome == "error"
 
 
 def test_whoami(trusted_vault: Vault, workspace: InitResult) -> None:
-    me = trusted_vault.whoami()
+    me = trusted_vault.principals.whoami()
     assert (me.principal, me.tenant, me.roles, me.status) == (
         workspace.principal_id,
         workspace.tenant_id,

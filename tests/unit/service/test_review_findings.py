@@ -18,15 +18,16 @@ from forgekeep.service.assets import writing as assets
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.internals import context_of
 
 
 def test_get_refuses_to_write_inside_the_workspace_or_a_site(vault: Vault) -> None:
-    vault.put(io.BytesIO(b"plaintext"), project="blade", name="r.txt")
-    home = vault.context.home
+    vault.assets.put(io.BytesIO(b"plaintext"), project="blade", name="r.txt")
+    home = context_of(vault).home
     keyring_before = (home / "keyring.fk").read_bytes()
     for target in (home / "keyring.fk", home / "sites" / "local-de" / "x", home / "new.txt"):
         with pytest.raises(UsageError):
-            vault.get("r.txt", target)
+            vault.assets.get("r.txt", target)
     assert (home / "keyring.fk").read_bytes() == keyring_before
     assert not (home / "new.txt").exists()
 
@@ -48,16 +49,16 @@ def test_two_puts_creating_one_name_conflict_cleanly(
 
     def rival_first(*args: object) -> object:
         monkeypatch.setattr(assets, "_encrypt_and_store", real_store)
-        vault.put(io.BytesIO(b"rival"), project="blade", name="same.step")
+        vault.assets.put(io.BytesIO(b"rival"), project="blade", name="same.step")
         return real_store(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(assets, "_encrypt_and_store", rival_first)
     with pytest.raises(ConflictError):
-        vault.put(io.BytesIO(b"mine"), project="blade", name="same.step")
+        vault.assets.put(io.BytesIO(b"mine"), project="blade", name="same.step")
     sink = io.BytesIO()
-    vault.get("same.step", sink)
+    vault.assets.get("same.step", sink)
     assert sink.getvalue() == b"rival"
-    assert vault.fsck().clean
+    assert vault.assets.fsck().clean
 
 
 def test_an_unexpected_error_is_refused_and_journaled(
@@ -68,9 +69,9 @@ def test_an_unexpected_error_is_refused_and_journaled(
 
     monkeypatch.setattr(assets, "_plan", broken)
     with pytest.raises(ForgekeepError) as caught:
-        vault.put(io.BytesIO(b"x"), project="blade", name="x")
+        vault.assets.put(io.BytesIO(b"x"), project="blade", name="x")
     assert caught.value.code == "FK-GEN-000"
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         last = session.scalars(select(Event).order_by(Event.seq.desc())).first()
     assert last is not None
     assert (last.action, last.outcome) == ("asset.put", "error")

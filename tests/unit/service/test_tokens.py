@@ -26,13 +26,14 @@ from forgekeep.service.context import Authentication
 from forgekeep.service.vault import Vault
 from forgekeep.service.wiring import open_vault
 from forgekeep.service.workspace.create import InitResult
+from forgekeep.testing.internals import context_of
 from forgekeep.testing.rawdb import database_bytes
 
 DAY = dt.timedelta(days=1)
 
 
 def _auth_events(vault: Vault) -> list[Event]:
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         return list(
             session.scalars(
                 select(Event).where(Event.action == "auth.token").order_by(Event.seq)
@@ -63,8 +64,8 @@ def _refused(
 
 
 def _second_person(vault: Vault, roles: tuple[str, ...] = ("writer",)) -> str:
-    vault.add_organisation("acme", jurisdiction="DE")
-    return vault.add_person(
+    vault.principals.add_organisation("acme", jurisdiction="DE")
+    return vault.principals.add_person(
         org="acme", display_name="Grace", citizenships=["DE"], location="DE", roles=list(roles)
     ).id
 
@@ -72,7 +73,7 @@ def _second_person(vault: Vault, roles: tuple[str, ...] = ("writer",)) -> str:
 def test_create_list_authenticate_revoke(
     vault: Vault, workspace: InitResult, passphrase: bytes, clock: ManualClock
 ) -> None:
-    info, text = vault.create_token(label="ci nightly", scopes=["read", "audit"], ttl=30 * DAY)
+    info, text = vault.tokens.create(label="ci nightly", scopes=["read", "audit"], ttl=30 * DAY)
     token_id, _ = parse_token(text)
     assert info.id == token_id
     assert info.principal == vault.principal_id
@@ -83,28 +84,28 @@ def test_create_list_authenticate_revoke(
     clock.advance(dt.timedelta(hours=1))
     with _open(workspace, passphrase, clock, text) as as_token:
         assert as_token.principal_id == vault.principal_id
-        assert as_token.context.auth == Authentication(
+        assert context_of(as_token).auth == Authentication(
             "token", "token", frozenset({"read", "audit"}), token_id
         )
-    (listed,) = vault.tokens()
+    (listed,) = vault.tokens.ls()
     assert listed.last_used_at == clock.now()
     assert text not in repr(listed)
     assert "sha256" not in repr(listed)
 
-    revoked = vault.revoke_token(token_id)
+    revoked = vault.tokens.revoke(token_id)
     assert revoked.status == "revoked"
     with pytest.raises(ConflictError):
-        vault.revoke_token(token_id)
+        vault.tokens.revoke(token_id)
     with pytest.raises(NotFoundError):
-        vault.revoke_token("0" * 16)
+        vault.tokens.revoke("0" * 16)
     with pytest.raises(NotFoundError):
-        vault.revoke_token("not-a-token-id")
+        vault.tokens.revoke("not-a-token-id")
 
 
 def test_every_refusal_is_journaled(
     vault: Vault, workspace: InitResult, passphrase: bytes, clock: ManualClock
 ) -> None:
-    _, text = vault.create_token(label="t1", scopes=["read"], ttl=DAY)
+    _, text = vault.tokens.create(label="t1", scopes=["read"], ttl=DAY)
     token_id, _ = parse_token(text)
     forged = f"fkt_{token_id}_{parse_token(new_token()[1])[1]}"
     unknown = new_token()[1]
@@ -130,9 +131,9 @@ def test_every_refusal_is_journaled(
 def test_revoked_token_is_refused(
     vault: Vault, workspace: InitResult, passphrase: bytes, clock: ManualClock
 ) -> None:
-    _, text = vault.create_token(label="t1", scopes=["read"], ttl=DAY)
+    _, text = vault.tokens.create(label="t1", scopes=["read"], ttl=DAY)
     _open(workspace, passphrase, clock, text).close()
-    vault.revoke_token(parse_token(text)[0])
+    vault.tokens.revoke(parse_token(text)[0])
     seen = _refused(vault, workspace, passphrase, clock, text)
     assert (seen["actor"], seen["reason"]) == (vault.principal_id, "revoked")
 
@@ -141,21 +142,21 @@ def test_suspended_principal_token_is_refused(
     vault: Vault, workspace: InitResult, passphrase: bytes, clock: ManualClock
 ) -> None:
     other = _second_person(vault)
-    info, text = vault.create_token(principal=other, label="grace", scopes=["read"], ttl=DAY)
+    info, text = vault.tokens.create(principal=other, label="grace", scopes=["read"], ttl=DAY)
     assert (info.principal, info.created_by) == (other, vault.principal_id)
     with _open(workspace, passphrase, clock, text) as as_other:
         assert as_other.principal_id == other
-    vault.suspend(other)
+    vault.principals.suspend(other)
     seen = _refused(vault, workspace, passphrase, clock, text)
     assert (seen["actor"], seen["reason"]) == (other, "principal-not-active")
     with pytest.raises(ConflictError):
-        vault.create_token(principal=other, label="again", scopes=["read"], ttl=DAY)
+        vault.tokens.create(principal=other, label="again", scopes=["read"], ttl=DAY)
 
 
 def test_only_the_secret_hash_is_stored(vault: Vault, workspace: InitResult) -> None:
-    info, text = vault.create_token(label="t1", scopes=["read"], ttl=DAY)
+    info, text = vault.tokens.create(label="t1", scopes=["read"], ttl=DAY)
     _, secret = parse_token(text)
-    with vault.context.sessions() as session:
+    with context_of(vault).sessions() as session:
         row = session.get(ApiToken, info.id)
         assert row is not None
         assert row.secret_sha256 == secret_hash(secret)
@@ -166,16 +167,16 @@ def test_only_the_secret_hash_is_stored(vault: Vault, workspace: InitResult) -> 
 
 
 def test_token_cannot_mint_wider_scopes(vault: Vault) -> None:
-    ctx = vault.context
+    ctx = context_of(vault)
     ctx.auth = Authentication("token", "token", frozenset({"write"}), "0" * 16)
     with pytest.raises(AccessDeniedError):
-        vault.create_token(label="wider", scopes=["admin"], ttl=DAY)
+        vault.tokens.create(label="wider", scopes=["admin"], ttl=DAY)
     with pytest.raises(AccessDeniedError):
-        vault.create_token(label="wider", scopes=["write", "audit"], ttl=DAY)
+        vault.tokens.create(label="wider", scopes=["write", "audit"], ttl=DAY)
     ctx.auth = Authentication("token", "token", frozenset({"admin"}), "0" * 16)
-    info, _ = vault.create_token(label="narrow", scopes=["read", "audit"], ttl=DAY)
+    info, _ = vault.tokens.create(label="narrow", scopes=["read", "audit"], ttl=DAY)
     assert info.scopes == ("audit", "read")
-    assert [t.label for t in vault.tokens()] == ["narrow"]
+    assert [t.label for t in vault.tokens.ls()] == ["narrow"]
 
 
 @pytest.mark.parametrize(
@@ -196,12 +197,12 @@ def test_token_cannot_mint_wider_scopes(vault: Vault) -> None:
 def test_bad_requests_are_refused(vault: Vault, changes: dict[str, object], error: type) -> None:
     args: dict[str, object] = {"label": "ok", "scopes": ["read"], "ttl": DAY, **changes}
     with pytest.raises(error):
-        vault.create_token(**args)  # type: ignore[arg-type]
-    assert vault.tokens() == []
+        vault.tokens.create(**args)  # type: ignore[arg-type]
+    assert vault.tokens.ls() == []
 
 
 def test_longest_ttl_is_accepted(vault: Vault) -> None:
-    info, _ = vault.create_token(
+    info, _ = vault.tokens.create(
         label="max", scopes=["read"], ttl=dt.timedelta(days=MAX_TOKEN_TTL_DAYS)
     )
     assert info.expires_at - info.created_at == dt.timedelta(days=MAX_TOKEN_TTL_DAYS)
@@ -210,15 +211,15 @@ def test_longest_ttl_is_accepted(vault: Vault) -> None:
 def test_principal_and_token_together_is_a_usage_error(
     vault: Vault, workspace: InitResult, passphrase: bytes
 ) -> None:
-    _, text = vault.create_token(label="t1", scopes=["read"], ttl=DAY)
+    _, text = vault.tokens.create(label="t1", scopes=["read"], ttl=DAY)
     with pytest.raises(UsageError):
         open_vault(workspace.home, passphrase=passphrase, principal=vault.principal_id, token=text)
 
 
 def test_list_other_and_all(vault: Vault) -> None:
     other = _second_person(vault)
-    vault.create_token(label="mine", scopes=["read"], ttl=DAY)
-    vault.create_token(principal=other, label="theirs", scopes=["read"], ttl=DAY)
-    assert [t.label for t in vault.tokens()] == ["mine"]
-    assert [t.label for t in vault.tokens(principal=other)] == ["theirs"]
-    assert {t.label for t in vault.tokens(principal="*")} == {"mine", "theirs"}
+    vault.tokens.create(label="mine", scopes=["read"], ttl=DAY)
+    vault.tokens.create(principal=other, label="theirs", scopes=["read"], ttl=DAY)
+    assert [t.label for t in vault.tokens.ls()] == ["mine"]
+    assert [t.label for t in vault.tokens.ls(principal=other)] == ["theirs"]
+    assert {t.label for t in vault.tokens.ls(principal="*")} == {"mine", "theirs"}

@@ -327,16 +327,21 @@ def put_asset(
     source: Path | BinaryIO,
     *,
     project: str,
-    name: str,
+    name: str | None = None,
     classification: str | None = None,
     tags: Mapping[str, str] | None = None,
     progress: Progress | None = None,
 ) -> PutResult:
     """Encrypt ``source`` and store it as the next version of ``project/name``.
 
-    Without ``classification`` a new version keeps the latest one's (a new asset:
+    Without ``name`` a file keeps its own (a stream must be named). Without
+    ``classification`` a new version keeps the latest one's (a new asset:
     ``internal``), so re-putting never quietly lowers it.
     """
+    if name is None:
+        if not isinstance(source, Path):
+            raise ValueError("name is required when putting a stream")
+        name = source.name
     with request(ctx, Action.ASSET_PUT, f"{project}/{name}") as req:
         validate_name(name)
         if classification is not None:
